@@ -1,0 +1,367 @@
+import { isUtf8 } from 'node:buffer';
+import { Unpackr } from 'msgpackr';
+import {
+  EmptyTopicError,
+  FieldTooLargeError,
+  FrameTooLargeError,
+  InvalidFrameError,
+  InvalidUTF8Error,
+  type ProtocolError,
+  TruncatedFrameError,
+  UnknownFrameKindError,
+} from './errors.js';
+import { FLAG_BINARY_PAYLOAD, FRAME_PREFIX_BYTES } from './frame-encoder.js';
+import { type Frame, FrameKind, type MessageKind } from './frames.js';
+import type { ProtocolLimits } from './limits.js';
+
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes: false, int64AsType: 'number' });
+
+/** Receives what a FrameDecoder finds. */
+export interface FrameSink {
+  /** A complete, valid frame. */
+  onFrame(frame: Frame): void;
+  /** A rejected frame (`error.fatal === false`) or a broken stream (`fatal === true`, nothing more is decoded). */
+  onError(error: ProtocolError): void;
+}
+
+/**
+ * Streaming decoder for length-prefixed frames. Any split or coalescing of the input
+ * bytes yields the same frames. The declared length is checked against `maxFrameBytes`
+ * before any body byte is buffered, so memory per decoder is bounded by that limit.
+ * Complete frames inside a chunk are parsed in place; only a frame that straddles
+ * chunks is copied, once, into a buffer of exactly its size.
+ */
+export class FrameDecoder {
+  private readonly limits: ProtocolLimits;
+  private readonly sink: FrameSink;
+  private readonly header = Buffer.allocUnsafe(FRAME_PREFIX_BYTES);
+  private headerFilled = 0;
+  private partial: Buffer | null = null;
+  private partialFilled = 0;
+  private rest: Buffer | null = null;
+  private paused = false;
+  private failed = false;
+
+  constructor(limits: ProtocolLimits, sink: FrameSink) {
+    this.limits = limits;
+    this.sink = sink;
+  }
+
+  /** True after a fatal error; further input is ignored. */
+  get broken(): boolean {
+    return this.failed;
+  }
+
+  /** Bytes held for an incomplete frame (never more than maxFrameBytes + 4). */
+  get bufferedBytes(): number {
+    return this.headerFilled + (this.partial === null ? 0 : this.partialFilled) + (this.rest?.length ?? 0);
+  }
+
+  /** Stops delivering frames (the rest of the current chunk is kept) until `resume()`. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const rest = this.rest;
+    if (rest !== null) {
+      this.rest = null;
+      this.push(rest);
+    }
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Feeds bytes. Never throws on bad input: errors go to the sink. */
+  push(chunk: Buffer): void {
+    if (this.failed) return;
+    if (this.paused || this.rest !== null) {
+      this.rest = this.rest === null ? chunk : Buffer.concat([this.rest, chunk]);
+      return;
+    }
+    const len = chunk.length;
+    let off = 0;
+    if (this.partial !== null) {
+      const partial = this.partial;
+      const n = Math.min(partial.length - this.partialFilled, len);
+      chunk.copy(partial, this.partialFilled, 0, n);
+      this.partialFilled += n;
+      off = n;
+      if (this.partialFilled < partial.length) return;
+      this.partial = null;
+      this.parseBody(partial, 0, partial.length);
+    } else if (this.headerFilled > 0) {
+      const n = Math.min(FRAME_PREFIX_BYTES - this.headerFilled, len);
+      chunk.copy(this.header, this.headerFilled, 0, n);
+      this.headerFilled += n;
+      off = n;
+      if (this.headerFilled < FRAME_PREFIX_BYTES) return;
+      this.headerFilled = 0;
+      const size = this.header.readUInt32BE(0);
+      if (!this.checkSize(size)) return;
+      const avail = len - off;
+      if (avail < size) {
+        this.startPartial(chunk, off, size);
+        return;
+      }
+      this.parseBody(chunk, off, off + size);
+      off += size;
+    }
+    while (off < len) {
+      if (this.failed) return;
+      if (this.paused) {
+        this.rest = chunk.subarray(off);
+        return;
+      }
+      if (len - off < FRAME_PREFIX_BYTES) {
+        chunk.copy(this.header, 0, off, len);
+        this.headerFilled = len - off;
+        return;
+      }
+      const size = chunk.readUInt32BE(off);
+      if (!this.checkSize(size)) return;
+      off += FRAME_PREFIX_BYTES;
+      if (len - off < size) {
+        this.startPartial(chunk, off, size);
+        return;
+      }
+      this.parseBody(chunk, off, off + size);
+      off += size;
+    }
+  }
+
+  /** Signals the end of the stream: an unfinished frame is reported as truncated. */
+  end(): void {
+    if (this.failed) return;
+    if (this.partial !== null) {
+      this.fail(new TruncatedFrameError(FRAME_PREFIX_BYTES + this.partialFilled, FRAME_PREFIX_BYTES + this.partial.length));
+    } else if (this.headerFilled > 0) {
+      this.fail(new TruncatedFrameError(this.headerFilled, FRAME_PREFIX_BYTES));
+    }
+    this.partial = null;
+    this.rest = null;
+  }
+
+  private startPartial(chunk: Buffer, off: number, size: number): void {
+    const partial = Buffer.allocUnsafe(size);
+    chunk.copy(partial, 0, off);
+    this.partial = partial;
+    this.partialFilled = chunk.length - off;
+  }
+
+  private checkSize(size: number): boolean {
+    if (size > this.limits.maxFrameBytes) {
+      this.fail(new FrameTooLargeError(size, this.limits.maxFrameBytes));
+      return false;
+    }
+    if (size === 0) {
+      this.fail(new InvalidFrameError('zero-length frame has no kind byte'));
+      return false;
+    }
+    return true;
+  }
+
+  private fail(error: ProtocolError): void {
+    this.failed = true;
+    this.partial = null;
+    this.rest = null;
+    this.headerFilled = 0;
+    this.sink.onError(error);
+  }
+
+  private reject(error: ProtocolError): void {
+    if (error.fatal) this.fail(error);
+    else this.sink.onError(error);
+  }
+
+  private parseBody(buf: Buffer, start: number, end: number): void {
+    const kind = buf[start] as number;
+    if (kind >= 1 && kind <= 4) {
+      this.parseMessage(kind as MessageKind, buf, start + 1, end);
+      return;
+    }
+    switch (kind) {
+      case FrameKind.Heartbeat:
+      case FrameKind.HeartbeatAck:
+        if (end - start !== 5) {
+          this.reject(new InvalidFrameError(`heartbeat body must be 4 bytes, got ${end - start - 1}`));
+          return;
+        }
+        this.sink.onFrame({ kind, nonce: buf.readUInt32BE(start + 1) });
+        return;
+      case FrameKind.Handshake:
+      case FrameKind.HandshakeAck:
+      case FrameKind.TopicsAdded:
+      case FrameKind.TopicsRemoved:
+      case FrameKind.Goodbye:
+        this.parseControl(kind, buf, start + 1, end);
+        return;
+      default:
+        this.reject(new UnknownFrameKindError(kind));
+    }
+  }
+
+  private parseMessage(kind: MessageKind, buf: Buffer, p: number, end: number): void {
+    const limits = this.limits;
+    if (end - p < 5) {
+      this.reject(new InvalidFrameError(`message body of ${end - p} bytes is shorter than its 5-byte header`));
+      return;
+    }
+    const flags = buf[p] as number;
+    if (flags > FLAG_BINARY_PAYLOAD) {
+      this.reject(new InvalidFrameError(`unknown message flags 0x${flags.toString(16)}`));
+      return;
+    }
+    const topicLen = buf.readUInt16BE(p + 1);
+    const topicStart = p + 3;
+    const topicEnd = topicStart + topicLen;
+    if (topicEnd + 2 > end) {
+      this.reject(new InvalidFrameError(`topic length ${topicLen} runs past the end of the frame`));
+      return;
+    }
+    const tokenLen = buf.readUInt16BE(topicEnd);
+    const tokenStart = topicEnd + 2;
+    const tokenEnd = tokenStart + tokenLen;
+    if (tokenEnd > end) {
+      this.reject(new InvalidFrameError(`sync token length ${tokenLen} runs past the end of the frame`));
+      return;
+    }
+    // The frame is well delimited from here on: a bad field rejects this message only.
+    let syncToken: string | undefined;
+    if (tokenLen > 0) {
+      if (tokenLen > limits.maxSyncTokenBytes) {
+        this.reject(new FieldTooLargeError('syncToken', tokenLen, limits.maxSyncTokenBytes, { frameKind: kind }));
+        return;
+      }
+      if (!isUtf8(buf.subarray(tokenStart, tokenEnd))) {
+        this.reject(new InvalidUTF8Error('syncToken', { frameKind: kind }));
+        return;
+      }
+      syncToken = buf.toString('utf8', tokenStart, tokenEnd);
+    } else if (kind !== FrameKind.AsyncMessage) {
+      this.reject(new InvalidFrameError('sync frame without a sync token', false, { frameKind: kind }));
+      return;
+    }
+    if (topicLen === 0) {
+      this.reject(new EmptyTopicError({ frameKind: kind, syncToken }));
+      return;
+    }
+    if (topicLen > limits.maxTopicBytes) {
+      this.reject(new FieldTooLargeError('topic', topicLen, limits.maxTopicBytes, { frameKind: kind, syncToken }));
+      return;
+    }
+    const topicBytes = buf.subarray(topicStart, topicEnd);
+    if (!isUtf8(topicBytes)) {
+      this.reject(new InvalidUTF8Error('topic', { frameKind: kind, syncToken }));
+      return;
+    }
+    const topic = buf.toString('utf8', topicStart, topicEnd);
+    const payloadLen = end - tokenEnd;
+    if (payloadLen > limits.maxPayloadBytes) {
+      this.reject(
+        new FieldTooLargeError('payload', payloadLen, limits.maxPayloadBytes, { frameKind: kind, topic, syncToken }),
+      );
+      return;
+    }
+    let payload: string | Uint8Array;
+    if (flags === FLAG_BINARY_PAYLOAD) {
+      payload = buf.subarray(tokenEnd, end);
+    } else {
+      if (payloadLen > 0 && !isUtf8(buf.subarray(tokenEnd, end))) {
+        this.reject(new InvalidUTF8Error('payload', { frameKind: kind, topic, syncToken }));
+        return;
+      }
+      payload = buf.toString('utf8', tokenEnd, end);
+    }
+    this.sink.onFrame({ kind, topic, payload, syncToken });
+  }
+
+  private parseControl(kind: FrameKind, buf: Buffer, p: number, end: number): void {
+    let body: unknown;
+    try {
+      body = unpackr.unpack(buf.subarray(p, end));
+    } catch (cause) {
+      this.reject(new InvalidFrameError(`undecodable msgpack body: ${(cause as Error).message}`, true, { frameKind: kind, cause }));
+      return;
+    }
+    const result = validateControl(kind, body, this.limits);
+    if (typeof result === 'string') {
+      this.reject(new InvalidFrameError(result, true, { frameKind: kind }));
+      return;
+    }
+    if (result instanceof Error) {
+      this.reject(result);
+      return;
+    }
+    this.sink.onFrame(result);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+
+function topicList(v: unknown, field: string, limits: ProtocolLimits): string[] | string | ProtocolError {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) return `${field} must be an array of strings`;
+  const out: string[] = [];
+  for (const t of v) {
+    if (typeof t !== 'string') return `${field} must be an array of strings`;
+    if (t.length === 0) return new EmptyTopicError();
+    const bytes = Buffer.byteLength(t, 'utf8');
+    if (bytes > limits.maxTopicBytes) return new FieldTooLargeError('topic', bytes, limits.maxTopicBytes);
+    out.push(t);
+  }
+  return out;
+}
+
+function stringRecord(v: unknown): Record<string, string> | undefined | string {
+  if (v === undefined) return undefined;
+  if (!isObject(v)) return 'info must be a map of strings';
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) {
+    if (typeof val !== 'string') return 'info must be a map of strings';
+    Object.defineProperty(out, k, { value: val, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/** Checks a decoded control body and copies only the known fields. Returns a message for malformed bodies. */
+function validateControl(kind: FrameKind, body: unknown, limits: ProtocolLimits): Frame | string | ProtocolError {
+  if (!isObject(body)) return 'control frame body must be a map';
+  if (kind === FrameKind.Goodbye) {
+    if (typeof body.code !== 'string' || typeof body.reason !== 'string') return 'goodbye needs string code and reason';
+    return { kind, code: body.code.slice(0, 256), reason: body.reason.slice(0, 1024) };
+  }
+  const asyncTopics = topicList(body.asyncTopics, 'asyncTopics', limits);
+  if (!Array.isArray(asyncTopics)) return asyncTopics;
+  const syncTopics = topicList(body.syncTopics, 'syncTopics', limits);
+  if (!Array.isArray(syncTopics)) return syncTopics;
+  if (kind === FrameKind.TopicsAdded || kind === FrameKind.TopicsRemoved) {
+    return { kind, asyncTopics, syncTopics };
+  }
+  if (typeof body.version !== 'number' || !Number.isInteger(body.version)) return 'handshake version must be an integer';
+  if (typeof body.name !== 'string') return 'handshake name must be a string';
+  if (body.name.length === 0) return 'handshake name must not be empty';
+  const nameBytes = Buffer.byteLength(body.name, 'utf8');
+  if (nameBytes > limits.maxNodeNameBytes) return new FieldTooLargeError('name', nameBytes, limits.maxNodeNameBytes);
+  const info = stringRecord(body.info);
+  if (typeof info === 'string') return info;
+  if (kind === FrameKind.HandshakeAck) {
+    return { kind, version: body.version, name: body.name, asyncTopics, syncTopics, info };
+  }
+  if (body.auth !== undefined && typeof body.auth !== 'string') return 'handshake auth must be a string';
+  return {
+    kind: FrameKind.Handshake,
+    version: body.version,
+    name: body.name,
+    asyncTopics,
+    syncTopics,
+    auth: body.auth,
+    info,
+  };
+}

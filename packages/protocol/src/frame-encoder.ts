@@ -1,0 +1,147 @@
+import { Packr } from 'msgpackr';
+import { EmptyTopicError, FieldTooLargeError, FrameTooLargeError, InvalidFrameError } from './errors.js';
+import { FrameKind, type ControlFrame, type Frame, type MessageFrame } from './frames.js';
+import type { ProtocolLimits } from './limits.js';
+
+/*
+ * Wire format, all integers big-endian:
+ *
+ *   u32 length          bytes that follow (kind + body); checked against maxFrameBytes first
+ *   u8  kind            FrameKind
+ *   body:
+ *     message kinds (1-4): u8 flags (bit 0: binary payload) | u16 topicLen | topic
+ *                          | u16 tokenLen | token | payload (rest of the frame)
+ *     heartbeat (20, 21):  u32 nonce
+ *     other control kinds: one msgpack map
+ *
+ * Message frames use a fixed binary header because they are the hot path: it encodes
+ * strings straight into the output buffer with no intermediate object; control frames
+ * are rare and structured, so msgpack keeps them flexible.
+ */
+
+export const FRAME_PREFIX_BYTES = 4;
+/** u32 length + u8 kind + u8 flags + u16 topic length + u16 token length. */
+export const MESSAGE_HEADER_BYTES = 10;
+export const FLAG_BINARY_PAYLOAD = 1;
+
+// Strings above this many UTF-16 units are measured exactly instead of reserving 3 bytes per unit.
+const EXACT_MEASURE_THRESHOLD = 4096;
+
+const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
+
+function strBound(s: string): number {
+  return s.length > EXACT_MEASURE_THRESHOLD ? Buffer.byteLength(s, 'utf8') : s.length * 3;
+}
+
+/** An upper bound of the encoded size of a message frame, prefix included. */
+export function messageFrameBound(frame: MessageFrame): number {
+  const payload = frame.payload;
+  return (
+    MESSAGE_HEADER_BYTES +
+    strBound(frame.topic) +
+    (frame.syncToken === undefined ? 0 : frame.syncToken.length * 3) +
+    (typeof payload === 'string' ? strBound(payload) : payload.byteLength)
+  );
+}
+
+/**
+ * Encodes a message frame into `buf` at `offset`, which must have `messageFrameBound(frame)` bytes free.
+ * Returns the offset after the frame. Throws a ProtocolError (nothing counted as written) when the
+ * frame breaks a limit.
+ */
+export function encodeMessageInto(frame: MessageFrame, buf: Buffer, offset: number, limits: ProtocolLimits): number {
+  const { topic, payload, syncToken } = frame;
+  let p = offset + 8;
+  const topicLen = buf.write(topic, p, 'utf8');
+  if (topicLen === 0) throw new EmptyTopicError({ frameKind: frame.kind, syncToken });
+  if (topicLen > limits.maxTopicBytes) {
+    throw new FieldTooLargeError('topic', topicLen, limits.maxTopicBytes, { frameKind: frame.kind, syncToken });
+  }
+  buf.writeUInt16BE(topicLen, offset + 6);
+  p += topicLen;
+  let tokenLen = 0;
+  if (syncToken !== undefined) {
+    tokenLen = buf.write(syncToken, p + 2, 'utf8');
+    if (tokenLen > limits.maxSyncTokenBytes) {
+      throw new FieldTooLargeError('syncToken', tokenLen, limits.maxSyncTokenBytes, { frameKind: frame.kind, topic });
+    }
+  }
+  buf.writeUInt16BE(tokenLen, p);
+  p += 2 + tokenLen;
+  let payloadLen: number;
+  let flags = 0;
+  if (typeof payload === 'string') {
+    payloadLen = buf.write(payload, p, 'utf8');
+  } else {
+    flags = FLAG_BINARY_PAYLOAD;
+    payloadLen = payload.byteLength;
+    buf.set(payload, p);
+  }
+  if (payloadLen > limits.maxPayloadBytes) {
+    throw new FieldTooLargeError('payload', payloadLen, limits.maxPayloadBytes, {
+      frameKind: frame.kind,
+      topic,
+      syncToken,
+    });
+  }
+  p += payloadLen;
+  const length = p - offset - FRAME_PREFIX_BYTES;
+  if (length > limits.maxFrameBytes) throw new FrameTooLargeError(length, limits.maxFrameBytes);
+  buf.writeUInt32BE(length, offset);
+  buf[offset + 4] = frame.kind;
+  buf[offset + 5] = flags;
+  return p;
+}
+
+function controlBody(frame: ControlFrame): Buffer {
+  switch (frame.kind) {
+    case FrameKind.Handshake:
+      return packr.pack({
+        version: frame.version,
+        name: frame.name,
+        asyncTopics: frame.asyncTopics,
+        syncTopics: frame.syncTopics,
+        ...(frame.auth === undefined ? {} : { auth: frame.auth }),
+        ...(frame.info === undefined ? {} : { info: frame.info }),
+      });
+    case FrameKind.HandshakeAck:
+      return packr.pack({
+        version: frame.version,
+        name: frame.name,
+        asyncTopics: frame.asyncTopics,
+        syncTopics: frame.syncTopics,
+        ...(frame.info === undefined ? {} : { info: frame.info }),
+      });
+    case FrameKind.TopicsAdded:
+    case FrameKind.TopicsRemoved:
+      return packr.pack({ asyncTopics: frame.asyncTopics, syncTopics: frame.syncTopics });
+    case FrameKind.Goodbye:
+      return packr.pack({ code: frame.code, reason: frame.reason });
+    case FrameKind.Heartbeat:
+    case FrameKind.HeartbeatAck: {
+      const b = Buffer.allocUnsafe(4);
+      b.writeUInt32BE(frame.nonce >>> 0, 0);
+      return b;
+    }
+    default:
+      throw new InvalidFrameError(`cannot encode frame kind ${String((frame as { kind: unknown }).kind)}`, false);
+  }
+}
+
+/** Encodes any frame into a new buffer, prefix included. */
+export function encodeFrame(frame: Frame, limits: ProtocolLimits): Buffer {
+  if (frame.kind <= 4) {
+    const m = frame as MessageFrame;
+    const tmp = Buffer.allocUnsafe(messageFrameBound(m));
+    const end = encodeMessageInto(m, tmp, 0, limits);
+    return tmp.subarray(0, end);
+  }
+  const body = controlBody(frame as ControlFrame);
+  const length = body.length + 1;
+  if (length > limits.maxFrameBytes) throw new FrameTooLargeError(length, limits.maxFrameBytes);
+  const out = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + length);
+  out.writeUInt32BE(length, 0);
+  out[4] = frame.kind;
+  body.copy(out, 5);
+  return out;
+}

@@ -1,0 +1,104 @@
+/** Version of the wire protocol carried in the handshake. Peers with a different major version refuse each other. */
+export const PROTOCOL_VERSION = 1;
+
+/** The kind byte that follows a frame's length prefix. */
+export const FrameKind = {
+  /** Fire-and-forget message to a topic. */
+  AsyncMessage: 1,
+  /** Request expecting a response per receiving node, matched by sync token. */
+  SyncRequest: 2,
+  /** Successful response to a sync request. */
+  SyncResponse: 3,
+  /** Failed response to a sync request; the payload is the error text. */
+  SyncFailure: 4,
+  /** First frame of the dialing side: version, name, topics, credentials. */
+  Handshake: 16,
+  /** The listening side's answer to a handshake: its name and topics. */
+  HandshakeAck: 17,
+  /** Topics a node started handling. */
+  TopicsAdded: 18,
+  /** Topics a node stopped handling. */
+  TopicsRemoved: 19,
+  /** Liveness probe. */
+  Heartbeat: 20,
+  /** Answer to a liveness probe. */
+  HeartbeatAck: 21,
+  /** Last frame before a close: a code and a human-readable reason. */
+  Goodbye: 22,
+} as const;
+
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+export type MessageKind = 1 | 2 | 3 | 4;
+
+/** Name of a frame kind for logs and metrics labels. */
+export function frameKindName(kind: number): string {
+  for (const [name, value] of Object.entries(FrameKind)) if (value === kind) return name;
+  return `unknown(${kind})`;
+}
+
+/** A payload is text or raw bytes; which one is preserved on the wire. */
+export type Payload = string | Uint8Array;
+
+/**
+ * An application message: async message, sync request, or sync response.
+ * Every message frame has the same shape so hot paths stay monomorphic.
+ */
+export interface MessageFrame {
+  kind: MessageKind;
+  /** Non-empty topic. Responses repeat the topic of their request. */
+  topic: string;
+  /** Text or bytes. For `SyncFailure` the error text. */
+  payload: Payload;
+  /** Correlates a sync request with its responses; undefined for async messages. */
+  syncToken: string | undefined;
+}
+
+/** Topics a node handles, announced in handshakes and topic updates. */
+export interface TopicSet {
+  asyncTopics: string[];
+  syncTopics: string[];
+}
+
+/** First frame sent by the dialing side. */
+export interface HandshakeFrame extends TopicSet {
+  kind: typeof FrameKind.Handshake;
+  version: number;
+  name: string;
+  /** Optional credential. Never logged. */
+  auth?: string | undefined;
+  /** Free-form details about the node (e.g. its listen address), at most a few hundred bytes. */
+  info?: Record<string, string> | undefined;
+}
+
+/** The listening side's answer to a handshake. */
+export interface HandshakeAckFrame extends TopicSet {
+  kind: typeof FrameKind.HandshakeAck;
+  version: number;
+  name: string;
+  info?: Record<string, string> | undefined;
+}
+
+export interface TopicsFrame extends TopicSet {
+  kind: typeof FrameKind.TopicsAdded | typeof FrameKind.TopicsRemoved;
+}
+
+export interface HeartbeatFrame {
+  kind: typeof FrameKind.Heartbeat | typeof FrameKind.HeartbeatAck;
+  /** Echoed back in the ack, u32. */
+  nonce: number;
+}
+
+export interface GoodbyeFrame {
+  kind: typeof FrameKind.Goodbye;
+  /** Machine-readable reason, e.g. `SYSTEMGE_ERR_FRAME_TOO_LARGE` or `normal`. */
+  code: string;
+  reason: string;
+}
+
+export type ControlFrame = HandshakeFrame | HandshakeAckFrame | TopicsFrame | HeartbeatFrame | GoodbyeFrame;
+export type Frame = MessageFrame | ControlFrame;
+
+/** True for async messages, sync requests and sync responses. */
+export function isMessageFrame(frame: Frame): frame is MessageFrame {
+  return frame.kind <= 4;
+}

@@ -1,0 +1,65 @@
+export {
+  PROTOCOL_VERSION,
+  FrameKind,
+  frameKindName,
+  isMessageFrame,
+  type MessageKind,
+  type Payload,
+  type MessageFrame,
+  type TopicSet,
+  type HandshakeFrame,
+  type HandshakeAckFrame,
+  type TopicsFrame,
+  type HeartbeatFrame,
+  type GoodbyeFrame,
+  type ControlFrame,
+  type Frame,
+} from './frames.js';
+export { DEFAULT_LIMITS, resolveLimits, type ProtocolLimits } from './limits.js';
+export {
+  SystemgeError,
+  ProtocolError,
+  FrameTooLargeError,
+  InvalidFrameError,
+  UnknownFrameKindError,
+  TruncatedFrameError,
+  EmptyTopicError,
+  FieldTooLargeError,
+  InvalidUTF8Error,
+  ProtocolVersionError,
+  InvalidLimitsError,
+  ConnectionClosedError,
+  ConnectionError,
+  DialError,
+  ListenError,
+  isSystemgeError,
+  type SystemgeErrorOptions,
+  type ProtocolErrorContext,
+} from './errors.js';
+export {
+  encodeFrame,
+  encodeMessageInto,
+  messageFrameBound,
+  FRAME_PREFIX_BYTES,
+  MESSAGE_HEADER_BYTES,
+} from './frame-encoder.js';
+export { FrameDecoder, type FrameSink } from './frame-decoder.js';
+export { FrameWriter, type ByteSink } from './frame-writer.js';
+export {
+  createStreamConnection,
+  type StreamConnectionInfo,
+  type StreamConnectionOptions,
+} from './stream-connection.js';
+export type {
+  RemoteAddress,
+  CloseInfo,
+  ConnectionHandlers,
+  PeerCertificateInfo,
+  Connection,
+  AcceptFilter,
+  ListenOptions,
+  Listener,
+  DialTarget,
+  DialOptions,
+  Transport,
+} from './transport.js';

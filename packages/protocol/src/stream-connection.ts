@@ -1,0 +1,237 @@
+import type { Duplex } from 'node:stream';
+import { ConnectionClosedError, ConnectionError, type ProtocolError, type SystemgeError } from './errors.js';
+import { FrameDecoder } from './frame-decoder.js';
+import { FrameWriter } from './frame-writer.js';
+import { type Frame, FrameKind } from './frames.js';
+import { resolveLimits, type ProtocolLimits } from './limits.js';
+import type { CloseInfo, Connection, ConnectionHandlers, PeerCertificateInfo } from './transport.js';
+
+/** What a transport knows about the socket it wraps. */
+export interface StreamConnectionInfo {
+  transport: string;
+  remoteAddress: string;
+  remotePort: number;
+  remoteFamily: string;
+  localAddress: string;
+  localPort: number;
+  secure?: boolean;
+  peerCertificate?: PeerCertificateInfo | undefined;
+}
+
+export interface StreamConnectionOptions {
+  limits?: Partial<ProtocolLimits> | ProtocolLimits;
+  /** Outgoing buffer above which `send` returns false, bytes. Default 1 MiB. */
+  highWaterMark?: number;
+  /** How long `close()` waits for the peer before destroying the socket, ms. Default 5000. */
+  closeTimeoutMs?: number;
+}
+
+const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+const CLOSED_BY_PEER = 'connection closed by peer';
+
+/**
+ * Turns any byte stream (a `net.Socket`, a `tls.TLSSocket`, an in-memory duplex) into a
+ * framed `Connection`. Transports share this so framing, batching, backpressure and
+ * close semantics are identical everywhere.
+ */
+export function createStreamConnection(
+  socket: Duplex,
+  info: StreamConnectionInfo,
+  options: StreamConnectionOptions = {},
+): Connection {
+  return new StreamConnection(socket, info, options);
+}
+
+class StreamConnection implements Connection {
+  readonly transport: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly remoteFamily: string;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly secure: boolean;
+  readonly peerCertificate: PeerCertificateInfo | undefined;
+  readonly limits: ProtocolLimits;
+  bytesIn = 0;
+  framesIn = 0;
+  closed = false;
+  closeInfo: CloseInfo | undefined;
+
+  private readonly socket: Duplex;
+  private readonly decoder: FrameDecoder;
+  private readonly writer: FrameWriter;
+  private readonly highWaterMark: number;
+  private readonly closeTimeoutMs: number;
+  private handlers: ConnectionHandlers | undefined;
+  private localClose: { code: string; reason: string; error?: SystemgeError | undefined } | undefined;
+  private remoteGoodbye: { code: string; reason: string } | undefined;
+  private socketError: SystemgeError | undefined;
+  private wantDrain = false;
+  private sinkBlocked = false;
+  private userPaused = false;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private readonly closeWaiters: (() => void)[] = [];
+
+  constructor(socket: Duplex, info: StreamConnectionInfo, options: StreamConnectionOptions) {
+    this.socket = socket;
+    this.transport = info.transport;
+    this.remoteAddress = info.remoteAddress;
+    this.remotePort = info.remotePort;
+    this.remoteFamily = info.remoteFamily;
+    this.localAddress = info.localAddress;
+    this.localPort = info.localPort;
+    this.secure = info.secure ?? false;
+    this.peerCertificate = info.peerCertificate;
+    this.limits = resolveLimits(options.limits);
+    this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.closeTimeoutMs = options.closeTimeoutMs ?? 5000;
+    this.decoder = new FrameDecoder(this.limits, {
+      onFrame: (frame) => this.onDecodedFrame(frame),
+      onError: (error) => this.onDecodeError(error),
+    });
+    this.writer = new FrameWriter(socket, this.limits, (accepted) => this.afterFlush(accepted));
+    socket.pause();
+    socket.on('data', (chunk: Buffer) => {
+      this.bytesIn += chunk.length;
+      this.decoder.push(chunk);
+    });
+    socket.on('end', () => this.decoder.end());
+    socket.on('drain', () => {
+      this.sinkBlocked = false;
+      this.checkDrain();
+    });
+    socket.on('error', (err: Error & { code?: string }) => {
+      this.socketError ??= new ConnectionError(`${err.code ?? 'socket error'}: ${err.message}`, { cause: err });
+    });
+    socket.on('close', () => this.onSocketClose());
+  }
+
+  get bytesOut(): number {
+    return this.writer.bytesWritten;
+  }
+
+  get framesOut(): number {
+    return this.writer.framesWritten;
+  }
+
+  get bufferedBytes(): number {
+    return this.socket.writableLength + this.writer.pendingBytes;
+  }
+
+  get writable(): boolean {
+    return !this.closed && this.bufferedBytes < this.highWaterMark;
+  }
+
+  get paused(): boolean {
+    return this.userPaused;
+  }
+
+  setHandlers(handlers: ConnectionHandlers): void {
+    this.handlers = handlers;
+    if (!this.userPaused && !this.closed) this.socket.resume();
+  }
+
+  send(frame: Frame): boolean {
+    if (this.closed || this.localClose !== undefined) {
+      throw new ConnectionClosedError(`cannot send on a closed ${this.transport} connection to ${this.remoteAddress}:${this.remotePort}`);
+    }
+    this.writer.write(frame);
+    if (this.writer.pendingBytes + this.socket.writableLength < this.highWaterMark) return true;
+    this.wantDrain = true;
+    return false;
+  }
+
+  pause(): void {
+    this.userPaused = true;
+    this.decoder.pause();
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.userPaused) return;
+    this.userPaused = false;
+    if (this.closed) return;
+    this.decoder.resume();
+    // The decoder may have paused again while delivering what it held back.
+    if (!this.userPaused && this.handlers !== undefined) this.socket.resume();
+  }
+
+  close(reason = 'closed', code = 'normal'): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+    if (this.localClose === undefined) this.beginClose(code, reason, undefined);
+    return done;
+  }
+
+  destroy(error?: SystemgeError): void {
+    if (this.closed) return;
+    this.localClose ??= {
+      code: error?.code ?? 'destroyed',
+      reason: error?.message ?? 'connection destroyed',
+      error,
+    };
+    this.socket.destroy();
+  }
+
+  private beginClose(code: string, reason: string, error: SystemgeError | undefined): void {
+    this.localClose = { code, reason, error };
+    try {
+      this.writer.write({ kind: FrameKind.Goodbye, code, reason });
+      this.writer.flush();
+    } catch {
+      // The goodbye is a courtesy; a socket that cannot take it is closed anyway.
+    }
+    this.socket.end();
+    this.closeTimer = setTimeout(() => this.socket.destroy(), this.closeTimeoutMs);
+    this.closeTimer.unref();
+  }
+
+  private onDecodedFrame(frame: Frame): void {
+    this.framesIn++;
+    if (frame.kind === FrameKind.Goodbye) {
+      this.remoteGoodbye = { code: frame.code, reason: frame.reason };
+      return;
+    }
+    this.handlers?.onFrame(frame);
+  }
+
+  private onDecodeError(error: ProtocolError): void {
+    this.framesIn++;
+    this.handlers?.onError?.(error);
+    if (error.fatal && this.localClose === undefined && !this.closed) {
+      this.beginClose(error.code, error.message, error);
+    }
+  }
+
+  private afterFlush(accepted: boolean): void {
+    if (!accepted) this.sinkBlocked = true;
+    else if (this.wantDrain) process.nextTick(() => this.checkDrain());
+  }
+
+  private checkDrain(): void {
+    if (!this.wantDrain || this.closed || this.sinkBlocked) return;
+    if (this.bufferedBytes >= this.highWaterMark) return;
+    this.wantDrain = false;
+    this.handlers?.onDrain?.();
+  }
+
+  private onSocketClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
+    let info: CloseInfo;
+    if (this.localClose !== undefined) {
+      info = { initiator: 'local', code: this.localClose.code, reason: this.localClose.reason, error: this.localClose.error };
+    } else if (this.remoteGoodbye !== undefined) {
+      info = { initiator: 'remote', code: this.remoteGoodbye.code, reason: this.remoteGoodbye.reason };
+    } else if (this.socketError !== undefined) {
+      info = { initiator: 'remote', code: this.socketError.code, reason: this.socketError.message, error: this.socketError };
+    } else {
+      const error = new ConnectionClosedError(CLOSED_BY_PEER);
+      info = { initiator: 'remote', code: error.code, reason: CLOSED_BY_PEER, error };
+    }
+    this.closeInfo = info;
+    this.handlers?.onClose?.(info);
+    for (const resolve of this.closeWaiters.splice(0)) resolve();
+  }
+}

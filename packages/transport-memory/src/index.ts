@@ -1,0 +1,1 @@
+export { memoryTransport, MemoryNetwork, type MemoryTransportOptions } from './memory-transport.js';

@@ -1,0 +1,1 @@
+export { tcpTransport, type TCPTransportOptions } from './tcp-transport.js';
