@@ -1,1 +1,70 @@
-export {};
+export { createNode, type NodeOptions } from './node.js';
+export {
+  resolveNodeConfig,
+  loadNodeConfig,
+  type NodeConfig,
+  type ResolvedNodeConfig,
+  type EndpointConfig,
+  type ListenConfig,
+  type HandlingMode,
+  type HandlingConfig,
+  type SyncConfig,
+  type ConnectionConfig,
+  type HeartbeatConfig,
+} from './config.js';
+export type {
+  TopicMap,
+  AnyTopics,
+  AsyncTopic,
+  SyncTopic,
+  AsyncPayload,
+  SyncRequestPayload,
+  SyncResponsePayload,
+  IncomingMessage,
+  AsyncMessageHandler,
+  SyncMessageHandler,
+  AsyncMessageHandlers,
+  SyncMessageHandlers,
+  CommandHandler,
+  CommandHandlers,
+  SystemgeComponent,
+  CommandComponent,
+  LifecycleComponent,
+  Application,
+  PluginContext,
+  NodePlugin,
+} from './components.js';
+export type {
+  NodeStatus,
+  SyncResponse,
+  SyncOutcome,
+  SyncRequest,
+  AsyncMessageOptions,
+  SyncRequestOptions,
+  PeerInfo,
+  NodeEvents,
+  NodeEventName,
+  SystemgeNode,
+} from './node-types.js';
+export { SYNC_LATENCY_BUCKETS_MS, MAX_TOPIC_SERIES, OTHER_TOPIC, type NodeStats, type TopicCounts } from './stats.js';
+export { silentLogger, type Logger, type LogFn } from './logger.js';
+export { backoffDelay } from './endpoint-dialer.js';
+export { newSyncToken } from './sync-requests.js';
+export {
+  ConfigError,
+  NodeStatusError,
+  NodeStoppedError,
+  NoRouteError,
+  PeerNotConnectedError,
+  PeerLostError,
+  SyncTimeoutError,
+  SyncFailureError,
+  NoHandlerError,
+  BackpressureError,
+  DuplicateNameError,
+  HandshakeError,
+  HandshakeTimeoutError,
+  HeartbeatTimeoutError,
+  ConnectAttemptsError,
+  UnknownCommandError,
+} from './errors.js';

@@ -182,6 +182,10 @@ class StreamConnection implements Connection {
       // The goodbye is a courtesy; a socket that cannot take it is closed anyway.
     }
     this.socket.end();
+    // Keep reading so the peer's FIN is seen; what arrives after our goodbye is discarded.
+    this.userPaused = false;
+    this.decoder.resume();
+    this.socket.resume();
     this.closeTimer = setTimeout(() => this.socket.destroy(), this.closeTimeoutMs);
     this.closeTimer.unref();
   }
@@ -192,6 +196,7 @@ class StreamConnection implements Connection {
       this.remoteGoodbye = { code: frame.code, reason: frame.reason };
       return;
     }
+    if (this.localClose !== undefined) return;
     this.handlers?.onFrame(frame);
   }
 

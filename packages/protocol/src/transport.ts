@@ -83,7 +83,7 @@ export interface Connection {
   /** Stops reading from the socket (backpressure toward the peer). */
   pause(): void;
   resume(): void;
-  /** Sends a goodbye with the reason, flushes, and closes. Resolves when the socket is closed. */
+  /** Sends a goodbye with the reason, flushes, and closes. Frames arriving after that are discarded. Resolves when the socket is closed. */
   close(reason?: string, code?: string): Promise<void>;
   /** Closes at once, without flushing. */
   destroy(error?: SystemgeError): void;

@@ -1,0 +1,66 @@
+import type { CommandHandlers } from './components.js';
+import type { SystemgeNode } from './node-types.js';
+import type { TopicMap } from './components.js';
+
+function json(value: unknown): string {
+  return JSON.stringify(value, null, 2);
+}
+
+function parseEndpoint(arg: string | undefined): { host: string; port: number } {
+  const match = arg === undefined ? null : /^(.+):(\d{1,5})$/.exec(arg);
+  if (match === null) throw new Error('usage: connect <host:port>');
+  const host = (match[1] as string).replace(/^\[(.*)\]$/, '$1');
+  return { host, port: Number(match[2]) };
+}
+
+/** The commands every node has. App and plugin commands are added next to them. */
+export function builtinCommands<T extends TopicMap>(
+  node: SystemgeNode<T>,
+  describe: () => Record<string, unknown>,
+): CommandHandlers {
+  return {
+    status: () => json(describe()),
+    start: async () => {
+      await node.start();
+      return `node ${node.name} started`;
+    },
+    stop: async () => {
+      await node.stop('stopped by command');
+      return `node ${node.name} stopped`;
+    },
+    restart: async () => {
+      await node.restart();
+      return `node ${node.name} restarted`;
+    },
+    connections: () =>
+      json(
+        node.peers().map((p) => ({
+          name: p.name,
+          direction: p.direction,
+          remote: `${p.remoteAddress}:${p.remotePort}`,
+          transport: p.transport,
+          connectedAt: new Date(p.connectedAt).toISOString(),
+          bytesIn: p.bytesIn,
+          bytesOut: p.bytesOut,
+        })),
+      ),
+    topics: () => {
+      const own = node.topics();
+      const remote: Record<string, { asyncTopics: string[]; syncTopics: string[] }> = {};
+      for (const p of node.peers()) remote[p.name] = { asyncTopics: p.asyncTopics, syncTopics: p.syncTopics };
+      return json({ handled: own, peers: remote });
+    },
+    stats: () => json(node.stats),
+    commands: () => node.commandNames().join('\n'),
+    connect: async (args) => {
+      const peer = await node.connect(parseEndpoint(args[0]));
+      return `connected to ${peer.name}`;
+    },
+    disconnect: async (args) => {
+      const name = args[0];
+      if (name === undefined) throw new Error('usage: disconnect <peer-name>');
+      await node.disconnect(name);
+      return `disconnected from ${name}`;
+    },
+  };
+}

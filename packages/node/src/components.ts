@@ -1,0 +1,115 @@
+import type { Payload } from '@systemge/protocol';
+import type { Logger } from './logger.js';
+import type { SystemgeNode } from './node-types.js';
+
+/**
+ * Optional compile-time map of topics to payload types.
+ * `async` maps a topic to its payload; `sync` maps a topic to its request and response payloads.
+ *
+ * ```ts
+ * type Topics = {
+ *   async: { 'chat.message': string };
+ *   sync: { 'math.add': { request: string; response: string } };
+ * };
+ * ```
+ */
+export interface TopicMap {
+  async: Record<string, Payload>;
+  sync: Record<string, { request: Payload; response: Payload }>;
+}
+
+/** The default map: any topic, any payload. */
+export interface AnyTopics extends TopicMap {
+  async: Record<string, Payload>;
+  sync: Record<string, { request: Payload; response: Payload }>;
+}
+
+export type AsyncTopic<T extends TopicMap> = keyof T['async'] & string;
+export type SyncTopic<T extends TopicMap> = keyof T['sync'] & string;
+export type AsyncPayload<T extends TopicMap, K extends AsyncTopic<T>> = T['async'][K];
+export type SyncRequestPayload<T extends TopicMap, K extends SyncTopic<T>> = T['sync'][K]['request'];
+export type SyncResponsePayload<T extends TopicMap, K extends SyncTopic<T>> = T['sync'][K]['response'];
+
+/** A message delivered to a handler. */
+export interface IncomingMessage<P extends Payload = Payload> {
+  readonly topic: string;
+  readonly payload: P;
+  /** Name of the sending node, from its handshake (never from the frame). */
+  readonly origin: string;
+  /** Set for sync requests. */
+  readonly syncToken: string | undefined;
+}
+
+export type AsyncMessageHandler<P extends Payload = Payload, T extends TopicMap = AnyTopics> = (
+  message: IncomingMessage<P>,
+  node: SystemgeNode<T>,
+) => void | Promise<void>;
+
+/** Returns the response payload; a throw or rejection becomes a failure response carrying the error message. */
+export type SyncMessageHandler<
+  P extends Payload = Payload,
+  R extends Payload = Payload,
+  T extends TopicMap = AnyTopics,
+> = (message: IncomingMessage<P>, node: SystemgeNode<T>) => R | Promise<R>;
+
+export type AsyncMessageHandlers<T extends TopicMap = AnyTopics> = {
+  [K in AsyncTopic<T>]?: AsyncMessageHandler<AsyncPayload<T, K>, T>;
+};
+
+export type SyncMessageHandlers<T extends TopicMap = AnyTopics> = {
+  [K in SyncTopic<T>]?: SyncMessageHandler<SyncRequestPayload<T, K>, SyncResponsePayload<T, K>, T>;
+};
+
+/** A command: gets its arguments, returns text for the operator. */
+export type CommandHandler = (args: string[]) => string | Promise<string>;
+export type CommandHandlers = Record<string, CommandHandler>;
+
+/** An application that exchanges messages with other nodes. */
+export interface SystemgeComponent<T extends TopicMap = AnyTopics> {
+  getAsyncMessageHandlers?(): AsyncMessageHandlers<T>;
+  getSyncMessageHandlers?(): SyncMessageHandlers<T>;
+}
+
+/** An application that offers commands (to the console, the dashboard and `node.command`). */
+export interface CommandComponent {
+  getCommandHandlers(): CommandHandlers;
+}
+
+/** An application that wants to know when the node starts and stops. */
+export interface LifecycleComponent<T extends TopicMap = AnyTopics> {
+  /** Runs after the node listens and has dialed its endpoints; a throw fails `start()`. */
+  onStart?(node: SystemgeNode<T>): void | Promise<void>;
+  /** Runs when the node stops, before its connections close. */
+  onStop?(node: SystemgeNode<T>): void | Promise<void>;
+}
+
+/** Any object; its components are found by the methods it has. */
+export type Application<T extends TopicMap = AnyTopics> = object &
+  Partial<SystemgeComponent<T>> &
+  Partial<CommandComponent> &
+  LifecycleComponent<T>;
+
+/** What a plugin gets when the node starts it. */
+export interface PluginContext<T extends TopicMap = AnyTopics> {
+  node: SystemgeNode<T>;
+  application: Application<T>;
+  logger: Logger;
+}
+
+/**
+ * Extends a node with another face (HTTP, WebSocket, a dashboard client...).
+ * Packages such as `@systemge/http` implement it; the node depends on none of them.
+ * Plugins start in order after the node's listener and dials, and stop in reverse order first.
+ */
+export interface NodePlugin<T extends TopicMap = AnyTopics> {
+  /** Unique within a node, e.g. `http`. */
+  readonly name: string;
+  start(context: PluginContext<T>): Promise<void> | void;
+  stop(context: PluginContext<T>): Promise<void> | void;
+  /** Extra commands, merged with the node's (names must not clash). */
+  getCommandHandlers?(): CommandHandlers;
+  /** Counters for metrics and dashboards: a flat record of numbers, read on demand. */
+  getStats?(): Record<string, number>;
+  /** Details for the `status` command and dashboards (addresses, client counts...). */
+  describe?(): Record<string, unknown>;
+}

@@ -1,0 +1,318 @@
+import { readFileSync } from 'node:fs';
+import { resolveLimits, type ProtocolLimits, type Transport } from '@systemge/protocol';
+import { ConfigError } from './errors.js';
+
+/** A peer to dial. */
+export interface EndpointConfig {
+  host: string;
+  port: number;
+  /** Expected peer name; the connection is refused when the peer announces another. */
+  name?: string;
+  /** TLS: server name for SNI and certificate verification. */
+  serverName?: string;
+  /** TLS: CA certificate (PEM) that verifies this endpoint. */
+  ca?: string;
+}
+
+/** Where this node accepts peers. */
+export interface ListenConfig {
+  /** Interface to bind. Default `127.0.0.1`. */
+  host?: string;
+  /** Port; 0 picks a free one. Default 0. */
+  port?: number;
+}
+
+/**
+ * How incoming messages are handed to handlers.
+ * - `concurrent`: each message starts its handler at once; at most `concurrency` unfinished handlers per connection.
+ * - `sequential-connection`: one handler at a time per connection, in arrival order.
+ * - `sequential-node`: one handler at a time for the whole node, in arrival order.
+ * In every mode a full queue pauses reading from the sending connection (backpressure); nothing is dropped.
+ */
+export type HandlingMode = 'concurrent' | 'sequential-connection' | 'sequential-node';
+
+export interface HandlingConfig {
+  /** Default `concurrent`. */
+  mode?: HandlingMode;
+  /** Messages waiting per queue before reading pauses (sequential modes). Default 1024. */
+  queueSize?: number;
+  /** Unfinished async handlers per connection before reading pauses (concurrent mode). Default 1024. */
+  concurrency?: number;
+}
+
+export interface SyncConfig {
+  /** Default timeout of a sync request, ms. Default 5000. */
+  timeoutMs?: number;
+  /** Default cap on responses per request; 0 means one per targeted peer. Default 0. */
+  maxResponses?: number;
+}
+
+export interface ConnectionConfig {
+  /** Dial attempts per endpoint before giving up; 0 means forever. Default 5. */
+  maxAttempts?: number;
+  /** Delay before the second attempt, ms. Default 200. */
+  initialDelayMs?: number;
+  /** Cap on the delay between attempts, ms. Default 10000. */
+  maxDelayMs?: number;
+  /** Delay multiplier per attempt. Default 2. */
+  backoffFactor?: number;
+  /** Random spread of each delay, 0..1 (0.2 = ±20%). Default 0.2. */
+  jitter?: number;
+  /** What happens when an endpoint's attempts run out: keep the node running, or stop it. Default `continue`. */
+  onFailure?: 'continue' | 'stop';
+  /** What happens when an outgoing connection is lost: dial it again, or stop the node. Default `reconnect`. */
+  onLoss?: 'reconnect' | 'stop';
+  /** Gives up one dial after this long, ms. Default 5000. */
+  dialTimeoutMs?: number;
+  /** Closes a connection whose handshake is not done after this long, ms. Default 5000. */
+  handshakeTimeoutMs?: number;
+  /** Outgoing bytes buffered per peer above which `asyncMessage` returns false, bytes. Default 1 MiB. */
+  highWaterMark?: number;
+  /** Outgoing bytes buffered per peer above which sends are refused with SYSTEMGE_ERR_BACKPRESSURE, bytes. Default 64 MiB. */
+  maxBufferedBytes?: number;
+}
+
+export interface HeartbeatConfig {
+  /** A connection idle this long is probed, ms. Default 5000. 0 turns heartbeats off. */
+  intervalMs?: number;
+  /** A peer silent this long is declared dead and its socket destroyed, ms. Default 15000. */
+  timeoutMs?: number;
+}
+
+/** Everything about one node. Plain data, loadable from JSON, except `transport`. */
+export interface NodeConfig {
+  /** Unique node name, at most `limits.maxNodeNameBytes` bytes. */
+  name: string;
+  /** Makes connections, e.g. `tcpTransport()`. Required when the node listens or has endpoints. */
+  transport?: Transport;
+  /** Where to accept peers; `false` for a node that only dials. Default `{ host: '127.0.0.1', port: 0 }`. */
+  listen?: ListenConfig | false;
+  /** Peers to dial at start. Default none. */
+  endpoints?: EndpointConfig[];
+  /** Codec limits (see `@systemge/protocol`). */
+  limits?: Partial<ProtocolLimits>;
+  handling?: HandlingConfig;
+  sync?: SyncConfig;
+  connection?: ConnectionConfig;
+  heartbeat?: HeartbeatConfig;
+  /** How long `stop()` waits for running handlers, ms. Default 5000. */
+  shutdownTimeoutMs?: number;
+}
+
+/** A config with every default filled in. */
+export interface ResolvedNodeConfig {
+  name: string;
+  transport: Transport | undefined;
+  listen: Required<ListenConfig> | false;
+  endpoints: EndpointConfig[];
+  limits: ProtocolLimits;
+  handling: Required<HandlingConfig>;
+  sync: Required<SyncConfig>;
+  connection: Required<ConnectionConfig>;
+  heartbeat: Required<HeartbeatConfig>;
+  shutdownTimeoutMs: number;
+}
+
+type Check = (value: unknown, path: string) => void;
+
+function fail(path: string, message: string): never {
+  throw new ConfigError(path, message);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `"${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}
+
+const integer =
+  (min: number, max = Number.MAX_SAFE_INTEGER): Check =>
+  (v, path) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      fail(path, `expected an integer from ${min} to ${max}, got ${describe(v)}`);
+    }
+  };
+
+const number =
+  (min: number, max: number): Check =>
+  (v, path) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+      fail(path, `expected a number from ${min} to ${max}, got ${describe(v)}`);
+    }
+  };
+
+const nonEmptyString: Check = (v, path) => {
+  if (typeof v !== 'string' || v.length === 0) fail(path, `expected a non-empty string, got ${describe(v)}`);
+};
+
+const oneOf =
+  (...values: string[]): Check =>
+  (v, path) => {
+    if (typeof v !== 'string' || !values.includes(v)) {
+      fail(path, `expected one of ${values.map((x) => `"${x}"`).join(', ')}, got ${describe(v)}`);
+    }
+  };
+
+function object(shape: Record<string, Check>): Check {
+  return (v, path) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, `expected an object, got ${describe(v)}`);
+    for (const [key, value] of Object.entries(v)) {
+      const sub = path === '' ? key : `${path}.${key}`;
+      const check = shape[key];
+      if (check === undefined) fail(sub, `unknown field; known fields: ${Object.keys(shape).join(', ')}`);
+      if (value !== undefined) check(value, sub);
+    }
+  };
+}
+
+const port = integer(0, 65535);
+const endpoint = object({
+  host: nonEmptyString,
+  port: (v, p) => {
+    integer(1, 65535)(v, p);
+  },
+  name: nonEmptyString,
+  serverName: nonEmptyString,
+  ca: nonEmptyString,
+});
+
+const transportCheck: Check = (v, path) => {
+  const t = v as Partial<Transport> | null;
+  if (typeof t !== 'object' || t === null || typeof t.listen !== 'function' || typeof t.dial !== 'function') {
+    fail(path, 'expected a Transport (an object with listen() and dial()), e.g. tcpTransport()');
+  }
+};
+
+const limitsCheck: Check = (v, path) => {
+  object({
+    maxFrameBytes: integer(1, 0xffff_ffff),
+    maxTopicBytes: integer(1, 0xffff),
+    maxPayloadBytes: integer(1, 0xffff_ffff),
+    maxSyncTokenBytes: integer(32, 0xffff),
+    maxNodeNameBytes: integer(1, 0xffff),
+  })(v, path);
+};
+
+const configCheck = object({
+  name: nonEmptyString,
+  transport: transportCheck,
+  listen: (v, path) => {
+    if (v === false) return;
+    object({ host: nonEmptyString, port })(v, path);
+  },
+  endpoints: (v, path) => {
+    if (!Array.isArray(v)) fail(path, `expected an array of endpoints, got ${describe(v)}`);
+    v.forEach((e, i) => {
+      if (e === undefined) fail(`${path}[${i}]`, 'expected an endpoint');
+      const sub = `${path}[${i}]`;
+      if (typeof e === 'object' && e !== null) {
+        if (!('host' in e)) fail(`${sub}.host`, 'required field is missing');
+        if (!('port' in e)) fail(`${sub}.port`, 'required field is missing');
+      }
+      endpoint(e, sub);
+    });
+  },
+  limits: limitsCheck,
+  handling: object({
+    mode: oneOf('concurrent', 'sequential-connection', 'sequential-node'),
+    queueSize: integer(1),
+    concurrency: integer(1),
+  }),
+  sync: object({ timeoutMs: integer(1), maxResponses: integer(0) }),
+  connection: object({
+    maxAttempts: integer(0),
+    initialDelayMs: integer(0),
+    maxDelayMs: integer(0),
+    backoffFactor: number(1, 100),
+    jitter: number(0, 1),
+    onFailure: oneOf('continue', 'stop'),
+    onLoss: oneOf('reconnect', 'stop'),
+    dialTimeoutMs: integer(1),
+    handshakeTimeoutMs: integer(1),
+    highWaterMark: integer(1),
+    maxBufferedBytes: integer(1),
+  }),
+  heartbeat: object({ intervalMs: integer(0), timeoutMs: integer(1) }),
+  shutdownTimeoutMs: integer(0),
+});
+
+/**
+ * Validates a node config and fills in the defaults.
+ * Throws `SYSTEMGE_ERR_INVALID_CONFIG` naming the exact field path on the first problem.
+ */
+export function resolveNodeConfig(config: NodeConfig): ResolvedNodeConfig {
+  configCheck(config, '');
+  if (config === null || typeof config !== 'object') fail('', 'expected an object');
+  if (config.name === undefined) fail('name', 'required field is missing');
+  const limits = resolveLimits(config.limits);
+  const nameBytes = Buffer.byteLength(config.name, 'utf8');
+  if (nameBytes > limits.maxNodeNameBytes) {
+    fail('name', `${nameBytes} bytes exceeds limits.maxNodeNameBytes ${limits.maxNodeNameBytes}`);
+  }
+  const listen = config.listen === false ? false : { host: '127.0.0.1', port: 0, ...config.listen };
+  const endpoints = config.endpoints ?? [];
+  if ((listen !== false || endpoints.length > 0) && config.transport === undefined) {
+    fail('transport', 'required when the node listens or has endpoints (e.g. tcpTransport() from @systemge/transport-tcp)');
+  }
+  const connection: Required<ConnectionConfig> = {
+    maxAttempts: 5,
+    initialDelayMs: 200,
+    maxDelayMs: 10_000,
+    backoffFactor: 2,
+    jitter: 0.2,
+    onFailure: 'continue',
+    onLoss: 'reconnect',
+    dialTimeoutMs: 5000,
+    handshakeTimeoutMs: 5000,
+    highWaterMark: 1024 * 1024,
+    maxBufferedBytes: 64 * 1024 * 1024,
+    ...config.connection,
+  };
+  if (connection.maxBufferedBytes < connection.highWaterMark) {
+    fail('connection.maxBufferedBytes', `must be at least connection.highWaterMark (${connection.highWaterMark})`);
+  }
+  const heartbeat: Required<HeartbeatConfig> = { intervalMs: 5000, timeoutMs: 15_000, ...config.heartbeat };
+  if (heartbeat.intervalMs > 0 && heartbeat.timeoutMs <= heartbeat.intervalMs) {
+    fail('heartbeat.timeoutMs', `must be greater than heartbeat.intervalMs (${heartbeat.intervalMs})`);
+  }
+  return {
+    name: config.name,
+    transport: config.transport,
+    listen,
+    endpoints: endpoints.map((e) => ({ ...e })),
+    limits,
+    handling: { mode: 'concurrent', queueSize: 1024, concurrency: 1024, ...config.handling },
+    sync: { timeoutMs: 5000, maxResponses: 0, ...config.sync },
+    connection,
+    heartbeat,
+    shutdownTimeoutMs: config.shutdownTimeoutMs ?? 5000,
+  };
+}
+
+/**
+ * Reads a node config from a JSON file and validates it (without `transport`, which the caller adds).
+ * Errors name the file and the field path.
+ */
+export function loadNodeConfig(file: string): NodeConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new ConfigError('', `cannot read ${file}: ${(cause as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (cause) {
+    throw new ConfigError('', `${file} is not valid JSON: ${(cause as Error).message}`);
+  }
+  try {
+    configCheck(data, '');
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(error.path, `${file}: ${error.message.replace(/^invalid config at [^:]+: /, '')}`);
+    throw error;
+  }
+  return data as NodeConfig;
+}

@@ -1,0 +1,37 @@
+import type { ConnectionConfig, EndpointConfig } from './config.js';
+
+/** Delay before attempt `attempt + 1` (attempt counts from 1): exponential, capped, with ±jitter. */
+export function backoffDelay(config: Required<ConnectionConfig>, attempt: number, random = Math.random): number {
+  const base = Math.min(config.initialDelayMs * config.backoffFactor ** (attempt - 1), config.maxDelayMs);
+  const spread = base * config.jitter;
+  return Math.max(0, Math.round(base - spread + random() * 2 * spread));
+}
+
+export function endpointKey(endpoint: EndpointConfig): string {
+  return `${endpoint.host}:${endpoint.port}`;
+}
+
+/** A cancellable sleep; resolves false when cancelled. */
+export class Sleeper {
+  private timer: NodeJS.Timeout | undefined;
+  private wake: ((completed: boolean) => void) | undefined;
+
+  sleep(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.wake = undefined;
+        resolve(true);
+      }, ms);
+    });
+  }
+
+  cancel(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.(false);
+  }
+}

@@ -1,0 +1,163 @@
+import { SystemgeError, type SystemgeErrorOptions } from '@systemge/protocol';
+
+/** The configuration is invalid; `path` names the offending field, e.g. `connection.maxAttempts`. */
+export class ConfigError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_INVALID_CONFIG';
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super(ConfigError.code, `invalid config at ${path === '' ? '(root)' : path}: ${message}`);
+    this.path = path;
+  }
+}
+
+/** The operation needs a node status it is not in (e.g. `asyncMessage` on a stopped node). */
+export class NodeStatusError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_NODE_STATUS';
+  constructor(message: string) {
+    super(NodeStatusError.code, message);
+  }
+}
+
+/** The node stopped while the operation was pending. */
+export class NodeStoppedError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_NODE_STOPPED';
+  constructor(nodeName: string) {
+    super(NodeStoppedError.code, `node ${nodeName} stopped`);
+  }
+}
+
+/** No connected peer handles the topic, or a named target does not handle it. */
+export class NoRouteError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_NO_ROUTE';
+  readonly topic: string;
+  constructor(topic: string, detail?: string) {
+    super(NoRouteError.code, detail ?? `no connected peer handles topic "${topic}"`);
+    this.topic = topic;
+  }
+}
+
+/** A message was addressed to a peer name that is not connected. */
+export class PeerNotConnectedError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_PEER_NOT_CONNECTED';
+  readonly peer: string;
+  constructor(peer: string) {
+    super(PeerNotConnectedError.code, `no connected peer named "${peer}"`);
+    this.peer = peer;
+  }
+}
+
+/** The peer's connection was lost before it answered. */
+export class PeerLostError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_PEER_LOST';
+  readonly peer: string;
+  constructor(peer: string, reason: string) {
+    super(PeerLostError.code, `peer ${peer} lost: ${reason}`);
+    this.peer = peer;
+  }
+}
+
+/** A sync request timed out before every expected response arrived. */
+export class SyncTimeoutError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_SYNC_TIMEOUT';
+  constructor(topic: string, timeoutMs: number, missing: string[]) {
+    super(
+      SyncTimeoutError.code,
+      `sync request "${topic}" timed out after ${timeoutMs} ms waiting for ${missing.length === 0 ? 'responses' : missing.join(', ')}`,
+    );
+  }
+}
+
+/** A peer answered a sync request with a failure; `message` is the remote error text. */
+export class SyncFailureError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_SYNC_FAILURE';
+  readonly origin: string;
+  constructor(origin: string, error: string) {
+    super(SyncFailureError.code, `${origin}: ${error}`);
+    this.origin = origin;
+  }
+}
+
+/** A handler was not found for the topic on the receiving node (text of the failure response). */
+export class NoHandlerError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_NO_HANDLER';
+  readonly topic: string;
+  constructor(topic: string) {
+    super(NoHandlerError.code, `no handler for topic ${topic}`);
+    this.topic = topic;
+  }
+}
+
+/** A peer's outgoing buffer is above `maxBufferedBytes`; the message was not queued. */
+export class BackpressureError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_BACKPRESSURE';
+  constructor(peer: string, buffered: number, limit: number) {
+    super(
+      BackpressureError.code,
+      `peer ${peer} has ${buffered} bytes buffered, above maxBufferedBytes ${limit}; wait for node.drained()`,
+    );
+  }
+}
+
+/** Another node with the same name is already connected (or the peer has this node's own name). */
+export class DuplicateNameError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_DUPLICATE_NAME';
+  constructor(message: string, options?: SystemgeErrorOptions) {
+    super(DuplicateNameError.code, message, options);
+  }
+}
+
+/** The handshake failed: unexpected frame, wrong peer name, or the peer refused it. */
+export class HandshakeError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_HANDSHAKE';
+  constructor(message: string, options?: SystemgeErrorOptions) {
+    super(HandshakeError.code, message, options);
+  }
+}
+
+/** The peer did not complete the handshake in time. */
+export class HandshakeTimeoutError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_HANDSHAKE_TIMEOUT';
+  constructor(timeoutMs: number) {
+    super(HandshakeTimeoutError.code, `handshake not completed within ${timeoutMs} ms`);
+  }
+}
+
+/** The peer sent nothing, not even a heartbeat answer, for longer than `heartbeat.timeoutMs`. */
+export class HeartbeatTimeoutError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_HEARTBEAT_TIMEOUT';
+  constructor(peer: string, silentMs: number, timeoutMs: number) {
+    super(HeartbeatTimeoutError.code, `peer ${peer} silent for ${silentMs} ms, above heartbeat timeout ${timeoutMs} ms`);
+  }
+}
+
+/** Every connection attempt to an endpoint failed. */
+export class ConnectAttemptsError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_CONNECT_ATTEMPTS';
+  readonly endpoint: string;
+  readonly attempts: number;
+  constructor(endpoint: string, attempts: number, options?: SystemgeErrorOptions) {
+    const last = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(ConnectAttemptsError.code, `could not connect to ${endpoint} after ${attempts} attempts${last}`, options);
+    this.endpoint = endpoint;
+    this.attempts = attempts;
+  }
+}
+
+/** `node.command()` was called with a command the node does not have. */
+export class UnknownCommandError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_UNKNOWN_COMMAND';
+  readonly command: string;
+  readonly available: string[];
+  constructor(command: string, available: string[]) {
+    super(UnknownCommandError.code, `unknown command "${command}"; available: ${available.join(', ')}`);
+    this.command = command;
+    this.available = available;
+  }
+}
+
+/** Maps a goodbye code received during the handshake to a typed error for the dialing side. */
+export function errorFromRefusal(code: string, reason: string): SystemgeError {
+  if (code === DuplicateNameError.code) return new DuplicateNameError(reason);
+  if (code === HandshakeTimeoutError.code) return new HandshakeError(reason);
+  return new SystemgeError(code.startsWith('SYSTEMGE_ERR_') ? code : HandshakeError.code, reason);
+}

@@ -1,0 +1,157 @@
+import type { Payload } from '@systemge/protocol';
+import type {
+  AnyTopics,
+  AsyncMessageHandler,
+  AsyncPayload,
+  AsyncTopic,
+  SyncMessageHandler,
+  SyncRequestPayload,
+  SyncResponsePayload,
+  SyncTopic,
+  TopicMap,
+} from './components.js';
+import type { EndpointConfig } from './config.js';
+import type { NodeStats } from './stats.js';
+
+/** `stopped → starting → started → stopping → stopped`. */
+export type NodeStatus = 'stopped' | 'starting' | 'started' | 'stopping';
+
+/** One answer to a sync request. */
+export type SyncResponse<R extends Payload = Payload> =
+  | { readonly origin: string; readonly ok: true; readonly payload: R }
+  | { readonly origin: string; readonly ok: false; readonly error: string; readonly code: string };
+
+/** Why a sync request stopped collecting responses. */
+export type SyncOutcome = 'complete' | 'max-responses' | 'timeout' | 'cancelled' | 'failed';
+
+/**
+ * A sync request in flight: iterate it for responses as they arrive, or await `all()` / `first()`.
+ * It always settles: all expected responses, `maxResponses` reached, timeout, peers lost, or node stopped.
+ */
+export interface SyncRequest<R extends Payload = Payload> extends AsyncIterable<SyncResponse<R>> {
+  readonly topic: string;
+  /** Unguessable correlation token. */
+  readonly token: string;
+  /** Names of the peers the request was sent to. */
+  readonly targets: readonly string[];
+  /** Responses received so far (including failures). */
+  readonly responses: readonly SyncResponse<R>[];
+  /** Targets that have not answered (yet). */
+  readonly missing: readonly string[];
+  /** Undefined until settled. */
+  readonly outcome: SyncOutcome | undefined;
+  /**
+   * All responses once settled. Resolves on complete, max-responses and timeout (check `outcome`
+   * and `missing`); rejects when the request could not be sent or the node stopped.
+   */
+  all(): Promise<SyncResponse<R>[]>;
+  /** The first successful response's payload. Rejects with the failure, a timeout, or the send error. */
+  first(): Promise<R>;
+  /** Stops waiting; `outcome` becomes `cancelled`. */
+  cancel(): void;
+}
+
+export interface AsyncMessageOptions {
+  /** Send only to these peer names (each must be connected and handle the topic). */
+  to?: string | readonly string[];
+}
+
+export interface SyncRequestOptions {
+  /** Ask only these peer names. Default: every peer that handles the topic. */
+  to?: string | readonly string[];
+  /** Gives up waiting after this long, ms. Default: `sync.timeoutMs`. */
+  timeoutMs?: number;
+  /** Settles after this many responses; 0 = one per target. Default: `sync.maxResponses`. */
+  maxResponses?: number;
+}
+
+/** A connected (or connecting) peer as seen by this node. */
+export interface PeerInfo {
+  /** Peer node name (empty while handshaking). */
+  name: string;
+  /** `out` when this node dialed, `in` when the peer did. */
+  direction: 'in' | 'out';
+  transport: string;
+  remoteAddress: string;
+  remotePort: number;
+  /** The configured endpoint for outgoing connections. */
+  endpoint?: EndpointConfig | undefined;
+  asyncTopics: string[];
+  syncTopics: string[];
+  connectedAt: number;
+  bytesIn: number;
+  bytesOut: number;
+  framesIn: number;
+  framesOut: number;
+  info?: Record<string, string> | undefined;
+}
+
+/** Events a node emits, with their arguments. */
+export interface NodeEvents {
+  status: [status: NodeStatus, previous: NodeStatus];
+  'peer:connected': [peer: PeerInfo];
+  'peer:disconnected': [peer: PeerInfo, reason: { code: string; reason: string; initiator: 'local' | 'remote' }];
+  'peer:dead': [peer: PeerInfo];
+  'connect:attempt': [endpoint: EndpointConfig, attempt: number];
+  'connect:failed': [endpoint: EndpointConfig, attempt: number, error: Error];
+  'connect:gave-up': [endpoint: EndpointConfig, error: Error];
+  'reconnected': [peer: PeerInfo];
+  /** A problem that did not stop the node (handshake refused, invalid frame, handler error...). */
+  warning: [error: Error];
+}
+
+export type NodeEventName = keyof NodeEvents;
+
+/** A Systemge node. Create with `createNode(config, application)`. */
+export interface SystemgeNode<T extends TopicMap = AnyTopics> {
+  readonly name: string;
+  readonly status: NodeStatus;
+  /** The bound listen address once started. */
+  readonly address: { host: string; port: number } | undefined;
+  /** Plain counters, cheap to read (see `NodeStats`). */
+  readonly stats: NodeStats;
+  /** False while any peer's outgoing buffer is above the high-water mark. */
+  readonly writable: boolean;
+
+  start(): Promise<void>;
+  stop(reason?: string): Promise<void>;
+  restart(): Promise<void>;
+
+  /**
+   * Sends an async message to every peer that handles `topic` (or to the `to` peers).
+   * Returns false when a peer's buffer is above the high-water mark: the message is queued,
+   * but wait for `drained()` before sending more. Throws a typed error when it cannot be sent.
+   */
+  asyncMessage<K extends AsyncTopic<T>>(topic: K, payload: AsyncPayload<T, K>, options?: AsyncMessageOptions): boolean;
+  syncRequest<K extends SyncTopic<T>>(
+    topic: K,
+    payload: SyncRequestPayload<T, K>,
+    options?: SyncRequestOptions,
+  ): SyncRequest<SyncResponsePayload<T, K>>;
+  /** Resolves when every peer's outgoing buffer is below the high-water mark. */
+  drained(): Promise<void>;
+
+  /** Dials a peer now (with the connection-attempt policy); resolves with it once the handshake is done. */
+  connect(endpoint: EndpointConfig): Promise<PeerInfo>;
+  /** Closes the connection to a peer by name (an outgoing one is not redialed). */
+  disconnect(name: string, reason?: string): Promise<void>;
+  peers(): PeerInfo[];
+
+  addAsyncTopic<K extends AsyncTopic<T>>(topic: K, handler: AsyncMessageHandler<AsyncPayload<T, K>, T>): void;
+  addSyncTopic<K extends SyncTopic<T>>(
+    topic: K,
+    handler: SyncMessageHandler<SyncRequestPayload<T, K>, SyncResponsePayload<T, K>, T>,
+  ): void;
+  removeAsyncTopic(topic: string): boolean;
+  removeSyncTopic(topic: string): boolean;
+  /** Topics this node handles. */
+  topics(): { asyncTopics: string[]; syncTopics: string[] };
+
+  /** Runs a command by name. Rejects with SYSTEMGE_ERR_UNKNOWN_COMMAND listing the available ones. */
+  command(name: string, args?: string[]): Promise<string>;
+  commandNames(): string[];
+
+  on<E extends NodeEventName>(event: E, listener: (...args: NodeEvents[E]) => void): this;
+  once<E extends NodeEventName>(event: E, listener: (...args: NodeEvents[E]) => void): this;
+  off<E extends NodeEventName>(event: E, listener: (...args: NodeEvents[E]) => void): this;
+}

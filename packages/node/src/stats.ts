@@ -1,0 +1,120 @@
+/** Upper bounds of the sync latency histogram buckets, ms. A last bucket counts everything above. */
+export const SYNC_LATENCY_BUCKETS_MS: readonly number[] = [
+  0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000,
+];
+
+/** Per-topic message counts are kept for at most this many topics; the rest share `__other__`. */
+export const MAX_TOPIC_SERIES = 256;
+export const OTHER_TOPIC = '__other__';
+
+export interface TopicCounts {
+  received: number;
+  sent: number;
+}
+
+/** A node's counters. Numbers only; `node.stats` returns a fresh copy on each read. */
+export interface NodeStats {
+  asyncSent: number;
+  asyncReceived: number;
+  syncRequestsSent: number;
+  syncRequestsReceived: number;
+  syncResponsesSent: number;
+  syncFailuresSent: number;
+  syncResponsesReceived: number;
+  syncFailuresReceived: number;
+  syncTimeouts: number;
+  syncPeerLost: number;
+  /** Async messages for a topic no connected peer handles. */
+  unroutedMessages: number;
+  /** Frames rejected by the codec (over limits, bad UTF-8...). */
+  invalidMessages: number;
+  /** Messages for a topic this node has no handler for. */
+  noHandlerMessages: number;
+  handlerErrors: number;
+  /** Responses carrying a token with no pending request. */
+  unknownTokenResponses: number;
+  /** Messages refused because a peer's buffer was over `maxBufferedBytes`. */
+  backpressureRejections: number;
+  bytesIn: number;
+  bytesOut: number;
+  connectionsIn: number;
+  connectionsOut: number;
+  connectionsAccepted: number;
+  connectionsRefused: number;
+  connectionAttempts: number;
+  connectionFailures: number;
+  connectionsLost: number;
+  reconnects: number;
+  handshakeFailures: number;
+  heartbeatTimeouts: number;
+  /** Messages waiting in handling queues now. */
+  queuedMessages: number;
+  /** Connections whose reading is paused by backpressure now. */
+  pausedConnections: number;
+  syncLatencyBuckets: number[];
+  syncLatencySumMs: number;
+  syncLatencyCount: number;
+  topics: Record<string, TopicCounts>;
+}
+
+/** The mutable counters behind `NodeStats`; hot paths do plain adds on these fields. */
+export class Counters {
+  asyncSent = 0;
+  asyncReceived = 0;
+  syncRequestsSent = 0;
+  syncRequestsReceived = 0;
+  syncResponsesSent = 0;
+  syncFailuresSent = 0;
+  syncResponsesReceived = 0;
+  syncFailuresReceived = 0;
+  syncTimeouts = 0;
+  syncPeerLost = 0;
+  unroutedMessages = 0;
+  invalidMessages = 0;
+  noHandlerMessages = 0;
+  handlerErrors = 0;
+  unknownTokenResponses = 0;
+  backpressureRejections = 0;
+  closedBytesIn = 0;
+  closedBytesOut = 0;
+  connectionsAccepted = 0;
+  connectionsRefused = 0;
+  connectionAttempts = 0;
+  connectionFailures = 0;
+  connectionsLost = 0;
+  reconnects = 0;
+  handshakeFailures = 0;
+  heartbeatTimeouts = 0;
+  readonly syncLatencyBuckets = new Array<number>(SYNC_LATENCY_BUCKETS_MS.length + 1).fill(0);
+  syncLatencySumMs = 0;
+  syncLatencyCount = 0;
+  private readonly topicCounts = new Map<string, TopicCounts>();
+
+  topic(topic: string): TopicCounts {
+    let counts = this.topicCounts.get(topic);
+    if (counts === undefined) {
+      const key = this.topicCounts.size >= MAX_TOPIC_SERIES ? OTHER_TOPIC : topic;
+      counts = this.topicCounts.get(key);
+      if (counts === undefined) {
+        counts = { received: 0, sent: 0 };
+        this.topicCounts.set(key, counts);
+      }
+    }
+    return counts;
+  }
+
+  observeSyncLatency(ms: number): void {
+    const buckets = SYNC_LATENCY_BUCKETS_MS;
+    let i = 0;
+    while (i < buckets.length && ms > (buckets[i] as number)) i++;
+    (this.syncLatencyBuckets[i] as number)++;
+    this.syncLatencySumMs += ms;
+    this.syncLatencyCount++;
+  }
+
+  topicsRecord(): Record<string, TopicCounts> {
+    const out: Record<string, TopicCounts> = {};
+    for (const [topic, c] of this.topicCounts) out[topic] = { received: c.received, sent: c.sent };
+    return out;
+  }
+}
