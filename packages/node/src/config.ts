@@ -12,6 +12,16 @@ export interface EndpointConfig {
   serverName?: string;
   /** TLS: CA certificate (PEM) that verifies this endpoint. */
   ca?: string;
+  /** Token presented to this endpoint in the handshake. Default: `auth.token`. Never logged. */
+  token?: string;
+}
+
+/** Handshake authentication. Tokens are compared in constant time and never logged. */
+export interface AuthConfig {
+  /** Token every dialing peer must present, and the default this node presents when dialing. */
+  token?: string;
+  /** Per-peer tokens by peer name; a peer listed here must present its own token instead of `token`. */
+  peerTokens?: Record<string, string>;
 }
 
 /** Where this node accepts peers. */
@@ -47,21 +57,57 @@ export interface SyncConfig {
   maxResponses?: number;
 }
 
+/**
+ * How endpoints are dialed, redialed and what happens when they cannot be reached.
+ *
+ * One endpoint's attempt sequence: attempt 1 at once; after failed attempt `n` the node waits
+ * `min(initialDelayMs * backoffFactor^(n-1), maxDelayMs)`, spread by ±`jitter`, then tries again,
+ * until an attempt succeeds or `maxAttempts` attempts have failed. Every attempt emits
+ * `connect:attempt`, every failure `connect:failed` (counted in `connectionAttempts` /
+ * `connectionFailures`); running out emits `connect:gave-up` and applies `onFailure`.
+ *
+ * `start()` dials every configured endpoint in parallel and resolves only when each endpoint's
+ * sequence has ended: connected, or out of attempts. With `maxAttempts: 0` an unreachable endpoint
+ * keeps `start()` waiting until it becomes reachable; `stop()` meanwhile cancels the attempts and
+ * `start()` rejects with `SYSTEMGE_ERR_NODE_STOPPED`.
+ *
+ * A lost outgoing connection (not one this node closed) is redialed with the same sequence
+ * (`onLoss: 'reconnect'`); `reconnected` is emitted when it is back.
+ */
 export interface ConnectionConfig {
-  /** Dial attempts per endpoint before giving up; 0 means forever. Default 5. */
+  /** Dial attempts per endpoint (at start, on `connect()`, and per reconnect) before giving up; 0 means forever. Default 5. */
   maxAttempts?: number;
-  /** Delay before the second attempt, ms. Default 200. */
+  /** Delay after the first failed attempt, ms. Default 200. */
   initialDelayMs?: number;
-  /** Cap on the delay between attempts, ms. Default 10000. */
+  /** Cap on the delay between attempts (before jitter), ms. Default 10000. */
   maxDelayMs?: number;
-  /** Delay multiplier per attempt. Default 2. */
+  /** Delay multiplier per failed attempt, 1..100 (1 = constant delay). Default 2. */
   backoffFactor?: number;
-  /** Random spread of each delay, 0..1 (0.2 = ±20%). Default 0.2. */
+  /** Random spread of each delay, 0..1 (0.2 = ±20%, 0 = exact delays). Default 0.2. */
   jitter?: number;
-  /** What happens when an endpoint's attempts run out: keep the node running, or stop it. Default `continue`. */
+  /**
+   * What happens when an endpoint's attempts run out. `continue`: `connect:gave-up` is emitted and the
+   * node runs on without that peer (`start()` resolves). `stop`: `start()` rejects with
+   * `SYSTEMGE_ERR_CONNECT_ATTEMPTS` and leaves nothing bound; a running node (giving up on a reconnect) stops.
+   * Default `continue`.
+   */
   onFailure?: 'continue' | 'stop';
-  /** What happens when an outgoing connection is lost: dial it again, or stop the node. Default `reconnect`. */
+  /**
+   * What happens when an outgoing connection is lost (closed by the peer, reset, heartbeat timeout):
+   * dial it again with the attempt sequence, or stop the node (a `warning` with `SYSTEMGE_ERR_PEER_LOST`
+   * names the peer and the reason). Default `reconnect`.
+   */
   onLoss?: 'reconnect' | 'stop';
+  /**
+   * Async messages addressed by name (`to`) to a peer that is reconnecting: `queue` holds them (up to
+   * `reconnectQueueSize` per endpoint) and sends them in order once the peer is back; `reject` throws
+   * `SYSTEMGE_ERR_PEER_RECONNECTING`. A full queue throws `SYSTEMGE_ERR_RECONNECT_QUEUE_FULL`; held messages
+   * that can no longer be sent (gave up, node stopped, topic gone) are counted and reported as a `warning`
+   * with `SYSTEMGE_ERR_QUEUED_MESSAGES_DISCARDED`. Default `reject`.
+   */
+  whileReconnecting?: 'queue' | 'reject';
+  /** Messages held per reconnecting endpoint when `whileReconnecting` is `queue`. Default 1024. */
+  reconnectQueueSize?: number;
   /** Gives up one dial after this long, ms. Default 5000. */
   dialTimeoutMs?: number;
   /** Closes a connection whose handshake is not done after this long, ms. Default 5000. */
@@ -73,9 +119,17 @@ export interface ConnectionConfig {
 }
 
 export interface HeartbeatConfig {
-  /** A connection idle this long is probed, ms. Default 5000. 0 turns heartbeats off. */
+  /**
+   * A connection that received nothing for this long is probed, ms; liveness is checked every
+   * `intervalMs / 2`. Default 5000. 0 turns heartbeats off.
+   */
   intervalMs?: number;
-  /** A peer silent this long is declared dead and its socket destroyed, ms. Default 15000. */
+  /**
+   * A peer silent this long is declared dead (`peer:dead`, counted in `heartbeatTimeouts`) and its
+   * socket destroyed, ms; detection happens within `timeoutMs + intervalMs`. Any bytes from the peer
+   * count as life, and a peer whose event loop is busy for less than this is not declared dead.
+   * Must be greater than `intervalMs`. Default 15000.
+   */
   timeoutMs?: number;
 }
 
@@ -97,6 +151,8 @@ export interface NodeConfig {
   heartbeat?: HeartbeatConfig;
   /** How long `stop()` waits for running handlers, ms. Default 5000. */
   shutdownTimeoutMs?: number;
+  /** Handshake authentication. Default: none (any peer may connect). */
+  auth?: AuthConfig;
 }
 
 /** A config with every default filled in. */
@@ -111,6 +167,7 @@ export interface ResolvedNodeConfig {
   connection: Required<ConnectionConfig>;
   heartbeat: Required<HeartbeatConfig>;
   shutdownTimeoutMs: number;
+  auth: AuthConfig;
 }
 
 type Check = (value: unknown, path: string) => void;
@@ -176,6 +233,7 @@ const endpoint = object({
   name: nonEmptyString,
   serverName: nonEmptyString,
   ca: nonEmptyString,
+  token: nonEmptyString,
 });
 
 const transportCheck: Check = (v, path) => {
@@ -229,6 +287,8 @@ const configCheck = object({
     jitter: number(0, 1),
     onFailure: oneOf('continue', 'stop'),
     onLoss: oneOf('reconnect', 'stop'),
+    whileReconnecting: oneOf('queue', 'reject'),
+    reconnectQueueSize: integer(1),
     dialTimeoutMs: integer(1),
     handshakeTimeoutMs: integer(1),
     highWaterMark: integer(1),
@@ -236,6 +296,13 @@ const configCheck = object({
   }),
   heartbeat: object({ intervalMs: integer(0), timeoutMs: integer(1) }),
   shutdownTimeoutMs: integer(0),
+  auth: object({
+    token: nonEmptyString,
+    peerTokens: (v, path) => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, `expected an object of peer name → token, got ${describe(v)}`);
+      for (const [name, token] of Object.entries(v)) nonEmptyString(token, `${path}.${name}`);
+    },
+  }),
 });
 
 /**
@@ -264,6 +331,8 @@ export function resolveNodeConfig(config: NodeConfig): ResolvedNodeConfig {
     jitter: 0.2,
     onFailure: 'continue',
     onLoss: 'reconnect',
+    whileReconnecting: 'reject',
+    reconnectQueueSize: 1024,
     dialTimeoutMs: 5000,
     handshakeTimeoutMs: 5000,
     highWaterMark: 1024 * 1024,
@@ -288,6 +357,7 @@ export function resolveNodeConfig(config: NodeConfig): ResolvedNodeConfig {
     connection,
     heartbeat,
     shutdownTimeoutMs: config.shutdownTimeoutMs ?? 5000,
+    auth: { ...config.auth },
   };
 }
 

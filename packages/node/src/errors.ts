@@ -143,6 +143,41 @@ export class ConnectAttemptsError extends SystemgeError {
   }
 }
 
+/** An async message was addressed to a peer that is reconnecting, and `connection.whileReconnecting` is `reject`. */
+export class PeerReconnectingError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_PEER_RECONNECTING';
+  readonly peer: string;
+  constructor(peer: string, endpoint: string) {
+    super(PeerReconnectingError.code, `peer "${peer}" is reconnecting (${endpoint}); message not sent`);
+    this.peer = peer;
+  }
+}
+
+/** The queue of messages held for a reconnecting peer is full (`connection.reconnectQueueSize`). */
+export class ReconnectQueueFullError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_RECONNECT_QUEUE_FULL';
+  readonly peer: string;
+  constructor(peer: string, limit: number) {
+    super(
+      ReconnectQueueFullError.code,
+      `${limit} messages already held for reconnecting peer "${peer}", the connection.reconnectQueueSize limit; message not queued`,
+    );
+    this.peer = peer;
+  }
+}
+
+/** Messages held for a reconnecting peer were discarded: the node gave up on it, stopped, or the peer came back without the topic. */
+export class QueuedMessagesDiscardedError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_QUEUED_MESSAGES_DISCARDED';
+  readonly peer: string;
+  readonly count: number;
+  constructor(peer: string, count: number, reason: string) {
+    super(QueuedMessagesDiscardedError.code, `${count} messages held for peer "${peer}" discarded: ${reason}`);
+    this.peer = peer;
+    this.count = count;
+  }
+}
+
 /** `node.command()` was called with a command the node does not have. */
 export class UnknownCommandError extends SystemgeError {
   static readonly code = 'SYSTEMGE_ERR_UNKNOWN_COMMAND';
@@ -158,6 +193,15 @@ export class UnknownCommandError extends SystemgeError {
 /** Maps a goodbye code received during the handshake to a typed error for the dialing side. */
 export function errorFromRefusal(code: string, reason: string): SystemgeError {
   if (code === DuplicateNameError.code) return new DuplicateNameError(reason);
+  if (code === 'SYSTEMGE_ERR_AUTH_FAILED') return new AuthenticationError();
   if (code === HandshakeTimeoutError.code) return new HandshakeError(reason);
   return new SystemgeError(code.startsWith('SYSTEMGE_ERR_') ? code : HandshakeError.code, reason);
+}
+
+/** The peer's handshake token is missing or wrong. Nothing else is revealed to the peer. */
+export class AuthenticationError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_AUTH_FAILED';
+  constructor() {
+    super(AuthenticationError.code, 'authentication failed');
+  }
 }

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   type CloseInfo,
@@ -30,6 +31,7 @@ import type {
 import { type EndpointConfig, type NodeConfig, resolveNodeConfig, type ResolvedNodeConfig } from './config.js';
 import { backoffDelay, endpointKey, Sleeper } from './endpoint-dialer.js';
 import {
+  AuthenticationError,
   BackpressureError,
   ConnectAttemptsError,
   DuplicateNameError,
@@ -41,7 +43,11 @@ import {
   NodeStoppedError,
   NoHandlerError,
   NoRouteError,
+  PeerLostError,
   PeerNotConnectedError,
+  PeerReconnectingError,
+  QueuedMessagesDiscardedError,
+  ReconnectQueueFullError,
   UnknownCommandError,
 } from './errors.js';
 import { Dispatcher } from './handling.js';
@@ -87,6 +93,11 @@ interface EndpointState {
   sleeper: Sleeper;
   peer: Peer | undefined;
   reconnecting: boolean;
+  /** Name and async topics of the lost peer while reconnecting (messages `to` it are held or rejected). */
+  lostName: string | undefined;
+  lostAsyncTopics: ReadonlySet<string>;
+  /** Async messages held for the lost peer (`whileReconnecting: 'queue'`), bounded by `reconnectQueueSize`. */
+  held: { topic: string; payload: Payload }[];
 }
 
 /**
@@ -125,6 +136,9 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   private readonly asyncRoutes = new RoutingTable();
   private readonly syncRoutes = new RoutingTable();
   private readonly endpoints = new Map<string, EndpointState>();
+  /** Lost outgoing peers being redialed, by the name they had. */
+  private readonly reconnectingByName = new Map<string, EndpointState>();
+  private lastLivenessCheckAt = 0;
   private listener: Listener | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private startedPlugins: NodePlugin<T>[] = [];
@@ -226,6 +240,10 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       reconnects: c.reconnects,
       handshakeFailures: c.handshakeFailures,
       heartbeatTimeouts: c.heartbeatTimeouts,
+      reconnectQueued: c.reconnectQueued,
+      reconnectQueueOverflows: c.reconnectQueueOverflows,
+      reconnectQueueDiscarded: c.reconnectQueueDiscarded,
+      reconnectRejections: c.reconnectRejections,
       queuedMessages: queued,
       pausedConnections: paused,
       syncLatencyBuckets: c.syncLatencyBuckets.slice(),
@@ -317,6 +335,11 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       return;
     }
     if (this.status === 'starting') {
+      // start() may be waiting on endpoint attempts (forever with maxAttempts 0): cancel them.
+      for (const state of this.endpoints.values()) {
+        state.active = false;
+        state.sleeper.cancel();
+      }
       await this.transition?.catch(() => {});
       if ((this.status as NodeStatus) !== 'started') return;
     }
@@ -356,6 +379,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     for (const state of this.endpoints.values()) {
       state.active = false;
       state.sleeper.cancel();
+      this.endReconnecting(state, `node ${this.name} stopped`);
     }
     for (const peer of this.peers_) if (!peer.closed) peer.connection.pause();
     if (handlerDeadlineMs > 0) {
@@ -384,7 +408,81 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   // ---------------------------------------------------------------- connections
 
   private endpointState(endpoint: EndpointConfig): EndpointState {
-    return { endpoint, active: false, sleeper: new Sleeper(), peer: undefined, reconnecting: false };
+    return {
+      endpoint,
+      active: false,
+      sleeper: new Sleeper(),
+      peer: undefined,
+      reconnecting: false,
+      lostName: undefined,
+      lostAsyncTopics: new Set(),
+      held: [],
+    };
+  }
+
+  /** Remembers a lost peer's name so messages addressed to it are held or rejected while it is redialed. */
+  private markReconnecting(state: EndpointState, lost: Peer): void {
+    state.lostName = lost.name;
+    state.lostAsyncTopics = new Set(lost.asyncTopics);
+    this.reconnectingByName.set(lost.name, state);
+  }
+
+  /** The endpoint is no longer being redialed: forget the lost name, discard (and report) what is held. */
+  private endReconnecting(state: EndpointState, reason: string): void {
+    const name = state.lostName;
+    if (name === undefined) return;
+    if (this.reconnectingByName.get(name) === state) this.reconnectingByName.delete(name);
+    state.lostName = undefined;
+    const count = state.held.length;
+    state.held = [];
+    this.reportDiscarded(name, count, reason);
+  }
+
+  private reportDiscarded(name: string, count: number, reason: string): void {
+    if (count === 0) return;
+    this.counters.reconnectQueueDiscarded += count;
+    const error = new QueuedMessagesDiscardedError(name, count, reason);
+    this.logger.warn({ peer: name, count }, error.message);
+    this.emit('warning', error);
+  }
+
+  /** Checks that a message `to` a reconnecting peer may be held; throws the typed refusal otherwise. */
+  private checkHold(state: EndpointState, name: string, topic: string): EndpointState {
+    const { whileReconnecting, reconnectQueueSize } = this.config.connection;
+    if (whileReconnecting === 'reject') {
+      this.counters.reconnectRejections++;
+      throw new PeerReconnectingError(name, endpointKey(state.endpoint));
+    }
+    if (!state.lostAsyncTopics.has(topic)) throw new NoRouteError(topic, `peer "${name}" does not handle topic "${topic}"`);
+    if (state.held.length >= reconnectQueueSize) {
+      this.counters.reconnectQueueOverflows++;
+      throw new ReconnectQueueFullError(name, reconnectQueueSize);
+    }
+    return state;
+  }
+
+  /** Sends what was held for an endpoint, in order, to the peer that just completed the handshake. */
+  private flushHeld(state: EndpointState, peer: Peer): void {
+    const name = state.lostName ?? peer.name;
+    if (this.reconnectingByName.get(name) === state) this.reconnectingByName.delete(name);
+    state.lostName = undefined;
+    const held = state.held;
+    if (held.length === 0) return;
+    state.held = [];
+    let sent = 0;
+    for (let i = 0; i < held.length; i++) {
+      const { topic, payload } = held[i] as { topic: string; payload: Payload };
+      if (!peer.asyncTopics.has(topic)) continue;
+      try {
+        peer.connection.send({ kind: FrameKind.AsyncMessage, topic, payload, syncToken: undefined });
+        sent++;
+        this.counters.asyncSent++;
+        this.counters.topic(topic).sent++;
+      } catch {
+        // Counted below with the rest that could not be sent.
+      }
+    }
+    this.reportDiscarded(name, held.length - sent, 'not sendable after the reconnect (topic no longer handled, or over a limit)');
   }
 
   private onRefused(remote: RemoteAddress, reason: string): void {
@@ -474,16 +572,17 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
             };
             this.attach(peer, settle);
             this.armHandshakeTimeout(peer, settle);
-            connection.send(this.handshakeFrame());
+            connection.send(this.handshakeFrame(endpoint));
           }),
       );
   }
 
-  private handshakeFrame(): HandshakeFrame {
+  private handshakeFrame(endpoint: EndpointConfig): HandshakeFrame {
     return {
       kind: FrameKind.Handshake,
       version: PROTOCOL_VERSION,
       name: this.name,
+      auth: endpoint.token ?? this.config.auth.token,
       asyncTopics: [...this.asyncHandlers.keys()],
       syncTopics: [...this.syncHandlers.keys()],
       info: this.handshakeInfo(),
@@ -548,6 +647,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       (error: Error) => {
         state.reconnecting = false;
         if (!state.active || error instanceof NodeStoppedError) return;
+        this.endReconnecting(state, `gave up reconnecting: ${error.message}`);
         this.emit('connect:gave-up', state.endpoint, error);
         if (this.config.connection.onFailure === 'stop') {
           this.stop(`gave up reconnecting to ${endpointKey(state.endpoint)}: ${error.message}`).catch(() => {});
@@ -577,6 +677,15 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
 
   async disconnect(name: string, reason = `disconnected by ${this.name}`): Promise<void> {
     const peer = this.peersByName.get(name);
+    const redialing = peer === undefined ? this.reconnectingByName.get(name) : undefined;
+    if (redialing !== undefined) {
+      // Stop redialing a lost peer.
+      redialing.active = false;
+      redialing.sleeper.cancel();
+      this.endpoints.delete(endpointKey(redialing.endpoint));
+      this.endReconnecting(redialing, reason);
+      return;
+    }
     if (peer === undefined) throw new PeerNotConnectedError(name);
     if (peer.endpoint !== undefined) {
       const key = endpointKey(peer.endpoint);
@@ -676,6 +785,10 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       this.refuse(peer, new ProtocolVersionError(frame.version, PROTOCOL_VERSION));
       return;
     }
+    if (!this.authorized(frame)) {
+      this.refuse(peer, new AuthenticationError());
+      return;
+    }
     const clash = this.nameClash(frame.name);
     if (clash !== undefined) {
       this.refuse(peer, clash);
@@ -710,6 +823,16 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     return undefined;
   }
 
+  /** Constant-time token check; digests make the comparison independent of the token lengths. */
+  private authorized(frame: HandshakeFrame): boolean {
+    const { token, peerTokens } = this.config.auth;
+    const expected = (peerTokens !== undefined && Object.hasOwn(peerTokens, frame.name) ? peerTokens[frame.name] : undefined) ?? token;
+    if (expected === undefined) return true;
+    const given = createHash('sha256').update(frame.auth ?? '').digest();
+    const wanted = createHash('sha256').update(expected).digest();
+    return timingSafeEqual(given, wanted) && frame.auth !== undefined;
+  }
+
   private nameClash(name: string): DuplicateNameError | undefined {
     if (name === this.name) return new DuplicateNameError(`peer uses this node's own name "${name}"`);
     if (this.peersByName.has(name)) return new DuplicateNameError(`a node named "${name}" is already connected to ${this.name}`);
@@ -732,6 +855,9 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       peer.syncTopics.add(t);
       this.syncRoutes.add(t, peer);
     }
+    const state = peer.endpoint === undefined ? undefined : this.endpoints.get(endpointKey(peer.endpoint));
+    // Before anything else can be sent to it, so held messages keep their order.
+    if (state !== undefined && state.lostName !== undefined) this.flushHeld(state, peer);
     this.logger.info({ peer: peer.name, direction: peer.direction }, 'peer connected');
     this.emit('peer:connected', peer.describe());
   }
@@ -781,9 +907,13 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     if (state === undefined || !state.active || state.peer !== peer) return;
     state.peer = undefined;
     if (this.config.connection.onLoss === 'stop') {
+      const error = new PeerLostError(peer.name, info.reason);
+      this.logger.warn({ peer: peer.name, reason: info.reason }, `${error.message}; connection.onLoss is "stop", stopping`);
+      this.emit('warning', error);
       this.stop(`lost peer ${peer.name}: ${info.reason}`).catch(() => {});
       return;
     }
+    this.markReconnecting(state, peer);
     this.reconnect(state);
   }
 
@@ -808,6 +938,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   private startHeartbeats(): void {
     const { intervalMs } = this.config.heartbeat;
     if (intervalMs <= 0) return;
+    this.lastLivenessCheckAt = Date.now();
     this.heartbeatTimer = setInterval(() => this.checkLiveness(), Math.max(10, intervalMs >> 1));
     this.heartbeatTimer.unref();
   }
@@ -821,6 +952,11 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   private checkLiveness(): void {
     const { intervalMs, timeoutMs } = this.config.heartbeat;
     const now = Date.now();
+    const stalled = now - this.lastLivenessCheckAt > 2 * Math.max(10, intervalMs >> 1);
+    this.lastLivenessCheckAt = now;
+    // After this node's own event loop was blocked, timers run before pending socket data is read:
+    // skip one round so that data counts, instead of declaring peers dead for our own stall.
+    if (stalled) return;
     for (const peer of this.peers_) {
       if (peer.state !== 'ready') continue;
       const connection = peer.connection;
@@ -883,9 +1019,27 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
 
   asyncMessage(topic: string, payload: Payload, options?: AsyncMessageOptions): boolean {
     this.assertSending();
-    const targets =
-      options?.to === undefined ? this.asyncRoutes.get(topic) : this.namedTargets(options.to, topic, this.asyncRoutes);
+    let targets: Peer[] | undefined;
+    let hold: EndpointState[] | undefined;
+    if (options?.to === undefined) targets = this.asyncRoutes.get(topic);
+    else if (this.reconnectingByName.size === 0) targets = this.namedTargets(options.to, topic, this.asyncRoutes);
+    else {
+      const names = typeof options.to === 'string' ? [options.to] : options.to;
+      const connected: string[] = [];
+      for (const name of names) {
+        const state = this.peersByName.has(name) ? undefined : this.reconnectingByName.get(name);
+        if (state === undefined) connected.push(name);
+        else (hold ??= []).push(this.checkHold(state, name, topic));
+      }
+      targets = this.namedTargets(connected, topic, this.asyncRoutes);
+    }
+    if (hold !== undefined) {
+      this.checkBuffers(targets ?? []);
+      for (const state of hold) state.held.push({ topic, payload });
+      this.counters.reconnectQueued += hold.length;
+    }
     if (targets === undefined || targets.length === 0) {
+      if (hold !== undefined) return true;
       this.counters.unroutedMessages++;
       this.logger.debug({ topic }, 'async message has no route');
       return true;

@@ -47,6 +47,14 @@ export interface NodeStats {
   reconnects: number;
   handshakeFailures: number;
   heartbeatTimeouts: number;
+  /** Async messages held for a reconnecting peer (`connection.whileReconnecting: 'queue'`). */
+  reconnectQueued: number;
+  /** Async messages refused because a reconnecting peer's queue was full. */
+  reconnectQueueOverflows: number;
+  /** Held messages discarded (gave up on the peer, node stopped, topic gone after the reconnect). */
+  reconnectQueueDiscarded: number;
+  /** Async messages refused because the named peer was reconnecting (`whileReconnecting: 'reject'`). */
+  reconnectRejections: number;
   /** Messages waiting in handling queues now. */
   queuedMessages: number;
   /** Connections whose reading is paused by backpressure now. */
@@ -85,6 +93,10 @@ export class Counters {
   reconnects = 0;
   handshakeFailures = 0;
   heartbeatTimeouts = 0;
+  reconnectQueued = 0;
+  reconnectQueueOverflows = 0;
+  reconnectQueueDiscarded = 0;
+  reconnectRejections = 0;
   readonly syncLatencyBuckets = new Array<number>(SYNC_LATENCY_BUCKETS_MS.length + 1).fill(0);
   syncLatencySumMs = 0;
   syncLatencyCount = 0;

@@ -36,6 +36,8 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
   private readonly startedAt = performance.now();
   private timer: NodeJS.Timeout | undefined;
   private error: Error | undefined;
+  /** Typed errors of targets lost before answering, so `first()` rejects with SYSTEMGE_ERR_PEER_LOST. */
+  private lost: Map<string, PeerLostError> | undefined;
   private waiters: Waiter[] = [];
 
   constructor(
@@ -81,6 +83,7 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
     if (this.outcome !== undefined || this.answered.has(name) || !this.targets.includes(name)) return;
     this.broker.counters.syncPeerLost++;
     const error = new PeerLostError(name, reason);
+    (this.lost ??= new Map()).set(name, error);
     this.answered.add(name);
     this.responses.push({ origin: name, ok: false, error: error.message, code: error.code });
     this.wake();
@@ -129,19 +132,33 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
     return this.responses.slice();
   }
 
-  async first(): Promise<R> {
-    for await (const response of this) {
-      if (response.ok) {
-        this.cancel();
-        return response.payload;
-      }
-    }
-    const failure = this.responses.find((r) => !r.ok);
-    if (failure !== undefined && !failure.ok) {
-      const e = new SyncFailureError(failure.origin, failure.error);
-      throw e;
-    }
-    throw new SyncTimeoutError(this.topic, this.timeoutMs, this.missing);
+  first(): Promise<R> {
+    // Resolved directly from the wake-ups: no iterator or promise per response.
+    return new Promise<R>((resolve, reject) => {
+      let seen = 0;
+      const check = (): void => {
+        for (; seen < this.responses.length; seen++) {
+          const response = this.responses[seen] as SyncResponse<R>;
+          if (response.ok) {
+            this.cancel();
+            resolve(response.payload);
+            return;
+          }
+        }
+        if (this.outcome === undefined) {
+          this.waiters.push(check);
+          return;
+        }
+        if (this.error !== undefined) reject(this.error);
+        else {
+          const failure = this.responses.find((r) => !r.ok);
+          if (failure !== undefined && !failure.ok) {
+            reject(this.lost?.get(failure.origin) ?? new SyncFailureError(failure.origin, failure.error));
+          } else reject(new SyncTimeoutError(this.topic, this.timeoutMs, this.missing));
+        }
+      };
+      check();
+    });
   }
 
   cancel(): void {
