@@ -1,3 +1,4 @@
+import type { AddressList } from './access-control.js';
 import type { CommandHandlers } from './components.js';
 import type { SystemgeNode } from './node-types.js';
 import type { TopicMap } from './components.js';
@@ -11,6 +12,16 @@ function parseEndpoint(arg: string | undefined): { host: string; port: number } 
   if (match === null) throw new Error('usage: connect <host:port>');
   const host = (match[1] as string).replace(/^\[(.*)\]$/, '$1');
   return { host, port: Number(match[2]) };
+}
+
+function editList(list: AddressList, name: string, args: string[]): string {
+  const [action = 'list', entry] = args;
+  if (action === 'list') return list.entries().join('\n');
+  if ((action === 'add' || action === 'remove') && entry !== undefined) {
+    const changed = action === 'add' ? list.add(entry) : list.remove(entry);
+    return `${name} list ${changed ? (action === 'add' ? 'now has' : 'no longer has') : action === 'add' ? 'already has' : 'does not have'} ${entry}`;
+  }
+  throw new Error(`usage: ${name} [list | add <address or CIDR> | remove <address or CIDR>]`);
 }
 
 /** The commands every node has. App and plugin commands are added next to them. */
@@ -51,6 +62,8 @@ export function builtinCommands<T extends TopicMap>(
       return json({ handled: own, peers: remote });
     },
     stats: () => json(node.stats),
+    allow: (args) => editList(node.allowList, 'allow', args),
+    deny: (args) => editList(node.denyList, 'deny', args),
     commands: () => node.commandNames().join('\n'),
     connect: async (args) => {
       const peer = await node.connect(parseEndpoint(args[0]));

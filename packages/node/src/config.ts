@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolveLimits, type ProtocolLimits, type Transport } from '@systemge/protocol';
+import { AddressList, type AccessControlConfig } from './access-control.js';
 import { ConfigError } from './errors.js';
+import type { RateLimitConfig } from './rate-limits.js';
 
 /** A peer to dial. */
 export interface EndpointConfig {
@@ -44,7 +46,11 @@ export type HandlingMode = 'concurrent' | 'sequential-connection' | 'sequential-
 export interface HandlingConfig {
   /** Default `concurrent`. */
   mode?: HandlingMode;
-  /** Messages waiting per queue before reading pauses (sequential modes). Default 1024. */
+  /**
+   * Messages waiting per queue before reading pauses (sequential modes). Default 1024.
+   * In `sequential-node` mode a frame already read from another connection is still queued,
+   * so the node queue holds at most `queueSize + connections - 1`.
+   */
   queueSize?: number;
   /** Unfinished async handlers per connection before reading pauses (concurrent mode). Default 1024. */
   concurrency?: number;
@@ -153,6 +159,10 @@ export interface NodeConfig {
   shutdownTimeoutMs?: number;
   /** Handshake authentication. Default: none (any peer may connect). */
   auth?: AuthConfig;
+  /** IP allow/deny lists, per-IP attempt rate, caps on pending handshakes and connections. */
+  access?: AccessControlConfig;
+  /** Per-connection incoming message and byte rates. Default: unlimited. */
+  rateLimits?: RateLimitConfig;
 }
 
 /** A config with every default filled in. */
@@ -168,6 +178,8 @@ export interface ResolvedNodeConfig {
   heartbeat: Required<HeartbeatConfig>;
   shutdownTimeoutMs: number;
   auth: AuthConfig;
+  access: Required<AccessControlConfig>;
+  rateLimits: Required<RateLimitConfig>;
 }
 
 type Check = (value: unknown, path: string) => void;
@@ -253,6 +265,12 @@ const limitsCheck: Check = (v, path) => {
   })(v, path);
 };
 
+function addressList(v: unknown, path: string): void {
+  if (!Array.isArray(v)) fail(path, `expected an array of addresses or CIDR ranges, got ${describe(v)}`);
+  v.forEach((entry, i) => nonEmptyString(entry, `${path}[${i}]`));
+  new AddressList(v as string[], path);
+}
+
 const configCheck = object({
   name: nonEmptyString,
   transport: transportCheck,
@@ -296,6 +314,20 @@ const configCheck = object({
   }),
   heartbeat: object({ intervalMs: integer(0), timeoutMs: integer(1) }),
   shutdownTimeoutMs: integer(0),
+  access: object({
+    allow: (v, path) => addressList(v, path),
+    deny: (v, path) => addressList(v, path),
+    maxAttemptsPerIp: integer(0),
+    attemptWindowMs: integer(1),
+    maxPendingHandshakes: integer(1),
+    maxConnections: integer(1),
+  }),
+  rateLimits: object({
+    messagesPerSecond: number(0, Number.MAX_SAFE_INTEGER),
+    bytesPerSecond: number(0, Number.MAX_SAFE_INTEGER),
+    burstSeconds: number(0.001, 3600),
+    onExceed: oneOf('backpressure', 'drop'),
+  }),
   auth: object({
     token: nonEmptyString,
     peerTokens: (v, path) => {
@@ -358,6 +390,20 @@ export function resolveNodeConfig(config: NodeConfig): ResolvedNodeConfig {
     heartbeat,
     shutdownTimeoutMs: config.shutdownTimeoutMs ?? 5000,
     auth: { ...config.auth },
+    access: {
+      allow: [...(config.access?.allow ?? [])],
+      deny: [...(config.access?.deny ?? [])],
+      maxAttemptsPerIp: config.access?.maxAttemptsPerIp ?? 0,
+      attemptWindowMs: config.access?.attemptWindowMs ?? 10_000,
+      maxPendingHandshakes: config.access?.maxPendingHandshakes ?? 128,
+      maxConnections: config.access?.maxConnections ?? 4096,
+    },
+    rateLimits: {
+      messagesPerSecond: config.rateLimits?.messagesPerSecond ?? 0,
+      bytesPerSecond: config.rateLimits?.bytesPerSecond ?? 0,
+      burstSeconds: config.rateLimits?.burstSeconds ?? 1,
+      onExceed: config.rateLimits?.onExceed ?? 'backpressure',
+    },
   };
 }
 

@@ -229,10 +229,18 @@ export class Dispatcher<S extends HandlingSource> {
 
   private afterNodeShift(): void {
     if (this.pausedByNodeQueue.size === 0 || this.nodeQueue.length > this.queueSize >> 1) return;
-    for (const source of this.pausedByNodeQueue) {
+    // Resuming delivers held frames at once, which may fill the queue and pause a source again
+    // (re-adding it to the set): take the set first so such a source is not forgotten.
+    const paused = [...this.pausedByNodeQueue];
+    this.pausedByNodeQueue.clear();
+    for (const source of paused) {
+      if (this.nodeQueue.length >= this.queueSize) {
+        // Full again: this one waits for the next shift, so the queue never exceeds queueSize.
+        this.pausedByNodeQueue.add(source);
+        continue;
+      }
       source.handlingPaused = false;
       if (!source.closed) source.resumeReading();
     }
-    this.pausedByNodeQueue.clear();
   }
 }

@@ -85,3 +85,5 @@ export {
   type NodeDescription,
   type ProcessDescription,
 } from './dashboard-link.js';
+export { AddressList, type AccessControlConfig } from './access-control.js';
+export { TokenBucket, type RateLimitConfig } from './rate-limits.js';

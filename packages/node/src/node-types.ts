@@ -11,6 +11,7 @@ import type {
   TopicMap,
 } from './components.js';
 import type { EndpointConfig } from './config.js';
+import type { AddressList } from './access-control.js';
 import type { NodeStats } from './stats.js';
 
 /** `stopped → starting → started → stopping → stopped`. */
@@ -81,6 +82,8 @@ export interface PeerInfo {
   connectedAt: number;
   bytesIn: number;
   bytesOut: number;
+  /** Outgoing bytes accepted but not yet handed to the kernel (kept near `connection.highWaterMark` by backpressure). */
+  bufferedBytes: number;
   framesIn: number;
   framesOut: number;
   info?: Record<string, string> | undefined;
@@ -112,6 +115,10 @@ export interface SystemgeNode<T extends TopicMap = AnyTopics> {
   readonly stats: NodeStats;
   /** False while any peer's outgoing buffer is above the high-water mark. */
   readonly writable: boolean;
+  /** Addresses and CIDR ranges allowed to connect (empty: everyone). Edits apply to new connections. */
+  readonly allowList: AddressList;
+  /** Addresses and CIDR ranges refused before any handshake. Edits apply to new connections. */
+  readonly denyList: AddressList;
 
   start(): Promise<void>;
   stop(reason?: string): Promise<void>;

@@ -16,6 +16,7 @@ import {
   type SystemgeError,
   type TopicsFrame,
 } from '@systemge/protocol';
+import { AddressList, AttemptRateLimiter } from './access-control.js';
 import { builtinCommands } from './commands.js';
 import type {
   AnyTopics,
@@ -64,6 +65,7 @@ import type {
   SystemgeNode,
 } from './node-types.js';
 import { Peer, RoutingTable } from './peer.js';
+import { ConnectionRateLimiter } from './rate-limits.js';
 import { Counters, type NodeStats } from './stats.js';
 import { SyncRequests } from './sync-requests.js';
 
@@ -145,11 +147,20 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   private drainWaiters: (() => void)[] = [];
   private transition: Promise<void> | undefined;
   private startedAt = 0;
+  private pendingHandshakes = 0;
+  /** Addresses allowed to connect (empty: all); editable at runtime. */
+  readonly allowList: AddressList;
+  /** Addresses refused before any handshake; editable at runtime. */
+  readonly denyList: AddressList;
+  private readonly attemptLimiter: AttemptRateLimiter;
 
   constructor(config: NodeConfig, application: Application<T>, options: NodeOptions<T>) {
     super();
     this.config = resolveNodeConfig(config);
     this.name = this.config.name;
+    this.allowList = new AddressList(this.config.access.allow, 'access.allow');
+    this.denyList = new AddressList(this.config.access.deny, 'access.deny');
+    this.attemptLimiter = new AttemptRateLimiter(this.config.access.maxAttemptsPerIp, this.config.access.attemptWindowMs);
     this.application = application;
     this.self = this as unknown as SystemgeNode<T>;
     this.plugins = options.plugins ?? [];
@@ -240,6 +251,8 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       reconnects: c.reconnects,
       handshakeFailures: c.handshakeFailures,
       heartbeatTimeouts: c.heartbeatTimeouts,
+      rateLimited: c.rateLimited,
+      rateLimitDrops: c.rateLimitDrops,
       reconnectQueued: c.reconnectQueued,
       reconnectQueueOverflows: c.reconnectQueueOverflows,
       reconnectQueueDiscarded: c.reconnectQueueDiscarded,
@@ -306,6 +319,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
           highWaterMark: this.config.connection.highWaterMark,
           onConnection: (connection) => this.onIncoming(connection),
           onRefused: (remote, reason) => this.onRefused(remote, reason),
+          accept: (remote) => this.checkAccess(remote),
         });
         this.logger.info({ host: this.listener.host, port: this.listener.port }, 'listening');
       }
@@ -485,6 +499,17 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     this.reportDiscarded(name, held.length - sent, 'not sendable after the reconnect (topic no longer handled, or over a limit)');
   }
 
+  /** Cheap checks on a raw socket, before any per-connection work. Returns a reason to refuse. */
+  private checkAccess(remote: RemoteAddress): string | undefined {
+    const access = this.config.access;
+    if (this.denyList.has(remote.address)) return 'address is denied';
+    if (this.allowList.size > 0 && !this.allowList.has(remote.address)) return 'address is not allowed';
+    if (!this.attemptLimiter.attempt(remote.address)) return 'too many connection attempts';
+    if (this.pendingHandshakes >= access.maxPendingHandshakes) return 'too many pending handshakes';
+    if (this.peers_.size >= access.maxConnections) return 'too many connections';
+    return undefined;
+  }
+
   private onRefused(remote: RemoteAddress, reason: string): void {
     this.counters.connectionsRefused++;
     this.logger.warn({ remote: `${remote.address}:${remote.port}`, reason }, 'connection refused');
@@ -496,6 +521,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       return;
     }
     this.counters.connectionsAccepted++;
+    this.pendingHandshakes++;
     const peer = new Peer(connection, 'in');
     this.attach(peer);
     this.armHandshakeTimeout(peer, undefined);
@@ -727,6 +753,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       switch (frame.kind) {
         case FrameKind.AsyncMessage:
         case FrameKind.SyncRequest:
+          if (peer.limiter !== undefined && !this.admit(peer, peer.limiter, frame)) return;
           this.dispatcher.dispatch(peer, frame);
           return;
         case FrameKind.SyncResponse:
@@ -758,6 +785,33 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       return;
     }
     this.protocolViolation(peer, `expected a ${peer.direction === 'in' ? 'handshake' : 'handshake ack'}, got frame kind ${frame.kind}`);
+  }
+
+  /** Applies the peer's incoming rate limits. False when the message was delayed or dropped. */
+  private admit(peer: Peer, limiter: ConnectionRateLimiter, frame: MessageFrame): boolean {
+    const size = typeof frame.payload === 'string' ? frame.payload.length : frame.payload.byteLength;
+    const waitMs = limiter.admit(size);
+    if (waitMs === 0) return true;
+    this.counters.rateLimited++;
+    if (limiter.mode === 'drop') {
+      this.counters.rateLimitDrops++;
+      this.logger.warn({ peer: peer.name, topic: frame.topic }, 'message over the rate limit dropped');
+      if (frame.kind === FrameKind.SyncRequest) {
+        this.sendFailure(peer, frame.topic, frame.syncToken as string, `rate limit of ${peer.name} exceeded on ${this.name}`);
+      }
+      return false;
+    }
+    // Backpressure: stop reading until the tokens are there, then deliver this message first.
+    peer.pauseReading();
+    setTimeout(() => {
+      if (peer.state === 'ready') {
+        limiter.messages?.force(1);
+        limiter.bytes?.force(size);
+        this.dispatcher.dispatch(peer, frame);
+      }
+      peer.resumeReading();
+    }, waitMs);
+    return false;
   }
 
   private protocolViolation(peer: Peer, message: string): void {
@@ -840,6 +894,9 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   }
 
   private makeReady(peer: Peer, frame: HandshakeFrame | HandshakeAckFrame): void {
+    if (peer.direction === 'in') this.pendingHandshakes--;
+    const limits = this.config.rateLimits;
+    if (limits.messagesPerSecond > 0 || limits.bytesPerSecond > 0) peer.limiter = new ConnectionRateLimiter(limits);
     peer.name = frame.name;
     peer.info = frame.info;
     peer.state = 'ready';
@@ -886,6 +943,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
 
   private onPeerClosed(peer: Peer, info: CloseInfo): void {
     const wasReady = peer.state === 'ready';
+    if (peer.state === 'handshaking' && peer.direction === 'in') this.pendingHandshakes--;
     peer.state = 'closed';
     this.peers_.delete(peer);
     this.counters.closedBytesIn += peer.connection.bytesIn;

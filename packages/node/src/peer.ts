@@ -1,6 +1,7 @@
 import type { Connection, MessageFrame } from '@systemge/protocol';
 import type { EndpointConfig } from './config.js';
 import { Fifo, type HandlingSource } from './handling.js';
+import type { ConnectionRateLimiter } from './rate-limits.js';
 import type { PeerInfo } from './node-types.js';
 
 export type PeerState = 'handshaking' | 'ready' | 'closed';
@@ -28,6 +29,8 @@ export class Peer implements HandlingSource {
   probeNonce = 0;
   /** Set when this side decided to close, so the loss is not treated as a failure. */
   closingLocally = false;
+  /** Incoming rate limits, when configured. */
+  limiter: ConnectionRateLimiter | undefined;
 
   constructor(connection: Connection, direction: 'in' | 'out', endpoint?: EndpointConfig) {
     this.connection = connection;
@@ -39,12 +42,17 @@ export class Peer implements HandlingSource {
     return this.state === 'closed';
   }
 
+  private pauses = 0;
+
+  /** Pauses reading; several reasons (queue full, rate limit) may hold a pause at once. */
   pauseReading(): void {
-    this.connection.pause();
+    if (this.pauses++ === 0) this.connection.pause();
   }
 
+  /** Releases one pause; reading resumes when none is held. */
   resumeReading(): void {
-    this.connection.resume();
+    if (this.pauses === 0) return;
+    if (--this.pauses === 0) this.connection.resume();
   }
 
   describe(): PeerInfo {
@@ -61,6 +69,7 @@ export class Peer implements HandlingSource {
       connectedAt: this.connectedAt,
       bytesIn: c.bytesIn,
       bytesOut: c.bytesOut,
+      bufferedBytes: c.bufferedBytes,
       framesIn: c.framesIn,
       framesOut: c.framesOut,
       info: this.info,

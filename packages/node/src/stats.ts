@@ -47,6 +47,10 @@ export interface NodeStats {
   reconnects: number;
   handshakeFailures: number;
   heartbeatTimeouts: number;
+  /** Incoming messages over a peer's rate limit (delayed or dropped). */
+  rateLimited: number;
+  /** Of those, dropped because `rateLimits.onExceed` is `drop`. */
+  rateLimitDrops: number;
   /** Async messages held for a reconnecting peer (`connection.whileReconnecting: 'queue'`). */
   reconnectQueued: number;
   /** Async messages refused because a reconnecting peer's queue was full. */
@@ -93,6 +97,8 @@ export class Counters {
   reconnects = 0;
   handshakeFailures = 0;
   heartbeatTimeouts = 0;
+  rateLimited = 0;
+  rateLimitDrops = 0;
   reconnectQueued = 0;
   reconnectQueueOverflows = 0;
   reconnectQueueDiscarded = 0;
