@@ -24,6 +24,11 @@ export interface AuthConfig {
   token?: string;
   /** Per-peer tokens by peer name; a peer listed here must present its own token instead of `token`. */
   peerTokens?: Record<string, string>;
+  /**
+   * With TLS client/server certificates: require the peer's verified certificate to name the node
+   * it announces (subject CN or a DNS subject-alt-name equal to the node name). Default false.
+   */
+  requireCertificateName?: boolean;
 }
 
 /** Where this node accepts peers. */
@@ -330,6 +335,9 @@ const configCheck = object({
   }),
   auth: object({
     token: nonEmptyString,
+    requireCertificateName: (v, path) => {
+      if (typeof v !== 'boolean') fail(path, `expected true or false, got ${describe(v)}`);
+    },
     peerTokens: (v, path) => {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, `expected an object of peer name → token, got ${describe(v)}`);
       for (const [name, token] of Object.entries(v)) nonEmptyString(token, `${path}.${name}`);
@@ -342,6 +350,11 @@ const configCheck = object({
  * Throws `SYSTEMGE_ERR_INVALID_CONFIG` naming the exact field path on the first problem.
  */
 export function resolveNodeConfig(config: NodeConfig): ResolvedNodeConfig {
+  return resolveConfig(config, true);
+}
+
+/** `requireTransport` is false for configs read from files, which cannot carry a transport. */
+function resolveConfig(config: NodeConfig, requireTransport: boolean): ResolvedNodeConfig {
   configCheck(config, '');
   if (config === null || typeof config !== 'object') fail('', 'expected an object');
   if (config.name === undefined) fail('name', 'required field is missing');
@@ -352,7 +365,7 @@ export function resolveNodeConfig(config: NodeConfig): ResolvedNodeConfig {
   }
   const listen = config.listen === false ? false : { host: '127.0.0.1', port: 0, ...config.listen };
   const endpoints = config.endpoints ?? [];
-  if ((listen !== false || endpoints.length > 0) && config.transport === undefined) {
+  if (requireTransport && (listen !== false || endpoints.length > 0) && config.transport === undefined) {
     fail('transport', 'required when the node listens or has endpoints (e.g. tcpTransport() from @systemge/transport-tcp)');
   }
   const connection: Required<ConnectionConfig> = {
@@ -425,7 +438,8 @@ export function loadNodeConfig(file: string): NodeConfig {
     throw new ConfigError('', `${file} is not valid JSON: ${(cause as Error).message}`);
   }
   try {
-    configCheck(data, '');
+    // Everything resolveNodeConfig checks (required and cross-field rules too), except the transport.
+    resolveConfig(data as NodeConfig, false);
   } catch (error) {
     if (error instanceof ConfigError) throw new ConfigError(error.path, `${file}: ${error.message.replace(/^invalid config at [^:]+: /, '')}`);
     throw error;

@@ -839,7 +839,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       this.refuse(peer, new ProtocolVersionError(frame.version, PROTOCOL_VERSION));
       return;
     }
-    if (!this.authorized(frame)) {
+    if (!this.authorized(frame, peer)) {
       this.refuse(peer, new AuthenticationError());
       return;
     }
@@ -864,6 +864,8 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     let error: SystemgeError | undefined;
     if (frame.version !== PROTOCOL_VERSION) {
       error = new ProtocolVersionError(frame.version, PROTOCOL_VERSION);
+    } else if (!this.certificateNames(peer, frame.name)) {
+      error = new AuthenticationError();
     } else if (peer.endpoint?.name !== undefined && peer.endpoint.name !== frame.name) {
       error = new HandshakeError(`expected peer "${peer.endpoint.name}" at ${endpointKey(peer.endpoint)}, it is "${frame.name}"`);
     } else {
@@ -878,13 +880,22 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   }
 
   /** Constant-time token check; digests make the comparison independent of the token lengths. */
-  private authorized(frame: HandshakeFrame): boolean {
+  private authorized(frame: HandshakeFrame, peer: Peer): boolean {
+    if (!this.certificateNames(peer, frame.name)) return false;
     const { token, peerTokens } = this.config.auth;
     const expected = (peerTokens !== undefined && Object.hasOwn(peerTokens, frame.name) ? peerTokens[frame.name] : undefined) ?? token;
     if (expected === undefined) return true;
     const given = createHash('sha256').update(frame.auth ?? '').digest();
     const wanted = createHash('sha256').update(expected).digest();
     return timingSafeEqual(given, wanted) && frame.auth !== undefined;
+  }
+
+  /** With `auth.requireCertificateName`, the verified peer certificate must carry the announced name. */
+  private certificateNames(peer: Peer, name: string): boolean {
+    if (this.config.auth.requireCertificateName !== true) return true;
+    const cert = peer.connection.peerCertificate;
+    if (cert === undefined) return false;
+    return cert.subjectCN === name || cert.subjectAltNames.includes(`DNS:${name}`) || cert.subjectAltNames.includes(name);
   }
 
   private nameClash(name: string): DuplicateNameError | undefined {
