@@ -14,6 +14,9 @@ import { FLAG_BINARY_PAYLOAD, FRAME_PREFIX_BYTES } from './frame-encoder.js';
 import { type Frame, FrameKind, type MessageKind } from './frames.js';
 import type { ProtocolLimits } from './limits.js';
 
+/** Topics up to this many bytes are remembered by decodeTopic. */
+const TOPIC_CACHE_BYTES = 128;
+
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes: false, int64AsType: 'number' });
 
 /** Receives what a FrameDecoder finds. */
@@ -29,18 +32,27 @@ export interface FrameSink {
  * bytes yields the same frames. The declared length is checked against `maxFrameBytes`
  * before any body byte is buffered, so memory per decoder is bounded by that limit.
  * Complete frames inside a chunk are parsed in place; only a frame that straddles
- * chunks is copied, once, into a buffer of exactly its size.
+ * chunks is kept as references to the received chunks and joined once, when complete, so
+ * memory follows the bytes that arrived rather than the length the prefix announced.
  */
 export class FrameDecoder {
   private readonly limits: ProtocolLimits;
   private readonly sink: FrameSink;
   private readonly header = Buffer.allocUnsafe(FRAME_PREFIX_BYTES);
   private headerFilled = 0;
-  private partial: Buffer | null = null;
+  /** Pieces of a frame that straddles chunks; kept by reference and joined once, when complete. */
+  private parts: Buffer[] = [];
   private partialFilled = 0;
+  /** Body length of the straddling frame, 0 when there is none. */
+  private partialSize = 0;
   private rest: Buffer | null = null;
   private paused = false;
   private failed = false;
+  /** The last decoded topic (see decodeTopic); topicLen 0 means none, as topics are never empty. */
+  private readonly topicBytes = Buffer.allocUnsafe(TOPIC_CACHE_BYTES);
+  private topicLen = 0;
+  private topic = '';
+  private ended = false;
 
   constructor(limits: ProtocolLimits, sink: FrameSink) {
     this.limits = limits;
@@ -54,7 +66,7 @@ export class FrameDecoder {
 
   /** Bytes held for an incomplete frame (never more than maxFrameBytes + 4). */
   get bufferedBytes(): number {
-    return this.headerFilled + (this.partial === null ? 0 : this.partialFilled) + (this.rest?.length ?? 0);
+    return this.headerFilled + this.partialFilled + (this.rest?.length ?? 0);
   }
 
   /** Stops delivering frames (the rest of the current chunk is kept) until `resume()`. */
@@ -70,6 +82,7 @@ export class FrameDecoder {
       this.rest = null;
       this.push(rest);
     }
+    if (this.ended && !this.paused && this.rest === null) this.end();
   }
 
   get isPaused(): boolean {
@@ -85,15 +98,22 @@ export class FrameDecoder {
     }
     const len = chunk.length;
     let off = 0;
-    if (this.partial !== null) {
-      const partial = this.partial;
-      const n = Math.min(partial.length - this.partialFilled, len);
-      chunk.copy(partial, this.partialFilled, 0, n);
+    if (this.partialSize > 0) {
+      const size = this.partialSize;
+      const n = Math.min(size - this.partialFilled, len);
+      this.parts.push(n === len ? chunk : chunk.subarray(0, n));
       this.partialFilled += n;
+      // A body trickled in tiny chunks is compacted so the list of pieces stays short.
+      if (this.parts.length >= 64 && this.partialFilled < this.parts.length * 1024) {
+        this.parts = [Buffer.concat(this.parts, this.partialFilled)];
+      }
       off = n;
-      if (this.partialFilled < partial.length) return;
-      this.partial = null;
-      this.parseBody(partial, 0, partial.length);
+      if (this.partialFilled < size) return;
+      const body = Buffer.concat(this.parts, size);
+      this.parts = [];
+      this.partialFilled = 0;
+      this.partialSize = 0;
+      this.parseBody(body, 0, size);
     } else if (this.headerFilled > 0) {
       const n = Math.min(FRAME_PREFIX_BYTES - this.headerFilled, len);
       chunk.copy(this.header, this.headerFilled, 0, n);
@@ -137,19 +157,27 @@ export class FrameDecoder {
   /** Signals the end of the stream: an unfinished frame is reported as truncated. */
   end(): void {
     if (this.failed) return;
-    if (this.partial !== null) {
-      this.fail(new TruncatedFrameError(FRAME_PREFIX_BYTES + this.partialFilled, FRAME_PREFIX_BYTES + this.partial.length));
+    if (this.rest !== null) {
+      // Frames held back by pause() are still to come; finish once resume() has delivered them.
+      this.ended = true;
+      return;
+    }
+    this.ended = false;
+    if (this.partialSize > 0) {
+      this.fail(new TruncatedFrameError(FRAME_PREFIX_BYTES + this.partialFilled, FRAME_PREFIX_BYTES + this.partialSize));
     } else if (this.headerFilled > 0) {
       this.fail(new TruncatedFrameError(this.headerFilled, FRAME_PREFIX_BYTES));
     }
-    this.partial = null;
+    this.parts = [];
+    this.partialFilled = 0;
+    this.partialSize = 0;
     this.rest = null;
   }
 
   private startPartial(chunk: Buffer, off: number, size: number): void {
-    const partial = Buffer.allocUnsafe(size);
-    chunk.copy(partial, 0, off);
-    this.partial = partial;
+    // Memory follows what actually arrived, not what the prefix announced.
+    this.parts = [chunk.subarray(off)];
+    this.partialSize = size;
     this.partialFilled = chunk.length - off;
   }
 
@@ -167,7 +195,9 @@ export class FrameDecoder {
 
   private fail(error: ProtocolError): void {
     this.failed = true;
-    this.partial = null;
+    this.parts = [];
+    this.partialFilled = 0;
+    this.partialSize = 0;
     this.rest = null;
     this.headerFilled = 0;
     this.sink.onError(error);
@@ -254,12 +284,11 @@ export class FrameDecoder {
       this.reject(new FieldTooLargeError('topic', topicLen, limits.maxTopicBytes, { frameKind: kind, syncToken }));
       return;
     }
-    const topicBytes = buf.subarray(topicStart, topicEnd);
-    if (!isUtf8(topicBytes)) {
+    const topic = this.decodeTopic(buf, topicStart, topicEnd);
+    if (topic === undefined) {
       this.reject(new InvalidUTF8Error('topic', { frameKind: kind, syncToken }));
       return;
     }
-    const topic = buf.toString('utf8', topicStart, topicEnd);
     const payloadLen = end - tokenEnd;
     if (payloadLen > limits.maxPayloadBytes) {
       this.reject(
@@ -271,13 +300,39 @@ export class FrameDecoder {
     if (flags === FLAG_BINARY_PAYLOAD) {
       payload = buf.subarray(tokenEnd, end);
     } else {
-      if (payloadLen > 0 && !isUtf8(buf.subarray(tokenEnd, end))) {
+      const bytes = buf.subarray(tokenEnd, end);
+      if (payloadLen > 0 && !isUtf8(bytes)) {
         this.reject(new InvalidUTF8Error('payload', { frameKind: kind, topic, syncToken }));
         return;
       }
-      payload = buf.toString('utf8', tokenEnd, end);
+      // Without arguments toString() skips the encoding and range handling.
+      payload = bytes.toString();
     }
     this.sink.onFrame({ kind, topic, payload, syncToken });
+  }
+
+  /**
+   * The topic as a string, undefined when it is not UTF-8. Peers send runs of messages to the
+   * same topic, so the last topic's bytes and string are kept: a repeat costs a byte comparison
+   * instead of validating and decoding again.
+   */
+  private decodeTopic(buf: Buffer, start: number, end: number): string | undefined {
+    const len = end - start;
+    const cached = this.topicBytes;
+    if (len === this.topicLen) {
+      let i = 0;
+      while (i < len && buf[start + i] === cached[i]) i++;
+      if (i === len) return this.topic;
+    }
+    const bytes = buf.subarray(start, end);
+    if (!isUtf8(bytes)) return undefined;
+    const topic = bytes.toString();
+    if (len <= TOPIC_CACHE_BYTES) {
+      bytes.copy(cached, 0);
+      this.topicLen = len;
+      this.topic = topic;
+    }
+    return topic;
   }
 
   private parseControl(kind: FrameKind, buf: Buffer, p: number, end: number): void {
@@ -301,8 +356,11 @@ export class FrameDecoder {
   }
 }
 
+// A plain map only: msgpack also yields Dates (timestamp extension) and C1Type markers, which are objects too.
 function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }
 
 function topicList(v: unknown, field: string, limits: ProtocolLimits): string[] | string | ProtocolError {

@@ -66,6 +66,10 @@ export function encodeMessageInto(frame: MessageFrame, buf: Buffer, offset: numb
       throw new FieldTooLargeError('syncToken', tokenLen, limits.maxSyncTokenBytes, { frameKind: frame.kind, topic });
     }
   }
+  if (tokenLen === 0 && frame.kind !== FrameKind.AsyncMessage) {
+    // The receiver rejects such a frame and could not even answer it: refuse it here.
+    throw new InvalidFrameError('sync frame without a sync token', false, { frameKind: frame.kind, topic });
+  }
   buf.writeUInt16BE(tokenLen, p);
   p += 2 + tokenLen;
   let payloadLen: number;

@@ -89,7 +89,14 @@ class StreamConnection implements Connection {
       onFrame: (frame) => this.onDecodedFrame(frame),
       onError: (error) => this.onDecodeError(error),
     });
-    this.writer = new FrameWriter(socket, this.limits, (accepted) => this.afterFlush(accepted));
+    // The write callback re-checks drain: a socket whose write() returned true emits no
+    // 'drain', yet may still hold more than our high-water mark when the kernel is full.
+    const onWritten = (): void => this.checkDrain();
+    this.writer = new FrameWriter(
+      { write: (chunk) => socket.write(chunk, onWritten) },
+      this.limits,
+      (accepted) => this.afterFlush(accepted),
+    );
     socket.pause();
     socket.on('data', (chunk: Buffer) => {
       this.bytesIn += chunk.length;
@@ -128,7 +135,10 @@ class StreamConnection implements Connection {
 
   setHandlers(handlers: ConnectionHandlers): void {
     this.handlers = handlers;
-    if (!this.userPaused && !this.closed) this.socket.resume();
+    const info = this.closeInfo;
+    // Closed before anyone listened: still report it, once.
+    if (info !== undefined) process.nextTick(() => handlers.onClose?.(info));
+    else if (!this.userPaused) this.socket.resume();
   }
 
   send(frame: Frame): boolean {

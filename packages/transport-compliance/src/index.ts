@@ -1,1 +1,1 @@
-export {};
+export { describeTransportCompliance, type ComplianceContext } from './transport-compliance.js';

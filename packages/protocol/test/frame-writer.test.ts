@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { encodeFrame, FrameKind, FrameWriter, resolveLimits, type Frame } from '../src/index.js';
+import { collectFrames, normalize } from './collect-frames.js';
+
+const limits = resolveLimits({ maxTopicBytes: 16 });
+
+function writerWithSink(accept = true) {
+  const chunks: Buffer[] = [];
+  const flushed: boolean[] = [];
+  const writer = new FrameWriter(
+    {
+      write(chunk) {
+        chunks.push(Buffer.from(chunk));
+        return accept;
+      },
+    },
+    limits,
+    (ok) => flushed.push(ok),
+  );
+  return { writer, chunks, flushed };
+}
+
+const nextTick = (): Promise<void> => new Promise((resolve) => process.nextTick(resolve));
+
+const sample: Frame[] = [
+  { kind: FrameKind.Handshake, version: 1, name: 'n', asyncTopics: ['a'], syncTopics: ['b'], auth: 'x' },
+  { kind: FrameKind.HandshakeAck, version: 1, name: 'm', asyncTopics: [], syncTopics: [] },
+  { kind: FrameKind.AsyncMessage, topic: 'a', payload: 'hello', syncToken: undefined },
+  { kind: FrameKind.SyncRequest, topic: 'b', payload: new Uint8Array([1, 2]), syncToken: 't1' },
+  { kind: FrameKind.SyncResponse, topic: 'b', payload: 'ok', syncToken: 't1' },
+  { kind: FrameKind.SyncFailure, topic: 'b', payload: 'no handler', syncToken: 't2' },
+  { kind: FrameKind.TopicsAdded, asyncTopics: ['c'], syncTopics: [] },
+  { kind: FrameKind.TopicsRemoved, asyncTopics: [], syncTopics: ['b'] },
+  { kind: FrameKind.Heartbeat, nonce: 42 },
+  { kind: FrameKind.HeartbeatAck, nonce: 42 },
+  { kind: FrameKind.Goodbye, code: 'normal', reason: 'bye' },
+];
+
+describe('FrameWriter', () => {
+  it('frames written in one tick leave as one chunk, byte-identical to encodeFrame', async () => {
+    const { writer, chunks, flushed } = writerWithSink();
+    for (const f of sample) writer.write(f);
+    expect(chunks).toHaveLength(0);
+    expect(writer.pendingBytes).toBeGreaterThan(0);
+    await nextTick();
+    expect(chunks).toHaveLength(1);
+    expect(flushed).toEqual([true]);
+    expect(chunks[0]).toEqual(Buffer.concat(sample.map((f) => encodeFrame(f, limits))));
+    expect(writer.pendingBytes).toBe(0);
+    expect(writer.framesWritten).toBe(sample.length);
+    expect(writer.bytesWritten).toBe((chunks[0] as Buffer).length);
+  });
+
+  it('every kind decodes back from the writer output', async () => {
+    const { writer, chunks } = writerWithSink();
+    for (const f of sample) writer.write(f);
+    await nextTick();
+    const c = collectFrames(limits);
+    c.decoder.push(chunks[0] as Buffer);
+    expect(c.errors).toEqual([]);
+    expect(c.frames.map(normalize)).toEqual(sample.map(normalize));
+  });
+
+  it('flush() hands over at once; an idle flush writes nothing', async () => {
+    const { writer, chunks } = writerWithSink();
+    writer.flush();
+    expect(chunks).toHaveLength(0);
+    writer.write({ kind: FrameKind.Heartbeat, nonce: 1 });
+    writer.flush();
+    expect(chunks).toHaveLength(1);
+    await nextTick();
+    expect(chunks).toHaveLength(1);
+  });
+
+  it('reports a refusing sink through onFlushed', async () => {
+    const { writer, flushed } = writerWithSink(false);
+    writer.write({ kind: FrameKind.Heartbeat, nonce: 1 });
+    await nextTick();
+    expect(flushed).toEqual([false]);
+  });
+
+  it('a burst larger than its buffer streams out in order without waiting for the tick', async () => {
+    const { writer, chunks } = writerWithSink();
+    const frames: Frame[] = Array.from({ length: 2000 }, (_, i) => ({
+      kind: FrameKind.AsyncMessage,
+      topic: 'burst',
+      payload: `${i}:${'y'.repeat(100)}`,
+      syncToken: undefined,
+    }));
+    for (const f of frames) writer.write(f);
+    expect(chunks.length).toBeGreaterThan(1);
+    await nextTick();
+    const c = collectFrames(limits);
+    for (const chunk of chunks) c.decoder.push(chunk);
+    expect(c.frames).toEqual(frames);
+  });
+
+  it('a frame bigger than the buffer gets a buffer of its own', async () => {
+    const { writer, chunks } = writerWithSink();
+    const big: Frame = { kind: FrameKind.AsyncMessage, topic: 'big', payload: 'z'.repeat(300_000), syncToken: undefined };
+    writer.write({ kind: FrameKind.Heartbeat, nonce: 1 });
+    writer.write(big);
+    writer.write({ kind: FrameKind.Heartbeat, nonce: 2 });
+    await nextTick();
+    const c = collectFrames(limits);
+    for (const chunk of chunks) c.decoder.push(chunk);
+    expect(c.frames).toEqual([{ kind: FrameKind.Heartbeat, nonce: 1 }, big, { kind: FrameKind.Heartbeat, nonce: 2 }]);
+  });
+
+  it('a frame breaking a limit throws and leaves the stream intact', async () => {
+    const { writer, chunks } = writerWithSink();
+    writer.write({ kind: FrameKind.Heartbeat, nonce: 1 });
+    const before = writer.pendingBytes;
+    expect(() => writer.write({ kind: FrameKind.AsyncMessage, topic: 'x'.repeat(17), payload: '', syncToken: undefined })).toThrow(
+      expect.objectContaining({ code: 'SYSTEMGE_ERR_FIELD_TOO_LARGE' }),
+    );
+    expect(() => writer.write({ kind: FrameKind.AsyncMessage, topic: '', payload: '', syncToken: undefined })).toThrow(
+      expect.objectContaining({ code: 'SYSTEMGE_ERR_EMPTY_TOPIC' }),
+    );
+    expect(writer.pendingBytes).toBe(before);
+    expect(writer.framesWritten).toBe(1);
+    writer.write({ kind: FrameKind.Heartbeat, nonce: 2 });
+    await nextTick();
+    const c = collectFrames(limits);
+    c.decoder.push(chunks[0] as Buffer);
+    expect(c.frames).toEqual([
+      { kind: FrameKind.Heartbeat, nonce: 1 },
+      { kind: FrameKind.Heartbeat, nonce: 2 },
+    ]);
+  });
+
+  it('chunks already handed to the sink are never overwritten by later frames', async () => {
+    const handed: Buffer[] = [];
+    const writer = new FrameWriter({ write: (chunk) => (handed.push(chunk as Buffer), true) }, limits, () => {});
+    writer.write({ kind: FrameKind.AsyncMessage, topic: 'a', payload: 'first', syncToken: undefined });
+    writer.flush();
+    const copy = Buffer.from(handed[0] as Buffer);
+    for (let i = 0; i < 100; i++) writer.write({ kind: FrameKind.AsyncMessage, topic: 'a', payload: `later ${i}`, syncToken: undefined });
+    await nextTick();
+    expect(handed[0]).toEqual(copy);
+  });
+});
