@@ -12,6 +12,14 @@ export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([
 export interface Histogram {
   /** Records one value. NaN and infinite values are ignored. */
   observe(value: number): void;
+  /**
+   * Adds observations that were already counted into this histogram's buckets
+   * elsewhere: `counts[i]` values fell into bucket `i` (the `+Inf` bucket last,
+   * so `buckets.length + 1` entries) and they add up to `sum`. Negative and
+   * non-finite counts are ignored. Throws `SYSTEMGE_ERR_METRIC_INVALID_OPTION`
+   * when the number of counts does not match the buckets.
+   */
+  observeBuckets(counts: ArrayLike<number>, sum: number): void;
   /** Number of observations since creation. */
   readonly count: number;
   /** Sum of observations since creation. */
@@ -133,6 +141,23 @@ export class HistogramSeries implements Histogram, Series {
     this.counts[lo] = this.counts[lo]! + 1;
     this.count++;
     this.sum += value;
+  }
+
+  observeBuckets(counts: ArrayLike<number>, sum: number): void {
+    const slots = this.counts.length;
+    if (counts.length !== slots) {
+      throw new InvalidMetricOptionError('counts.length', counts.length, `${slots} (one per bucket, +Inf last)`);
+    }
+    let added = 0;
+    for (let i = 0; i < slots; i++) {
+      const c = counts[i]!;
+      if (c > 0 && c !== Infinity) {
+        this.counts[i] = this.counts[i]! + c;
+        added += c;
+      }
+    }
+    this.count += added;
+    if (added > 0 && Number.isFinite(sum)) this.sum += sum;
   }
 
   quantile(q: number): number | null {

@@ -40,6 +40,16 @@ export {
   type ProcessMetricsOptions,
 } from './process-metrics.js';
 export {
+  nodeMetrics,
+  NODE_METRIC_NAMES,
+  NODE_SYNC_LATENCY_BUCKETS_MS,
+  type NodeMetrics,
+  type NodeMetricsOptions,
+  type NodeStatsLike,
+  type NodeReadingLike,
+  type NodeProcessLike,
+} from './node-metrics.js';
+export {
   MetricsError,
   InvalidMetricNameError,
   InvalidLabelError,

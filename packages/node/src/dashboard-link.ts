@@ -13,6 +13,31 @@ export const DASHBOARD_COMMAND_TOPIC = 'systemge.dashboard.command';
 /** Async topic a node sends its status changes on (payload: JSON `{ name, status, previous }`). */
 export const DASHBOARD_STATUS_TOPIC = 'systemge.dashboard.status';
 
+/** The failure text of a DASHBOARD_COMMAND_TOPIC request: JSON of this shape. */
+export interface CommandFailure {
+  code: string | undefined;
+  message: string;
+  /** The node's commands, when the command was unknown. */
+  available: string[] | undefined;
+}
+
+/** Reads a command failure text; plain text (from older links) becomes a message without a code. */
+export function parseCommandFailure(text: string): CommandFailure {
+  try {
+    const value = JSON.parse(text) as Partial<CommandFailure>;
+    if (typeof value === 'object' && value !== null && typeof value.message === 'string') {
+      return {
+        code: typeof value.code === 'string' ? value.code : undefined,
+        message: value.message,
+        available: Array.isArray(value.available) ? value.available.map(String) : undefined,
+      };
+    }
+  } catch {
+    // Not JSON: keep the text.
+  }
+  return { code: undefined, message: text, available: undefined };
+}
+
 /** Process figures of the process a node runs in. */
 export interface ProcessDescription {
   pid: number;
@@ -153,7 +178,19 @@ export async function connectDashboard<T extends TopicMap = AnyTopics>(
           const request = JSON.parse(String(message.payload)) as { command?: unknown; args?: unknown };
           if (typeof request.command !== 'string') throw new Error('command must be a string');
           const args = Array.isArray(request.args) ? request.args.map(String) : [];
-          return await node.command(request.command, args);
+          try {
+            return await node.command(request.command, args);
+          } catch (error) {
+            // The failure text is JSON so the dashboard gets the code (and, for an unknown command, the list).
+            const e = error as { code?: unknown; message?: unknown; available?: unknown };
+            throw new Error(
+              JSON.stringify({
+                code: typeof e.code === 'string' ? e.code : undefined,
+                message: typeof e.message === 'string' ? e.message : String(error),
+                available: Array.isArray(e.available) ? e.available : undefined,
+              } satisfies CommandFailure),
+            );
+          }
         },
       }),
     },

@@ -173,27 +173,36 @@ export class Dispatcher<S extends HandlingSource> {
   }
 
   private runConnection(source: S, first: MessageFrame): void {
+    // A busy connection holds one `running` slot until its queue is empty, so idle() cannot
+    // see the node idle between one queued message and the next.
     source.busy = true;
+    this.started();
+    this.continueConnection(source, first);
+  }
+
+  private continueConnection(source: S, first: MessageFrame): void {
     let frame: MessageFrame | undefined = first;
     while (frame !== undefined) {
-      this.started();
       const result = this.run(source, frame);
       if (result !== undefined) {
         const next = (): void => {
-          this.finished();
           const following = source.queue.shift();
           this.afterShift(source);
-          if (following === undefined) source.busy = false;
-          else this.runConnection(source, following);
+          if (following === undefined) this.connectionDone(source);
+          else this.continueConnection(source, following);
         };
         result.then(next, next);
         return;
       }
-      this.finished();
       frame = source.queue.shift();
       this.afterShift(source);
     }
+    this.connectionDone(source);
+  }
+
+  private connectionDone(source: S): void {
     source.busy = false;
+    this.finished();
   }
 
   private afterShift(source: S): void {

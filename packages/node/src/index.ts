@@ -80,6 +80,8 @@ export {
   DASHBOARD_DESCRIBE_TOPIC,
   DASHBOARD_COMMAND_TOPIC,
   DASHBOARD_STATUS_TOPIC,
+  parseCommandFailure,
+  type CommandFailure,
   type DashboardLink,
   type DashboardLinkOptions,
   type NodeDescription,

@@ -395,7 +395,8 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       state.sleeper.cancel();
       this.endReconnecting(state, `node ${this.name} stopped`);
     }
-    for (const peer of this.peers_) if (!peer.closed) peer.connection.pause();
+    // A counted pause: the dispatcher releasing its own backpressure pause must not resume reading now.
+    for (const peer of this.peers_) if (!peer.closed) peer.pauseReading();
     if (handlerDeadlineMs > 0) {
       const idle = await this.dispatcher.idle(handlerDeadlineMs);
       if (!idle) this.logger.warn({ deadlineMs: handlerDeadlineMs }, 'handlers still running at the shutdown deadline');

@@ -87,9 +87,8 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
     this.answered.add(name);
     this.responses.push({ origin: name, ok: false, error: error.message, code: error.code });
     this.wake();
-    if (this.answered.size === this.targets.length || this.responses.length >= this.maxResponses) {
-      this.settle('complete');
-    }
+    if (this.answered.size === this.targets.length) this.settle('complete');
+    else if (this.responses.length >= this.maxResponses) this.settle('max-responses');
   }
 
   /** @internal */

@@ -1,6 +1,8 @@
+import { FrameKind } from '@systemge/protocol';
 import { describe, expect, it } from 'vitest';
 import type { SystemgeNode } from '../src/index.js';
 import { endpointOf, startNode, until } from './helpers.js';
+import { RawPeer } from './raw-peer.js';
 
 describe('async and sync messaging between two nodes', () => {
   it('routes async messages only to peers that announced the topic', async () => {
@@ -58,18 +60,16 @@ describe('async and sync messaging between two nodes', () => {
     expect(a.stats.handlerErrors).toBe(2);
   });
 
-  it('answers an unknown topic named explicitly with "no handler for topic X"', async () => {
+  it('answers a request for a topic removed after it was announced with "no handler for topic X"', async () => {
     const a = await startNode({ name: 'a' }, { getSyncMessageHandlers: () => ({ known: () => 'ok' }) });
-    const b = await startNode({ name: 'b', endpoints: [endpointOf(a)] });
-    // a removes the topic; b sends before the removal reaches it.
+    // A peer whose view of a's topics is the handshake's: it never applies the removal.
+    const { peer, ack } = await RawPeer.handshake(a.address!.port, 'stale');
+    expect(ack.syncTopics).toEqual(['known']);
     a.removeSyncTopic('known');
-    const request = b.syncRequest('known', '');
-    const responses = await request.all().catch((e: unknown) => e);
-    if (Array.isArray(responses)) {
-      expect(responses[0]).toMatchObject({ ok: false, error: 'no handler for topic known' });
-    } else {
-      expect(responses).toMatchObject({ code: 'SYSTEMGE_ERR_NO_ROUTE' });
-    }
+    await peer.next((f) => f.kind === FrameKind.TopicsRemoved);
+    peer.send({ kind: FrameKind.SyncRequest, topic: 'known', payload: '', syncToken: 'late' });
+    const answer = await peer.next((f) => f.kind === FrameKind.SyncFailure || f.kind === FrameKind.SyncResponse);
+    expect(answer).toMatchObject({ kind: FrameKind.SyncFailure, topic: 'known', payload: 'no handler for topic known', syncToken: 'late' });
   });
 
   it('gives typed errors for unknown targets, no route and a stopped node', async () => {

@@ -1,0 +1,26 @@
+export {
+  createDashboard,
+  type Dashboard,
+  type DashboardOptions,
+  type DashboardSystemgeOptions,
+  type DashboardNodeSummary,
+  type DashboardNodeDetails,
+  type TopologyEdge,
+} from './dashboard.js';
+export type { DashboardNodeStatus } from './tracked-node.js';
+export type { NodeMetricsSummary } from './summary.js';
+export { DASHBOARD_WS_PROTOCOL, WS_BEARER_PREFIX } from './access.js';
+export {
+  DashboardError,
+  DashboardTokenRequiredError,
+  DashboardOptionError,
+  UnknownNodeError,
+  DuplicateNodeError,
+  NodeUnavailableError,
+  DashboardRequestError,
+  DashboardUnauthorizedError,
+  DashboardForbiddenError,
+  CommandFailedError,
+  RouteNotFoundError,
+  DashboardInternalError,
+} from './errors.js';
