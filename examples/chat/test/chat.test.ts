@@ -1,0 +1,101 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const here = fileURLToPath(new URL('..', import.meta.url));
+const bin = fileURLToPath(new URL('../../../packages/cli/dist/bin.js', import.meta.url));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+let child: ChildProcess;
+let output = '';
+let browser: Browser;
+
+function waitForOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${pattern} in output within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const check = (): void => {
+      const match = pattern.exec(output);
+      if (match !== null) {
+        clearTimeout(timer);
+        child.stdout?.off('data', check);
+        resolve(match);
+      }
+    };
+    child.stdout?.on('data', check);
+    check();
+  });
+}
+
+beforeAll(async () => {
+  child = spawn(process.execPath, [bin, 'start', 'systemge.config.json'], { cwd: here, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  await waitForOutput(/dashboard: (http:\/\/\S+)/, 20_000);
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}; install it (apt-get install chromium) or set CHROMIUM_PATH`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+describe('chat example', () => {
+  it('prints both chat URLs and the dashboard URL', () => {
+    expect(output).toContain('http http://127.0.0.1:8081');
+    expect(output).toContain('http http://127.0.0.1:8082');
+    expect(output).toMatch(/dashboard: http:\/\/127\.0\.0\.1:7070/);
+  });
+
+  it('two browser pages on different nodes see each other’s messages', async () => {
+    const one = await browser.newPage();
+    const two = await browser.newPage();
+    await one.goto('http://127.0.0.1:8081/');
+    await two.goto('http://127.0.0.1:8082/');
+    await one.getByRole('status').filter({ hasText: 'connected to chat-1' }).waitFor({ timeout: 10_000 });
+    await two.getByRole('status').filter({ hasText: 'connected to chat-2' }).waitFor({ timeout: 10_000 });
+
+    await one.fill('#user', 'ada');
+    await one.fill('#text', 'hello from node one');
+    await one.click('button[type=submit]');
+    await two.getByText('ada: hello from node one').waitFor({ timeout: 10_000 });
+    await one.getByText('ada: hello from node one').waitFor({ timeout: 10_000 });
+
+    await two.fill('#user', 'grace');
+    await two.fill('#text', 'and back from node two');
+    await two.press('#text', 'Enter');
+    await one.getByText('grace: and back from node two').waitFor({ timeout: 10_000 });
+    expect(await one.locator('#log li').count()).toBe(2);
+    expect(await two.locator('#log li').count()).toBe(2);
+  }, 60_000);
+
+  it('the dashboard lists both nodes and runs their commands', async () => {
+    const nodes = (await (await fetch('http://127.0.0.1:7070/api/nodes')).json()) as { nodes?: { name: string; status: string }[] } | { name: string; status: string }[];
+    const list = Array.isArray(nodes) ? nodes : (nodes.nodes ?? []);
+    expect(list.map((n) => [n.name, n.status]).sort()).toEqual([
+      ['chat-1', 'started'],
+      ['chat-2', 'started'],
+    ]);
+    const run = spawn(process.execPath, [bin, 'command', 'chat-2', 'chat-clients', '--dashboard', 'http://127.0.0.1:7070'], { cwd: here });
+    let out = '';
+    run.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise((resolve) => run.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(out.trim()).toMatch(/^\d+$/);
+  });
+
+  it('stops everything on SIGINT within 5 s and exits 0', async () => {
+    const started = Date.now();
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(output).toContain('systemge: stopped');
+  }, 10_000);
+});

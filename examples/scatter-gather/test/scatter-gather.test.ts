@@ -1,0 +1,21 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+
+it('gathers four answers before the timeout, then exactly three with maxResponses, then one from named workers', async () => {
+  const child = spawn(process.execPath, ['run.js'], { cwd: fileURLToPath(new URL('..', import.meta.url)) });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  expect(code, output).toBe(0);
+  expect(output).toContain('buyer connected to 5 workers');
+  for (const [worker, quote] of [['worker-1', 104], ['worker-2', 99], ['worker-3', 101], ['worker-4', 97]]) {
+    expect(output).toContain(`  ${worker}: quote ${quote}`);
+  }
+  expect(output).not.toMatch(/worker-5: quote/);
+  expect(output).toContain('request 1: outcome timeout, 4 responses, missing worker-5');
+  expect(output).toMatch(/request 2: outcome max-responses, 3 responses: (worker-\d=\d+ ?){3}\n/);
+  expect(output).toMatch(/request 3: first answer from named workers: \{"item":"widget","quote":(99|97),"by":"worker-(2|4)"\}/);
+  expect(output).toContain('all processes stopped');
+}, 30_000);

@@ -1,0 +1,179 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createDashboard, type Dashboard } from '@systemge/dashboard';
+import { httpComponent, type HTTPComponent } from '@systemge/http';
+import {
+  type Application,
+  connectDashboard,
+  createNode,
+  type DashboardLink,
+  type Logger,
+  type NodeConfig,
+  type NodePlugin,
+  silentLogger,
+  type SystemgeNode,
+} from '@systemge/node';
+import type { Transport } from '@systemge/protocol';
+import { tcpTransport } from '@systemge/transport-tcp';
+import { tlsTransport } from '@systemge/transport-tls';
+import { websocketComponent, type WebSocketComponent } from '@systemge/websocket';
+import type { LoadedConfig, NodeFileConfig, TransportFileConfig } from './config-file.js';
+import { ConfigFileError } from './errors.js';
+
+/** What an application factory gets: its node's name and options, and the node's faces. */
+export interface ApplicationContext {
+  name: string;
+  /** The node's `options` from the configuration file. */
+  options: Record<string, unknown>;
+  /** The node's HTTP component, when configured. */
+  http: HTTPComponent | undefined;
+  /** The node's WebSocket component, when configured. */
+  websocket: WebSocketComponent | undefined;
+  logger: Logger;
+}
+
+/** The default export of an application module: the application, or a (possibly async) factory of it. */
+export type ApplicationModule = Application | ((context: ApplicationContext) => Application | Promise<Application>);
+
+/** One running node with its faces. */
+export interface RunningNode {
+  node: SystemgeNode;
+  http: HTTPComponent | undefined;
+  websocket: WebSocketComponent | undefined;
+  link: DashboardLink | undefined;
+}
+
+/** The nodes (and dashboard) of one configuration file, in this process. */
+export interface RunningSystem {
+  nodes: RunningNode[];
+  dashboard: Dashboard | undefined;
+  /** Stops the dashboard, links and nodes. */
+  stop(): Promise<void>;
+}
+
+function transportFor(config: TransportFileConfig | undefined, dir: string, logger: Logger): Transport {
+  if (config === undefined || config.kind === 'tcp') {
+    return tcpTransport({ noDelay: config?.noDelay, keepAliveMs: config?.keepAliveMs });
+  }
+  const file = (f: string | undefined): string | undefined => (f === undefined ? undefined : resolve(dir, f));
+  return tlsTransport({
+    certFile: file(config.certFile),
+    keyFile: file(config.keyFile),
+    caFile: file(config.caFile),
+    requestClientCert: config.requestClientCert,
+    rejectUnauthorized: config.rejectUnauthorized,
+    minVersion: config.minVersion,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    logger,
+  });
+}
+
+function readTLS(https: { certFile: string; keyFile: string } | undefined, dir: string): { cert: string; key: string } | undefined {
+  if (https === undefined) return undefined;
+  return { cert: readFileSync(resolve(dir, https.certFile), 'utf8'), key: readFileSync(resolve(dir, https.keyFile), 'utf8') };
+}
+
+async function loadApplication(
+  loaded: LoadedConfig,
+  index: number,
+  spec: NodeFileConfig,
+  context: ApplicationContext,
+): Promise<Application> {
+  if (spec.application === undefined) return {};
+  const url = pathToFileURL(resolve(loaded.dir, spec.application)).href;
+  let module: { default?: ApplicationModule };
+  try {
+    module = (await import(url)) as { default?: ApplicationModule };
+  } catch (cause) {
+    throw new ConfigFileError(loaded.file, `nodes[${index}].application`, `cannot load ${url}: ${(cause as Error).message}`);
+  }
+  const exported = module.default;
+  if (exported === undefined) {
+    throw new ConfigFileError(loaded.file, `nodes[${index}].application`, 'the module has no default export');
+  }
+  const app = typeof exported === 'function' ? await exported(context) : exported;
+  if (typeof app !== 'object' || app === null) {
+    throw new ConfigFileError(loaded.file, `nodes[${index}].application`, 'the default export must be an object or return one');
+  }
+  return app;
+}
+
+/** Builds every node of the file (not started). */
+async function build(loaded: LoadedConfig, logger: Logger): Promise<RunningNode[]> {
+  const out: RunningNode[] = [];
+  for (const [index, spec] of loaded.config.nodes.entries()) {
+    const { application: _a, options, transport, http: httpSpec, websocket: wsSpec, dashboard: _d, ...nodeFields } = spec;
+    const nodeLogger = logger.child?.({ node: spec.name }) ?? logger;
+    const http =
+      httpSpec === undefined
+        ? undefined
+        : httpComponent({ ...httpSpec, https: readTLS(httpSpec.https, loaded.dir) });
+    const websocket =
+      wsSpec === undefined
+        ? undefined
+        : websocketComponent({
+            ...(() => {
+              const { sharePort: _s, https: _h, ...rest } = wsSpec;
+              return rest;
+            })(),
+            http: wsSpec.sharePort === true ? http : undefined,
+            https: readTLS(wsSpec.https, loaded.dir),
+          });
+    const application = await loadApplication(loaded, index, spec, {
+      name: spec.name,
+      options: options ?? {},
+      http,
+      websocket,
+      logger: nodeLogger,
+    });
+    const plugins: NodePlugin[] = [];
+    if (http !== undefined) plugins.push(http as NodePlugin);
+    if (websocket !== undefined) plugins.push(websocket as NodePlugin);
+    const config: NodeConfig = { ...(nodeFields as Omit<NodeConfig, 'transport'>), transport: transportFor(transport, loaded.dir, nodeLogger) };
+    const node = createNode(config, application, { logger, plugins });
+    out.push({ node, http, websocket, link: undefined });
+  }
+  return out;
+}
+
+/** Creates and starts everything a configuration file describes. On failure, stops what had started. */
+export async function startSystem(loaded: LoadedConfig, logger: Logger = silentLogger): Promise<RunningSystem> {
+  const nodes = await build(loaded, logger);
+  let dashboard: Dashboard | undefined;
+  const started: RunningNode[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(started.map((r) => r.link?.close()));
+    await dashboard?.stop();
+    await Promise.all(started.map((r) => r.node.stop('system stopping')));
+  };
+  try {
+    const d = loaded.config.dashboard;
+    if (d !== undefined) {
+      dashboard = createDashboard({
+        host: d.host,
+        port: d.port,
+        token: d.token,
+        allowedOrigins: d.allowedOrigins,
+        metricsIntervalMs: d.metricsIntervalMs,
+        systemge: { transport: tcpTransport(), host: d.systemge?.host, port: d.systemge?.port },
+        logger,
+      });
+      for (const r of nodes) dashboard.addNode(r.node);
+      await dashboard.start();
+    }
+    // Nodes start in file order, so a node can dial one listed before it on a fixed port.
+    for (const [index, r] of nodes.entries()) {
+      await r.node.start();
+      started.push(r);
+      const link = loaded.config.nodes[index]?.dashboard;
+      if (link !== undefined) {
+        r.link = await connectDashboard(r.node, { host: link.host, port: link.port, token: link.token, transport: tcpTransport(), logger });
+      }
+    }
+  } catch (error) {
+    await stop().catch(() => {});
+    throw error;
+  }
+  return { nodes, dashboard, stop };
+}

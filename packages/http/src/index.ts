@@ -1,0 +1,14 @@
+export {
+  httpComponent,
+  type HTTPComponent,
+  type HTTPComponentOptions,
+  type HTTPComponentApplication,
+  type HTTPMessageHandlers,
+  type HTTPRoute,
+  type HTTPRouteHandler,
+  type HTTPMount,
+  type HTTPSOptions,
+} from './http-component.js';
+export type { IPAccessList } from './ip-access-list.js';
+export type { RouteKey } from './route-table.js';
+export { HTTPConfigError, HTTPListenError, HTTPStateError, RouteExistsError } from './http-errors.js';

@@ -1,0 +1,56 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNode, type NodeConfig, type NodePlugin, type SystemgeNode } from '@systemge/node';
+import { tcpTransport } from '@systemge/transport-tcp';
+import { afterEach } from 'vitest';
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+
+afterEach(async () => {
+  const pending = cleanups.splice(0).reverse();
+  for (const cleanup of pending) await cleanup();
+});
+
+/** Runs `cleanup` after the current test, last registered first. */
+export function onTeardown(cleanup: () => Promise<unknown> | unknown): void {
+  cleanups.push(cleanup);
+}
+
+/** A started node on 127.0.0.1:0 over TCP with the given plugins, stopped after the test. */
+export async function startNode(
+  config: Partial<NodeConfig> & { name: string },
+  application: object = {},
+  plugins: NodePlugin[] = [],
+): Promise<SystemgeNode> {
+  const node = createNode({ transport: tcpTransport(), ...config }, application, { plugins });
+  onTeardown(() => node.stop());
+  await node.start();
+  return node;
+}
+
+export function endpointOf(node: SystemgeNode): { host: string; port: number } {
+  const address = node.address;
+  if (address === undefined) throw new Error(`${node.name} is not listening`);
+  return { host: address.host, port: address.port };
+}
+
+/** A self-signed certificate for 127.0.0.1/localhost, made by the openssl CLI in a temp dir that is removed at once. */
+export function selfSignedCertificate(): { cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'systemge-http-cert-'));
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1',
+        '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

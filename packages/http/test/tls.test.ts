@@ -1,0 +1,31 @@
+import { Agent, request } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { httpComponent } from '../src/index.js';
+import { onTeardown, selfSignedCertificate, startNode } from './helpers.js';
+
+describe('HTTPS', () => {
+  it('serves routes over TLS with a certificate the client trusts, and fails an untrusting client', async () => {
+    const { cert, key } = selfSignedCertificate();
+    const http = httpComponent({ https: { cert, key } });
+    await startNode({ name: 'secure' }, { getHttpMessageHandlers: () => ({ 'GET /secret': () => ({ ok: true }) }) }, [http]);
+    expect(http.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+
+    const trusting = new Agent({ connect: { ca: cert } });
+    onTeardown(() => trusting.close());
+    const response = await request(`${http.url}/secret`, { dispatcher: trusting });
+    expect(response.statusCode).toBe(200);
+    expect(await response.body.json()).toEqual({ ok: true });
+
+    const untrusting = new Agent();
+    onTeardown(() => untrusting.close());
+    await expect(request(`${http.url}/secret`, { dispatcher: untrusting })).rejects.toMatchObject({
+      code: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+    });
+  });
+
+  it('refuses https without a key', () => {
+    expect(() => httpComponent({ https: { cert: 'x' } as never })).toThrow(
+      expect.objectContaining({ code: 'SYSTEMGE_ERR_HTTP_CONFIG', option: 'https' }),
+    );
+  });
+});
