@@ -41,6 +41,13 @@ export interface HTTPComponentApplication<T extends TopicMap = AnyTopics> {
   getHttpMessageHandlers?(): HTTPMessageHandlers<T>;
 }
 
+declare module '@systemge/node' {
+  // An application with HTTP routes type-checks as a node application once this package is imported.
+  interface ApplicationComponents<T extends TopicMap = AnyTopics> {
+    getHttpMessageHandlers?(): HTTPMessageHandlers<T>;
+  }
+}
+
 /** Registers routes, hooks or plugins on the component's Fastify scope before it serves. */
 export type HTTPMount = (scope: FastifyInstance) => void | Promise<void>;
 

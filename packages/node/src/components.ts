@@ -84,10 +84,17 @@ export interface LifecycleComponent<T extends TopicMap = AnyTopics> {
 }
 
 /** Any object; its components are found by the methods it has. */
-export type Application<T extends TopicMap = AnyTopics> = object &
-  Partial<SystemgeComponent<T>> &
-  Partial<CommandComponent> &
-  LifecycleComponent<T>;
+export type Application<T extends TopicMap = AnyTopics> = ApplicationComponents<T>;
+
+/**
+ * The methods an application may have. Plugin packages add theirs by augmenting this interface
+ * (`declare module '@systemge/node' { interface ApplicationComponents<T> { … } }`), so an
+ * application written inline type-checks once the plugin package is imported.
+ */
+export interface ApplicationComponents<T extends TopicMap = AnyTopics>
+  extends Partial<SystemgeComponent<T>>,
+    Partial<CommandComponent>,
+    LifecycleComponent<T> {}
 
 /** What a plugin gets when the node starts it. */
 export interface PluginContext<T extends TopicMap = AnyTopics> {

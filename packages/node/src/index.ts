@@ -32,6 +32,7 @@ export type {
   CommandComponent,
   LifecycleComponent,
   Application,
+  ApplicationComponents,
   PluginContext,
   NodePlugin,
 } from './components.js';

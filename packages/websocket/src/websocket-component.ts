@@ -30,6 +30,15 @@ export interface WebSocketComponentApplication<T extends TopicMap = AnyTopics> {
   onDisconnect?(client: WebSocketClient, reason: DisconnectReason, node: SystemgeNode<T>): void | Promise<void>;
 }
 
+declare module '@systemge/node' {
+  // An application with WebSocket handlers type-checks as a node application once this package is imported.
+  interface ApplicationComponents<T extends TopicMap = AnyTopics> {
+    getWebsocketMessageHandlers?(): WebSocketMessageHandlers<T>;
+    onConnect?(client: WebSocketClient, node: SystemgeNode<T>): void | Promise<void>;
+    onDisconnect?(client: WebSocketClient, reason: DisconnectReason, node: SystemgeNode<T>): void | Promise<void>;
+  }
+}
+
 /** What the component needs from an HTTP component to share its port (`@systemge/http` fits). */
 export interface WebSocketHTTPHost {
   readonly name: string;
