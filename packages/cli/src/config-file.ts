@@ -1,7 +1,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { type NodeConfig, resolveNodeConfig } from '@systemge/node';
+import type { HTTPComponentOptions } from '@systemge/http';
 import type { Transport } from '@systemge/protocol';
+import type { WebSocketComponentOptions } from '@systemge/websocket';
 import { parse as parseYAML } from 'yaml';
 import { ConfigFileError } from './errors.js';
 
@@ -25,41 +27,43 @@ export interface HTTPSFileConfig {
   keyFile: string;
 }
 
-/** Options of the node's HTTP component (see `@systemge/http`). */
-export interface HTTPFileConfig {
-  host?: string;
-  port?: number;
-  bodyLimit?: number;
-  connectionTimeoutMs?: number;
-  requestTimeoutMs?: number;
-  headersTimeoutMs?: number;
-  keepAliveTimeoutMs?: number;
-  allow?: string[];
-  deny?: string[];
-  https?: HTTPSFileConfig;
-}
+/** Options of the node's HTTP component, as `httpComponent()` of `@systemge/http` takes them, TLS from files. */
+export type HTTPFileConfig = Pick<
+  HTTPComponentOptions,
+  | 'host'
+  | 'port'
+  | 'bodyLimit'
+  | 'connectionTimeoutMs'
+  | 'requestTimeoutMs'
+  | 'headersTimeoutMs'
+  | 'keepAliveTimeoutMs'
+  | 'allow'
+  | 'deny'
+> & { https?: HTTPSFileConfig };
 
-/** Options of the node's WebSocket component (see `@systemge/websocket`). */
-export interface WebSocketFileConfig {
+/** Options of the node's WebSocket component, as `websocketComponent()` of `@systemge/websocket` takes them, TLS from files. */
+export type WebSocketFileConfig = Pick<
+  WebSocketComponentOptions,
+  | 'path'
+  | 'host'
+  | 'port'
+  | 'binary'
+  | 'maxMessageBytes'
+  | 'messagesPerSecond'
+  | 'messageBurst'
+  | 'bytesPerSecond'
+  | 'byteBurst'
+  | 'onRateLimit'
+  | 'pingIntervalMs'
+  | 'maxBufferedBytes'
+  | 'origins'
+  | 'allowMissingOrigin'
+  | 'maxClients'
+> & {
   /** Serve WebSocket on the node's HTTP port (needs `http`). Default false: its own port. */
   sharePort?: boolean;
-  path?: string;
-  host?: string;
-  port?: number;
-  binary?: boolean;
-  maxMessageBytes?: number;
-  messagesPerSecond?: number;
-  messageBurst?: number;
-  bytesPerSecond?: number;
-  byteBurst?: number;
-  onRateLimit?: 'error' | 'close';
-  pingIntervalMs?: number;
-  maxBufferedBytes?: number;
-  origins?: string[];
-  allowMissingOrigin?: boolean;
-  maxClients?: number;
   https?: HTTPSFileConfig;
-}
+};
 
 /** A remote dashboard this node registers with. */
 export interface DashboardLinkFileConfig {

@@ -1,16 +1,17 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type {
-  AnyTopics,
-  Application,
-  CommandHandlers,
-  Logger,
-  NodePlugin,
-  PluginContext,
-  SystemgeNode,
-  TopicMap,
+import {
+  AddressList,
+  unmapIPv4,
+  type AnyTopics,
+  type Application,
+  type CommandHandlers,
+  type Logger,
+  type NodePlugin,
+  type PluginContext,
+  type SystemgeNode,
+  type TopicMap,
 } from '@systemge/node';
 import { HTTPConfigError, HTTPListenError, HTTPStateError, RouteExistsError } from './http-errors.js';
-import { createIPAccessList, unmapIPv4, type IPAccessList } from './ip-access-list.js';
 import { RequestCounters, UNMATCHED_ROUTE } from './request-counters.js';
 import { parseRouteKey, RouteTable, type RouteKey } from './route-table.js';
 
@@ -95,6 +96,16 @@ export interface HTTPComponentOptions {
    * adds its routes in its own scope and never listens on or closes the instance: its owner does.
    */
   fastify?: FastifyInstance<any, any, any, any, any>;
+}
+
+/**
+ * A runtime-editable list of IP addresses and CIDR blocks (IPv4 and IPv6): `add`, `remove`, `set`,
+ * `clear`, `entries`, `matches`. An invalid entry throws `SYSTEMGE_ERR_HTTP_CONFIG`.
+ */
+export type IPAccessList = AddressList;
+
+function accessList(option: 'allow' | 'deny', entries: readonly string[]): IPAccessList {
+  return new AddressList(entries, option, (_path, message) => new HTTPConfigError(option, message));
 }
 
 /** The HTTP component: a `NodePlugin` plus runtime routing and access control. */
@@ -240,8 +251,8 @@ class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
     this.name = this.options.name;
     this.https = options.https;
     this.external = options.fastify as FastifyInstance | undefined;
-    this.allowList = createIPAccessList('allow', options.allow ?? []);
-    this.denyList = createIPAccessList('deny', options.deny ?? []);
+    this.allowList = accessList('allow', options.allow ?? []);
+    this.denyList = accessList('deny', options.deny ?? []);
   }
 
   get fastify(): FastifyInstance | undefined {

@@ -8,7 +8,7 @@ export {
   type HTTPRouteHandler,
   type HTTPMount,
   type HTTPSOptions,
+  type IPAccessList,
 } from './http-component.js';
-export type { IPAccessList } from './ip-access-list.js';
 export type { RouteKey } from './route-table.js';
 export { HTTPConfigError, HTTPListenError, HTTPStateError, RouteExistsError } from './http-errors.js';

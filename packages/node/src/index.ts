@@ -88,5 +88,5 @@ export {
   type NodeDescription,
   type ProcessDescription,
 } from './dashboard-link.js';
-export { AddressList, type AccessControlConfig } from './access-control.js';
+export { AddressList, unmapIPv4, type AccessControlConfig, type InvalidEntryError } from './access-control.js';
 export { TokenBucket, type RateLimitConfig } from './rate-limits.js';

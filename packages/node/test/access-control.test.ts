@@ -20,6 +20,21 @@ describe('IP allow and deny lists', () => {
     expect(() => list.add('not-an-ip')).toThrow(/expected an IP address or CIDR range/);
   });
 
+  it('normalises entries, replaces them all or none with set(), and throws the error it was given', () => {
+    const list = new AddressList(['10.0.0.0/08', ' ::FFFF:192.168.0.1 ', 'FD00::/8']);
+    expect(list.entries()).toEqual(['10.0.0.0/8', '192.168.0.1', 'fd00::/8']);
+    expect(list.add('10.0.0.0/8')).toBe(false);
+    expect(list.remove('192.168.0.1')).toBe(true);
+    expect(() => list.set(['1.2.3.4', 'bogus'])).toThrow(expect.objectContaining({ code: 'SYSTEMGE_ERR_INVALID_CONFIG', path: 'list[1]' }));
+    expect(list.size).toBe(2);
+    list.set(['1.2.3.4']);
+    expect([list.has('1.2.3.4'), list.has('10.0.0.1')]).toEqual([true, false]);
+    list.clear();
+    expect(list.matches('1.2.3.4')).toBe(false);
+    const custom = new AddressList([], 'allow', (path, message) => Object.assign(new Error(message), { where: path }));
+    expect(() => custom.add('10.0.0.0/33')).toThrow(expect.objectContaining({ where: 'entry', message: 'prefix of "10.0.0.0/33" must be 0 to 32' }));
+  });
+
   it('refuses a deny-listed address before the handshake and applies runtime edits to new connections', async () => {
     const server = await startNode(
       { name: 'server', access: { deny: ['127.0.0.2'] } },

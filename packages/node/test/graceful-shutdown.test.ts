@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { spawnPeer } from './child-peers.js';
+import { forkNode } from './child-node.js';
 import { endpointOf, nextEvent, startNode, until } from './helpers.js';
 
 type Disconnected = [{ name: string }, { code: string; reason: string; initiator: string }];
@@ -82,14 +82,16 @@ describe('graceful shutdown', () => {
       { name: 'parent', heartbeat: slowHeartbeat, shutdownTimeoutMs: 100 },
       { getSyncMessageHandlers: () => ({ hang: () => new Promise<string>(() => {}) }) },
     );
-    const child = await spawnPeer({
-      name: 'child',
-      endpoints: [endpointOf(parent)],
-      // Timers of every kind are running in the child: heartbeats, a pending request, the redial policy.
-      heartbeat: { intervalMs: 100, timeoutMs: 400 },
-      connection: { maxAttempts: 0 },
-      requestOnConnect: 'hang',
-    });
+    const child = await forkNode(
+      {
+        name: 'child',
+        endpoints: [endpointOf(parent)],
+        // Timers of every kind are running in the child: heartbeats, a pending request, the redial policy.
+        heartbeat: { intervalMs: 100, timeoutMs: 400 },
+        connection: { maxAttempts: 0 },
+      },
+      { app: 'worker', requestOnConnect: 'hang' },
+    );
     await until(() => parent.peers().length === 1 && parent.stats.syncRequestsReceived === 1, 5000, 'the child to connect and ask');
     const goodbye = nextEvent<Disconnected>(parent, 'peer:disconnected', 5000);
 
@@ -103,7 +105,7 @@ describe('graceful shutdown', () => {
       new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 3000).unref()),
     ]);
     expect(exit).toEqual({ code: 0, signal: null });
-    expect(child.events.map((e) => e.event)).toEqual(expect.arrayContaining(['stopping', 'stopped']));
+    expect(child.events.filter((e) => e.event === 'status').map((e) => e.status)).toEqual(['starting', 'started', 'stopping', 'stopped']);
     expect(child.events.find((e) => e.event === 'request-settled')).toMatchObject({ code: 'SYSTEMGE_ERR_NODE_STOPPED' });
   }, 10_000);
 });

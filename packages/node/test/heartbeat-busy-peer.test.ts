@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { spawnPeer } from './child-peers.js';
+import { forkNode } from './child-node.js';
 import { startNode, until } from './helpers.js';
 
 const heartbeat = { intervalMs: 200, timeoutMs: 1000 };
 
 describe('heartbeats with a peer whose event loop is busy', () => {
   it('do not declare a peer dead that blocks its event loop for less than the timeout', async () => {
-    const busy = await spawnPeer({ name: 'busy', heartbeat });
-    const client = await startNode({ name: 'client', listen: false, endpoints: [{ host: '127.0.0.1', port: busy.port }], heartbeat });
+    const busy = await forkNode({ name: 'busy', heartbeat }, { app: 'worker' });
+    const client = await startNode({ name: 'client', listen: false, endpoints: [busy.endpoint], heartbeat });
     const dead: string[] = [];
     client.on('peer:dead', (p) => dead.push(p.name));
     client.on('peer:disconnected', (p) => dead.push(`disconnected ${p.name}`));

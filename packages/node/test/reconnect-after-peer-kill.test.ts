@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { spawnPeer } from './child-peers.js';
+import { forkNode } from './child-node.js';
 import { nextEvent, startNode, until } from './helpers.js';
 
 interface Outcome {
@@ -10,8 +10,8 @@ interface Outcome {
 
 describe('a responder process killed with SIGKILL in the middle of a stream of sync requests', () => {
   it('settles every request fast with a typed error, then restores routing when it restarts on the same port', async () => {
-    const responder = await spawnPeer({ name: 'responder' });
-    const port = responder.port;
+    const responder = await forkNode({ name: 'responder' }, { app: 'worker' });
+    const port = responder.endpoint.port;
     const client = await startNode({
       name: 'client',
       listen: false,
@@ -60,8 +60,8 @@ describe('a responder process killed with SIGKILL in the middle of a stream of s
     expect(client.stats.syncPeerLost).toBeGreaterThanOrEqual(1);
 
     const reconnected = nextEvent<[{ name: string }]>(client, 'reconnected', 10_000);
-    const restarted = await spawnPeer({ name: 'responder', port });
-    expect(restarted.port).toBe(port);
+    const restarted = await forkNode({ name: 'responder', listen: { host: '127.0.0.1', port } }, { app: 'worker' });
+    expect(restarted.endpoint.port).toBe(port);
     const [peer] = await reconnected;
     expect(peer.name).toBe('responder');
     expect(client.peers().map((p) => p.syncTopics)).toEqual([['busy', 'echo']]);

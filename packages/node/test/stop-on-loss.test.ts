@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Logger } from '../src/index.js';
-import { spawnPeer } from './child-peers.js';
+import { forkNode } from './child-node.js';
 import { nextEvent, startNode, until } from './helpers.js';
 
 /** A logger that keeps what it is given. */
@@ -18,10 +18,10 @@ function recordingLogger(): Logger & { lines: { level: string; obj: object; msg:
 
 describe("connection.onLoss 'stop'", () => {
   it('stops the node when the peer process dies, and emits and logs why', async () => {
-    const peer = await spawnPeer({ name: 'doomed' });
+    const peer = await forkNode({ name: 'doomed' });
     const logger = recordingLogger();
     const node = await startNode(
-      { name: 'watcher', listen: false, endpoints: [{ host: '127.0.0.1', port: peer.port }], connection: { onLoss: 'stop' } },
+      { name: 'watcher', listen: false, endpoints: [peer.endpoint], connection: { onLoss: 'stop' } },
       {},
       { logger },
     );

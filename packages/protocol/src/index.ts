@@ -50,6 +50,7 @@ export {
   type StreamConnectionInfo,
   type StreamConnectionOptions,
 } from './stream-connection.js';
+export { listenOnSockets, type SocketListenerOptions } from './socket-listener.js';
 export type {
   RemoteAddress,
   CloseInfo,

@@ -2,14 +2,13 @@ import * as net from 'node:net';
 import {
   createStreamConnection,
   DialError,
-  ListenError,
+  listenOnSockets,
   resolveLimits,
   type Connection,
   type DialOptions,
   type DialTarget,
   type Listener,
   type ListenOptions,
-  type RemoteAddress,
   type Transport,
 } from '@systemge/protocol';
 
@@ -39,67 +38,25 @@ export function tcpTransport(options: TCPTransportOptions = {}): Transport {
 
     listen(listenOptions: ListenOptions): Promise<Listener> {
       const limits = resolveLimits(listenOptions.limits);
-      const host = listenOptions.host ?? '127.0.0.1';
-      const requestedPort = listenOptions.port ?? 0;
-      const server = net.createServer({ pauseOnConnect: true });
-      server.on('connection', (socket) => {
-        const remote: RemoteAddress = {
-          address: socket.remoteAddress ?? '',
-          port: socket.remotePort ?? 0,
-          family: socket.remoteFamily ?? '',
-        };
-        // A socket can be reset before we see it; it has no address then.
-        if (remote.address === '') {
-          socket.destroy();
-          return;
-        }
-        const refusal = listenOptions.accept?.(remote);
-        if (refusal !== undefined) {
-          socket.destroy();
-          listenOptions.onRefused?.(remote, refusal);
-          return;
-        }
-        configure(socket);
-        const connection = createStreamConnection(
-          socket,
-          {
-            transport: 'tcp',
-            remoteAddress: remote.address,
-            remotePort: remote.port,
-            remoteFamily: remote.family,
-            localAddress: socket.localAddress ?? '',
-            localPort: socket.localPort ?? 0,
-          },
-          { limits, highWaterMark: listenOptions.highWaterMark },
-        );
-        listenOptions.onConnection(connection);
-      });
-      return new Promise<Listener>((resolve, reject) => {
-        const onError = (err: Error): void => {
-          reject(new ListenError(`${host}:${requestedPort}`, err.message, { cause: err }));
-        };
-        server.once('error', onError);
-        server.listen({ host, port: requestedPort, backlog }, () => {
-          server.off('error', onError);
-          // Accept errors (EMFILE and the like) must not crash the process; the server keeps listening.
-          server.on('error', () => {});
-          const address = server.address() as net.AddressInfo;
-          resolve({
-            transport: 'tcp',
-            host: address.address,
-            port: address.port,
-            close: () =>
-              new Promise<void>((done) => {
-                if (!server.listening) {
-                  done();
-                  return;
-                }
-                // close() releases the port at once; its callback would wait for every accepted socket.
-                server.close();
-                process.nextTick(done);
-              }),
-          });
-        });
+      return listenOnSockets(listenOptions, {
+        transport: 'tcp',
+        backlog,
+        onSocket: (socket, remote) => {
+          configure(socket);
+          const connection = createStreamConnection(
+            socket,
+            {
+              transport: 'tcp',
+              remoteAddress: remote.address,
+              remotePort: remote.port,
+              remoteFamily: remote.family,
+              localAddress: socket.localAddress ?? '',
+              localPort: socket.localPort ?? 0,
+            },
+            { limits, highWaterMark: listenOptions.highWaterMark },
+          );
+          listenOptions.onConnection(connection);
+        },
       });
     },
 

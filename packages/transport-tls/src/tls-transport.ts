@@ -4,6 +4,7 @@ import {
   createStreamConnection,
   DialError,
   ListenError,
+  listenOnSockets,
   resolveLimits,
   type Connection,
   type DialOptions,
@@ -232,84 +233,45 @@ export function tlsTransport(options: TLSTransportOptions = {}): Transport {
         listenOptions.onConnection(connection);
       });
 
-      const server = net.createServer({ pauseOnConnect: true });
-      server.on('connection', (raw: net.Socket) => {
-        const remote: RemoteAddress = {
-          address: raw.remoteAddress ?? '',
-          port: raw.remotePort ?? 0,
-          family: raw.remoteFamily ?? '',
-        };
-        // A socket can be reset before we see it; it has no address then.
-        if (remote.address === '') {
-          raw.destroy();
-          return;
-        }
-        // The filter runs on the raw socket: a refused peer costs no TLS work.
-        const refusal = listenOptions.accept?.(remote);
-        if (refusal !== undefined) {
-          raw.destroy();
-          listenOptions.onRefused?.(remote, refusal);
-          return;
-        }
-        configure(raw);
-        const key = peerKey(remote.address, remote.port);
-        const hs: PendingHandshake = {
-          raw,
-          remote,
-          settled: false,
-          timer: setTimeout(() => {
-            const reason = `TLS handshake not finished within ${handshakeTimeoutMs} ms`;
-            refuse(hs, reason, new TLSHandshakeError(reason, 'ERR_TLS_HANDSHAKE_TIMEOUT'));
-            raw.destroy();
-          }, handshakeTimeoutMs),
-        };
-        hs.timer.unref();
-        pending.set(key, hs);
-        raw.on('error', () => {
-          // Reported through the TLS socket or the 'close' below.
-        });
-        raw.once('close', () => {
-          if (pending.get(key) === hs) pending.delete(key);
-          const reason = 'connection closed during TLS handshake';
-          refuse(hs, reason, new TLSHandshakeError(reason));
-        });
-        handshaker.emit('connection', raw);
-      });
-
-      return new Promise<Listener>((resolve, reject) => {
-        const onError = (err: Error): void => {
-          reject(new ListenError(`${host}:${requestedPort}`, err.message, { cause: err }));
-        };
-        server.once('error', onError);
-        server.listen({ host, port: requestedPort, backlog }, () => {
-          server.off('error', onError);
-          // Accept errors (EMFILE and the like) must not crash the process; the server keeps listening.
-          server.on('error', () => {});
-          const address = server.address() as net.AddressInfo;
-          resolve({
-            transport: 'tls',
-            host: address.address,
-            port: address.port,
-            close: () =>
-              new Promise<void>((done) => {
-                if (!server.listening) {
-                  done();
-                  return;
-                }
-                closing = true;
-                // close() releases the port at once; its callback would wait for every accepted socket.
-                server.close();
-                // Handshakes in flight never become connections.
-                for (const hs of pending.values()) {
-                  hs.settled = true;
-                  clearTimeout(hs.timer);
-                  hs.raw.destroy();
-                }
-                pending.clear();
-                process.nextTick(done);
-              }),
+      return listenOnSockets(listenOptions, {
+        transport: 'tls',
+        backlog,
+        // The accept filter ran on the raw socket: a refused peer cost no TLS work.
+        onSocket: (raw, remote) => {
+          configure(raw);
+          const key = peerKey(remote.address, remote.port);
+          const hs: PendingHandshake = {
+            raw,
+            remote,
+            settled: false,
+            timer: setTimeout(() => {
+              const reason = `TLS handshake not finished within ${handshakeTimeoutMs} ms`;
+              refuse(hs, reason, new TLSHandshakeError(reason, 'ERR_TLS_HANDSHAKE_TIMEOUT'));
+              raw.destroy();
+            }, handshakeTimeoutMs),
+          };
+          hs.timer.unref();
+          pending.set(key, hs);
+          raw.on('error', () => {
+            // Reported through the TLS socket or the 'close' below.
           });
-        });
+          raw.once('close', () => {
+            if (pending.get(key) === hs) pending.delete(key);
+            const reason = 'connection closed during TLS handshake';
+            refuse(hs, reason, new TLSHandshakeError(reason));
+          });
+          handshaker.emit('connection', raw);
+        },
+        onClose: () => {
+          closing = true;
+          // Handshakes in flight never become connections.
+          for (const hs of pending.values()) {
+            hs.settled = true;
+            clearTimeout(hs.timer);
+            hs.raw.destroy();
+          }
+          pending.clear();
+        },
       });
     },
 

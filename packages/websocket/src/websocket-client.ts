@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { WebSocket } from 'ws';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '@systemge/node';
 import { OutgoingMessage, type WireFormat } from './wire-codec.js';
 
 /** Why a client went away, as `onDisconnect` gets it. */
@@ -48,8 +48,9 @@ export class ClientState implements WebSocketClient {
   format: WireFormat = 'json';
   readonly groups = new Set<string>();
   readonly connectedAt = Date.now();
-  readonly messages: TokenBucket;
-  readonly bytes: TokenBucket;
+  /** Undefined when the rate is 0 (unlimited). */
+  readonly messages: TokenBucket | undefined;
+  readonly bytes: TokenBucket | undefined;
   /** Answered the last ping (or sent anything) since the last liveness sweep. */
   alive = true;
   /** onConnect has run, so onDisconnect must run exactly once. */
@@ -68,8 +69,8 @@ export class ClientState implements WebSocketClient {
     limits: { messagesPerSecond: number; messageBurst: number; bytesPerSecond: number; byteBurst: number },
   ) {
     const now = Date.now();
-    this.messages = new TokenBucket(limits.messagesPerSecond, limits.messageBurst, now);
-    this.bytes = new TokenBucket(limits.bytesPerSecond, limits.byteBurst, now);
+    this.messages = limits.messagesPerSecond > 0 ? new TokenBucket(limits.messagesPerSecond, limits.messageBurst, now) : undefined;
+    this.bytes = limits.bytesPerSecond > 0 ? new TokenBucket(limits.bytesPerSecond, limits.byteBurst, now) : undefined;
   }
 
   get bufferedBytes(): number {

@@ -494,7 +494,7 @@ class WebSocketComponentImpl<T extends TopicMap> implements WebSocketComponent<T
       client.close(1009, `message over maxMessageBytes (${o.maxMessageBytes})`);
       return;
     }
-    if (!client.messages.take(1, now) || !client.bytes.take(data.length, now)) {
+    if (client.messages?.take(1, now) === false || client.bytes?.take(data.length, now) === false) {
       this.counters.rateLimited++;
       const what = `rate limit exceeded (${o.messagesPerSecond} messages/s, ${o.bytesPerSecond} bytes/s)`;
       if (o.onRateLimit === 'close') {
