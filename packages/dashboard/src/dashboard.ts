@@ -503,7 +503,18 @@ class DashboardServer implements Dashboard, DashboardCore {
     }
     if (!snapshot || this.tracked.get(t.name) !== t || t.status === 'disconnected') return;
     t.takeSnapshot();
-    this.feed.broadcast({ type: 'metrics', name: t.name, timestamp: t.snapshot!.timestamp, summary: t.summary, snapshot: t.snapshot });
+    const { uptimeMs, address, pid, connections } = this.summaryOf(t, t.description);
+    this.feed.broadcast({
+      type: 'metrics',
+      name: t.name,
+      timestamp: t.snapshot!.timestamp,
+      uptimeMs,
+      address,
+      pid,
+      connections,
+      summary: t.summary,
+      snapshot: t.snapshot,
+    });
   }
 
   private async tick(): Promise<void> {

@@ -13,7 +13,7 @@ import {
   UnknownNodeError,
 } from './errors.js';
 import type { LiveFeed } from './live-feed.js';
-import { PLACEHOLDER_PAGE } from './placeholder-page.js';
+import { loadUIFiles, UI_CONTENT_SECURITY_POLICY } from './ui-files.js';
 
 /** Who asked for an operation, for the audit log. */
 export interface Caller {
@@ -79,7 +79,7 @@ function caller(request: FastifyRequest, via: Caller['via']): Caller {
   return { remote: request.ip, via };
 }
 
-/** Registers the page, the JSON API, `/metrics` and `/ws` behind the access checks. */
+/** Registers the browser UI, the JSON API, `/metrics` and `/ws` behind the access checks. */
 export function registerRoutes(app: FastifyInstance, core: DashboardCore, rules: AccessRules): void {
   const allowedHostnames = new Set<string>();
   for (const origin of rules.allowedOrigins ?? []) {
@@ -107,7 +107,9 @@ export function registerRoutes(app: FastifyInstance, core: DashboardCore, rules:
     if (origin !== undefined && !originAllowed(origin, host, rules.allowedOrigins, rules.loopbackOnly)) {
       throw new DashboardForbiddenError(`origin ${JSON.stringify(origin)} is not allowed`);
     }
-    if (rules.tokenCheck !== undefined && request.url !== '/' && !rules.tokenCheck.matches(presentedToken(request.headers))) {
+    // The page and its assets hold no data: a browser must load them to ask for the token.
+    const isPage = (request.routeOptions.config as { page?: boolean } | undefined)?.page === true;
+    if (rules.tokenCheck !== undefined && !isPage && !rules.tokenCheck.matches(presentedToken(request.headers))) {
       void reply.header('www-authenticate', 'Bearer realm="systemge-dashboard"');
       throw new DashboardUnauthorizedError();
     }
@@ -122,12 +124,17 @@ export function registerRoutes(app: FastifyInstance, core: DashboardCore, rules:
     void reply.code(404).send({ error: error.message, code: error.code });
   });
 
-  app.get('/', (_request, reply) => {
-    void reply
-      .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'")
-      .type('text/html; charset=utf-8')
-      .send(PLACEHOLDER_PAGE);
-  });
+  for (const [path, file] of loadUIFiles()) {
+    app.get(path, { config: { page: true } }, (request, reply) => {
+      void reply.header('cache-control', file.cacheControl).header('etag', file.etag).type(file.contentType);
+      if (path === '/') void reply.header('content-security-policy', UI_CONTENT_SECURITY_POLICY);
+      if (request.headers['if-none-match'] === file.etag) return reply.code(304).send();
+      const gzip = file.gzipped !== undefined && /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''));
+      void reply.header('vary', 'accept-encoding');
+      if (gzip) void reply.header('content-encoding', 'gzip');
+      return reply.send(gzip ? file.gzipped : file.body);
+    });
+  }
 
   app.get('/api/health', () => core.health());
   app.get('/api/nodes', () => ({ nodes: core.list() }));

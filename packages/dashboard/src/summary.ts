@@ -11,6 +11,10 @@ export interface NodeMetricsSummary {
   bytesReceivedPerSecond: number;
   connectionsIn: number;
   connectionsOut: number;
+  /** Sync requests this node sent, per second. */
+  syncRequestsSentPerSecond: number;
+  /** Sync requests this node received (and its handlers answered), per second. */
+  syncRequestsReceivedPerSecond: number;
   /** Messages rejected or not delivered (invalid, unrouted, no handler, backpressure...) per second. */
   rejectedPerSecond: number;
   /** Sync latency over the last interval, ms; null when no request completed in it. */
@@ -38,6 +42,12 @@ function totals(snapshot: MetricsSnapshot, name: string): Totals {
   return out;
 }
 
+function kindRate(snapshot: MetricsSnapshot, name: string, kind: string): number {
+  const metric = snapshot.metrics[name];
+  if (metric === undefined || metric.type !== 'counter') return 0;
+  return metric.series.find((s) => s.labels['kind'] === kind)?.rate ?? 0;
+}
+
 function gauge(snapshot: MetricsSnapshot, name: string): number | null {
   const metric = snapshot.metrics[name];
   if (metric === undefined || metric.type !== 'gauge') return null;
@@ -59,6 +69,8 @@ export function summarize(snapshot: MetricsSnapshot): NodeMetricsSummary {
     bytesReceivedPerSecond: totals(snapshot, 'systemge_bytes_received_total').rate,
     connectionsIn: gauge(snapshot, 'systemge_connections_in') ?? 0,
     connectionsOut: gauge(snapshot, 'systemge_connections_out') ?? 0,
+    syncRequestsSentPerSecond: kindRate(snapshot, 'systemge_messages_sent_total', 'sync_request'),
+    syncRequestsReceivedPerSecond: kindRate(snapshot, 'systemge_messages_received_total', 'sync_request'),
     rejectedPerSecond: totals(snapshot, 'systemge_messages_rejected_total').rate,
     syncLatencyP50Ms: interval?.p50 ?? null,
     syncLatencyP99Ms: interval?.p99 ?? null,

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,10 +15,13 @@ declare module 'vitest' {
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * Child processes cannot run TypeScript, so the fixtures are transpiled once per run into
- * test-artifacts/ inside the package, where `@systemge/*` imports resolve to the built packages.
+ * Builds the browser UI into dist/ui. Child processes cannot run TypeScript, so the fixtures are
+ * transpiled once per run into test-artifacts/ inside the package, where `@systemge/*` imports
+ * resolve to the built packages.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // The server reads the browser UI from dist/ui; bundle it from the current sources (esbuild, well under a second).
+  execFileSync(process.execPath, [join(root, 'scripts', 'build-ui.mjs'), '--quiet'], { stdio: 'inherit' });
   const out = join(root, 'test-artifacts', `fixtures-${process.pid}`);
   await mkdir(out, { recursive: true });
   const dir = join(root, 'test', 'fixtures');

@@ -1,0 +1,59 @@
+/** Shapes of the dashboard's `/ws` feed and JSON API, as the page reads them. */
+
+export type NodeStatus = 'stopped' | 'starting' | 'started' | 'stopping' | 'disconnected';
+
+export interface Address {
+  host: string;
+  port: number;
+}
+
+/** The condensed metrics of one interval (`NodeMetricsSummary` of the server). */
+export interface MetricsSummary {
+  messagesSentPerSecond: number;
+  messagesReceivedPerSecond: number;
+  bytesSentPerSecond: number;
+  bytesReceivedPerSecond: number;
+  syncRequestsSentPerSecond?: number;
+  syncRequestsReceivedPerSecond?: number;
+  connectionsIn: number;
+  connectionsOut: number;
+  rejectedPerSecond: number;
+  syncLatencyP50Ms: number | null;
+  syncLatencyP99Ms: number | null;
+  heapUsedBytes: number | null;
+  rssBytes: number | null;
+  eventLoopLagP99Ms: number | null;
+}
+
+export interface NodeSummary {
+  name: string;
+  kind: 'local' | 'remote';
+  status: NodeStatus;
+  address: Address | null;
+  uptimeMs: number;
+  pid: number | null;
+  connections: number;
+  metrics: MetricsSummary | null;
+}
+
+export interface Edge {
+  from: string;
+  to: string;
+}
+
+export type FeedMessage =
+  | { type: 'nodes'; nodes: NodeSummary[] }
+  | { type: 'topology'; edges: Edge[] }
+  | { type: 'status'; name: string; status: NodeStatus; previous: NodeStatus }
+  | {
+      type: 'metrics';
+      name: string;
+      timestamp: number;
+      uptimeMs?: number;
+      address?: Address | null;
+      pid?: number | null;
+      connections?: number;
+      summary: MetricsSummary;
+    }
+  | { type: 'command'; id?: unknown; name: string; command: string; result?: string; error?: string; code?: string }
+  | { type: 'error'; id?: unknown; error: string; code: string };

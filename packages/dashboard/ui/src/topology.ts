@@ -1,0 +1,116 @@
+import { h, svg } from './dom.js';
+import type { Store } from './store.js';
+
+const WIDTH = 480;
+const HEIGHT = 300;
+const RADIUS = 20;
+
+/** Who is connected to whom: nodes on a circle, an arrow from the node that dialed to the one it dialed. */
+export class TopologyView {
+  readonly element: HTMLElement;
+  private readonly canvas: SVGSVGElement;
+  private readonly list: HTMLUListElement;
+
+  constructor(private readonly store: Store) {
+    this.canvas = svg('svg', {
+      viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
+      class: 'topology-svg',
+      role: 'img',
+      'aria-labelledby': 'topology-title topology-desc',
+    });
+    this.list = h('ul', { id: 'topology-desc', class: 'sr-only' });
+    this.element = h(
+      'section',
+      { class: 'card topology', 'aria-labelledby': 'topology-title' },
+      h(
+        'header',
+        { class: 'card-head' },
+        h('h2', { id: 'topology-title' }, 'Topology'),
+        h('span', { class: 'hint' }, h('span', { class: 'arrow-key', 'aria-hidden': 'true' }, 'A → B'), ' A dialed B'),
+      ),
+      this.canvas,
+      this.list,
+    );
+    store.subscribe((change) => {
+      if (change.kind === 'nodes' || change.kind === 'topology' || change.kind === 'status') this.render();
+    });
+    this.render();
+  }
+
+  private render(): void {
+    const names = [...this.store.nodes.keys()];
+    // A peer the dashboard does not track (e.g. a node without a dashboard link) still gets a vertex.
+    for (const e of this.store.edges) for (const n of [e.from, e.to]) if (!names.includes(n)) names.push(n);
+    const positions = new Map<string, { x: number; y: number }>();
+    const cx = WIDTH / 2;
+    const cy = HEIGHT / 2 - 6;
+    const r = Math.min(WIDTH, HEIGHT) / 2 - 48;
+    names.forEach((name, i) => {
+      if (names.length === 1) return positions.set(name, { x: cx, y: cy });
+      const angle = -Math.PI / 2 + (2 * Math.PI * i) / names.length;
+      positions.set(name, { x: cx + r * Math.cos(angle) * 1.35, y: cy + r * Math.sin(angle) });
+    });
+
+    const defs = svg(
+      'defs',
+      null,
+      svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse' },
+        svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow-head' })),
+    );
+    const edges = svg('g', { class: 'edges' });
+    const pairs = new Set(this.store.edges.map((e) => `${e.from}\u0000${e.to}`));
+    for (const e of this.store.edges) {
+      const a = positions.get(e.from);
+      const b = positions.get(e.to);
+      if (a === undefined || b === undefined || e.from === e.to) continue;
+      const dx = b.x - a.x;
+      const dy = b.y - a.y;
+      const len = Math.hypot(dx, dy) || 1;
+      const ux = dx / len;
+      const uy = dy / len;
+      // Two nodes that dialed each other: offset both arrows so they do not overlap.
+      const both = pairs.has(`${e.to}\u0000${e.from}`);
+      const ox = both ? -uy * 6 : 0;
+      const oy = both ? ux * 6 : 0;
+      edges.append(
+        svg('line', {
+          class: 'edge',
+          'data-from': e.from,
+          'data-to': e.to,
+          x1: (a.x + ux * (RADIUS + 2) + ox).toFixed(1),
+          y1: (a.y + uy * (RADIUS + 2) + oy).toFixed(1),
+          x2: (b.x - ux * (RADIUS + 4) + ox).toFixed(1),
+          y2: (b.y - uy * (RADIUS + 4) + oy).toFixed(1),
+          'marker-end': 'url(#arrow)',
+        }),
+      );
+    }
+    const vertices = svg('g', { class: 'vertices' });
+    for (const name of names) {
+      const p = positions.get(name)!;
+      const node = this.store.nodes.get(name);
+      const status = node?.status ?? 'unknown';
+      const label = name.length > 18 ? `${name.slice(0, 17)}…` : name;
+      vertices.append(
+        svg(
+          'g',
+          { class: `vertex ${status}`, 'data-node': name, 'data-status': status, transform: `translate(${p.x.toFixed(1)} ${p.y.toFixed(1)})` },
+          svg('title', null, `${name}: ${status}${node === undefined ? ' (not on this dashboard)' : ''}`),
+          svg('circle', { r: RADIUS }),
+          svg('circle', { class: 'core', r: 6 }),
+          svg('text', { class: 'label', 'text-anchor': 'middle', y: RADIUS + 15 }, label),
+        ),
+      );
+    }
+    if (names.length === 0) {
+      vertices.append(svg('text', { class: 'empty-text', x: cx, y: cy, 'text-anchor': 'middle' }, 'No nodes'));
+    }
+    this.canvas.replaceChildren(defs, edges, vertices);
+    this.canvas.dataset['edges'] = String(this.store.edges.length);
+    this.list.replaceChildren(
+      ...(this.store.edges.length === 0
+        ? [h('li', null, 'No connections between nodes.')]
+        : this.store.edges.map((e) => h('li', null, `${e.from} dialed ${e.to}`))),
+    );
+  }
+}
