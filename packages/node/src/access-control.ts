@@ -11,7 +11,10 @@ export interface AccessControlConfig {
   maxAttemptsPerIp?: number;
   /** Sliding window of `maxAttemptsPerIp`, ms. Default 10000. */
   attemptWindowMs?: number;
-  /** Accepted connections still handshaking, above which new sockets are refused. Default 128. */
+  /**
+   * Accepted connections still handshaking. When full, the oldest is dropped to make room, so silent
+   * sockets push each other out instead of locking real peers out. Default 128.
+   */
   maxPendingHandshakes?: number;
   /** Open connections (all states) above which new sockets are refused. Default 4096. */
   maxConnections?: number;

@@ -147,7 +147,8 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   private drainWaiters: (() => void)[] = [];
   private transition: Promise<void> | undefined;
   private startedAt = 0;
-  private pendingHandshakes = 0;
+  /** Accepted connections still handshaking, oldest first. */
+  private readonly pendingIncoming = new Set<Peer>();
   /** Addresses allowed to connect (empty: all); editable at runtime. */
   readonly allowList: AddressList;
   /** Addresses refused before any handshake; editable at runtime. */
@@ -506,9 +507,25 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     if (this.denyList.has(remote.address)) return 'address is denied';
     if (this.allowList.size > 0 && !this.allowList.has(remote.address)) return 'address is not allowed';
     if (!this.attemptLimiter.attempt(remote.address)) return 'too many connection attempts';
-    if (this.pendingHandshakes >= access.maxPendingHandshakes) return 'too many pending handshakes';
+    // A full set of pending handshakes evicts its oldest member instead of refusing the newcomer:
+    // silent sockets then cannot lock real peers out, they only push each other out.
+    if (this.pendingIncoming.size >= access.maxPendingHandshakes) {
+      const oldest = this.pendingIncoming.values().next().value;
+      if (oldest !== undefined) this.dropPending(oldest, `evicted: more than ${access.maxPendingHandshakes} pending handshakes`);
+    }
     if (this.peers_.size >= access.maxConnections) return 'too many connections';
     return undefined;
+  }
+
+  /** Ends an unauthenticated incoming connection at once; its handshake slot is free immediately. */
+  private dropPending(peer: Peer, reason: string, code: string = HandshakeError.code): void {
+    this.pendingIncoming.delete(peer);
+    this.counters.handshakeFailures++;
+    this.logger.warn({ remote: `${peer.connection.remoteAddress}:${peer.connection.remotePort}` }, `handshake dropped: ${reason}`);
+    peer.closingLocally = true;
+    peer.connection.close(reason, code).catch(() => {});
+    // The goodbye is a courtesy; a peer that does not read it does not keep the socket open.
+    setTimeout(() => peer.connection.destroy(), 200).unref();
   }
 
   private onRefused(remote: RemoteAddress, reason: string): void {
@@ -522,8 +539,8 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       return;
     }
     this.counters.connectionsAccepted++;
-    this.pendingHandshakes++;
     const peer = new Peer(connection, 'in');
+    this.pendingIncoming.add(peer);
     this.attach(peer);
     this.armHandshakeTimeout(peer, undefined);
   }
@@ -555,6 +572,10 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     const timer = setTimeout(() => {
       if (peer.state !== 'handshaking') return;
       const error = new HandshakeTimeoutError(timeoutMs);
+      if (peer.direction === 'in') {
+        this.dropPending(peer, error.message, error.code);
+        return;
+      }
       this.counters.handshakeFailures++;
       this.logger.warn(
         { remote: `${peer.connection.remoteAddress}:${peer.connection.remotePort}` },
@@ -906,7 +927,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   }
 
   private makeReady(peer: Peer, frame: HandshakeFrame | HandshakeAckFrame): void {
-    if (peer.direction === 'in') this.pendingHandshakes--;
+    this.pendingIncoming.delete(peer);
     const limits = this.config.rateLimits;
     if (limits.messagesPerSecond > 0 || limits.bytesPerSecond > 0) peer.limiter = new ConnectionRateLimiter(limits);
     peer.name = frame.name;
@@ -955,7 +976,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
 
   private onPeerClosed(peer: Peer, info: CloseInfo): void {
     const wasReady = peer.state === 'ready';
-    if (peer.state === 'handshaking' && peer.direction === 'in') this.pendingHandshakes--;
+    this.pendingIncoming.delete(peer);
     peer.state = 'closed';
     this.peers_.delete(peer);
     this.counters.closedBytesIn += peer.connection.bytesIn;

@@ -30,7 +30,10 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
   readonly responses: SyncResponse<R>[] = [];
   outcome: SyncOutcome | undefined;
   private readonly broker: SyncRequests;
-  private readonly answered = new Set<string>();
+  /** Who answered: the first name without a Set (most requests have one target), the rest in a Set. */
+  private answeredFirst: string | undefined;
+  private answeredMore: Set<string> | undefined;
+  private answeredCount = 0;
   private readonly maxResponses: number;
   private readonly timeoutMs: number;
   private readonly startedAt = performance.now();
@@ -57,7 +60,17 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
   }
 
   get missing(): string[] {
-    return this.targets.filter((t) => !this.answered.has(t));
+    return this.targets.filter((t) => !this.hasAnswered(t));
+  }
+
+  private hasAnswered(name: string): boolean {
+    return this.answeredFirst === name || (this.answeredMore !== undefined && this.answeredMore.has(name));
+  }
+
+  private markAnswered(name: string): void {
+    if (this.answeredFirst === undefined) this.answeredFirst = name;
+    else (this.answeredMore ??= new Set()).add(name);
+    this.answeredCount++;
   }
 
   /** @internal */
@@ -67,27 +80,27 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
 
   /** @internal Returns false when the response is not expected from that origin. */
   deliver(origin: string, response: SyncResponse<R>): boolean {
-    if (this.outcome !== undefined || this.answered.has(origin) || !this.targets.includes(origin)) return false;
-    this.answered.add(origin);
+    if (this.outcome !== undefined || this.hasAnswered(origin) || !this.targets.includes(origin)) return false;
+    this.markAnswered(origin);
     this.responses.push(response);
     this.broker.counters.observeSyncLatency(performance.now() - this.startedAt);
     this.wake();
     if (this.responses.length >= this.maxResponses) {
-      this.settle(this.answered.size === this.targets.length ? 'complete' : 'max-responses');
+      this.settle(this.answeredCount === this.targets.length ? 'complete' : 'max-responses');
     }
     return true;
   }
 
   /** @internal */
   peerLost(name: string, reason: string): void {
-    if (this.outcome !== undefined || this.answered.has(name) || !this.targets.includes(name)) return;
+    if (this.outcome !== undefined || this.hasAnswered(name) || !this.targets.includes(name)) return;
     this.broker.counters.syncPeerLost++;
     const error = new PeerLostError(name, reason);
     (this.lost ??= new Map()).set(name, error);
-    this.answered.add(name);
+    this.markAnswered(name);
     this.responses.push({ origin: name, ok: false, error: error.message, code: error.code });
     this.wake();
-    if (this.answered.size === this.targets.length) this.settle('complete');
+    if (this.answeredCount === this.targets.length) this.settle('complete');
     else if (this.responses.length >= this.maxResponses) this.settle('max-responses');
   }
 

@@ -81,13 +81,30 @@ describe('IP allow and deny lists', () => {
     await until(() => server.stats.connectionsRefused === 2);
   });
 
-  it('caps pending handshakes so silent sockets cannot crowd out others beyond the cap', async () => {
-    const server = await startNode({ name: 'server', access: { maxPendingHandshakes: 2 } });
+  it('a full set of pending handshakes drops its oldest socket, so silent sockets cannot lock a real peer out', async () => {
+    const server = await startNode(
+      { name: 'server', access: { maxPendingHandshakes: 5 }, connection: { handshakeTimeoutMs: 10_000 } },
+      { getSyncMessageHandlers: () => ({ ping: () => 'pong' }) },
+    );
     const port = server.address!.port;
-    const silent = [await openSilent(port), await openSilent(port)];
-    await until(() => server.stats.connectionsAccepted === 2);
-    const third = await rawConnect('127.0.0.1', port, 200);
-    expect(third.closedByServer).toBe(true);
+    // Thirty silent sockets: only the five newest are held, the others are dropped as newer ones arrive.
+    const silent: net.Socket[] = [];
+    const closed: boolean[] = [];
+    for (let i = 0; i < 30; i++) {
+      const socket = await openSilent(port);
+      socket.resume(); // reads (so it sees the close) but never writes a byte
+      closed.push(false);
+      socket.on('close', () => (closed[i] = true));
+      silent.push(socket);
+    }
+    await until(() => closed.filter(Boolean).length === 25, 5000, '25 oldest silent sockets dropped');
+    expect(closed.slice(25)).toEqual([false, false, false, false, false]);
+    // A real peer still gets in at once and is answered, well before any handshake timeout.
+    const started = Date.now();
+    const client = await startNode({ name: 'client', endpoints: [endpointOf(server)] });
+    expect(await client.syncRequest('ping', '').first()).toBe('pong');
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(server.stats.handshakeFailures).toBeGreaterThanOrEqual(25);
     for (const s of silent) s.destroy();
   });
 });
