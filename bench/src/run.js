@@ -12,8 +12,12 @@ import { machineInfo, markdownTable, parseOptions, writeResults } from './harnes
 import { scenario as codec } from './scenarios/codec.js';
 import { scenario as tcpThroughput } from './scenarios/tcp-throughput.js';
 import { scenario as metricsOverhead } from './scenarios/metrics-overhead.js';
+import { scenario as peers } from './scenarios/peers.js';
+import { scenario as tlsThroughput } from './scenarios/tls-throughput.js';
+import { scenario as slowloris } from './scenarios/slowloris.js';
+import { scenario as websocketFanout } from './scenarios/websocket-fanout.js';
 
-const SCENARIOS = [codec, tcpThroughput, metricsOverhead];
+const SCENARIOS = [codec, tcpThroughput, metricsOverhead, peers, tlsThroughput, slowloris, websocketFanout];
 
 const USAGE = `usage: node src/run.js [--runs N] [--seconds S] [--only NAME] [--quick]
   --runs N      repetitions of every measurement; the table shows the median (default 3)

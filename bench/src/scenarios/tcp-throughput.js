@@ -18,7 +18,7 @@ const RECEIVER = fileURLToPath(new URL('../tcp/receiver.js', import.meta.url));
 const SENDER = fileURLToPath(new URL('../tcp/sender.js', import.meta.url));
 const VARIANTS = ['systemge', 'systemge-bytes', 'raw'];
 /** Outgoing buffer limit of both senders: Systemge's default send high-water mark. */
-const HIGH_WATER_MARK = 1024 * 1024;
+export const HIGH_WATER_MARK = 1024 * 1024;
 
 const live = new Set();
 process.on('exit', () => {
@@ -80,15 +80,17 @@ function stop(child) {
  * One measurement: messages per second seen by the receiver, and the CPU time (user + system)
  * each process spent per message in that window. CPU per message hardly moves when other
  * work competes for the cores, so it is the number to compare before/after a change.
+ * `transport` is `{ name: 'tcp' }` (default) or `{ name: 'tls', certDir }` (Systemge variants only).
  */
-export async function measure(variant, size, options) {
+export async function measure(variant, size, options, transport = { name: 'tcp' }) {
+  const transportArgs = transport.name === 'tls' ? ['tls', transport.certDir] : [];
   const warmupMs = Math.round(options.warmupSeconds * 1000);
   const measureMs = Math.round(options.seconds * 1000);
-  const receiver = spawnChild(RECEIVER, [variant, String(size), String(warmupMs), String(measureMs)]);
+  const receiver = spawnChild(RECEIVER, [variant, String(size), String(warmupMs), String(measureMs), ...transportArgs]);
   let sender;
   try {
     const { port } = await expect(receiver, 'listening', 10_000, `${variant} receiver`);
-    sender = spawnChild(SENDER, [variant, String(size), String(port), String(HIGH_WATER_MARK)]);
+    sender = spawnChild(SENDER, [variant, String(size), String(port), String(HIGH_WATER_MARK), ...transportArgs]);
     const senderCpu = () => {
       sender.send({ type: 'cpu?' });
       return expect(sender, 'cpu', 5000, `${variant} sender`);

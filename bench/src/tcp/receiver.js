@@ -1,10 +1,11 @@
 /**
  * Receiving side of the tcp-throughput scenario, run as a child process.
  *
- *   node receiver.js <impl> <payloadBytes> <warmupMs> <measureMs>
+ *   node receiver.js <impl> <payloadBytes> <warmupMs> <measureMs> [tcp|tls <certDir>]
  *
  * impl: `systemge` (tcpTransport listener, string payloads), `systemge-bytes` (same,
- * Uint8Array payloads) or `raw` (node:net + rawParser). Listens on 127.0.0.1 port 0 and
+ * Uint8Array payloads) or `raw` (node:net + rawParser). With `tls` the Systemge impls listen
+ * on `tlsTransport` with `<certDir>/server.crt` and `server.key` instead. Listens on 127.0.0.1 port 0 and
  * reports `{ type: 'listening', port }` over IPC. From the first byte it waits `warmupMs`,
  * counts messages for `measureMs` (announced by `{ type: 'window-start' }`), then reports
  * `{ type: 'result', messages, seconds, cpuMicros }` (its own CPU time in the window).
@@ -12,9 +13,10 @@
  */
 import net from 'node:net';
 import { tcpTransport } from '@systemge/transport-tcp';
+import { tlsTransport } from '@systemge/transport-tls';
 import { rawParser } from './raw-framing.js';
 
-const [impl, sizeArg, warmupArg, measureArg] = process.argv.slice(2);
+const [impl, sizeArg, warmupArg, measureArg, transportArg = 'tcp', certDir] = process.argv.slice(2);
 const size = Number(sizeArg);
 const warmupMs = Number(warmupArg);
 const measureMs = Number(measureArg);
@@ -67,7 +69,9 @@ if (impl === 'raw') {
     process.send({ type: 'listening', port: server.address().port });
   });
 } else if (impl === 'systemge' || impl === 'systemge-bytes') {
-  const listener = await tcpTransport().listen({
+  const transport =
+    transportArg === 'tls' ? tlsTransport({ certFile: `${certDir}/server.crt`, keyFile: `${certDir}/server.key` }) : tcpTransport();
+  const listener = await transport.listen({
     host: '127.0.0.1',
     port: 0,
     onConnection(connection) {

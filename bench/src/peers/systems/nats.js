@@ -1,0 +1,72 @@
+/**
+ * NATS via nats.js against a local nats-server. Async: publish to a subject one subscriber
+ * process counts, with at most two flushes (PING/PONG round trips) of 1 MiB of payload each
+ * outstanding. Sync: `request` to a subject whose subscriber responds with the request's data;
+ * scatter-gather: `requestMany` with the count strategy over several subscriber connections.
+ */
+import { connect, RequestStrategy } from 'nats';
+import { textPayload } from '../../payloads.js';
+import { HIGH_WATER_MARK } from '../fifo.js';
+
+const ASYNC_SUBJECT = 'bench.async';
+const SYNC_SUBJECT = 'bench.sync';
+
+export async function server({ onMessage, natsUrl, fail }) {
+  const nc = await connect({ servers: natsUrl, name: 'bench-server' });
+  nc.subscribe(ASYNC_SUBJECT, {
+    callback: (err, msg) => {
+      if (err) fail(`nats subscriber: ${err.message}`);
+      else onMessage(msg.data.length);
+    },
+  });
+  nc.subscribe(SYNC_SUBJECT, {
+    callback: (err, msg) => {
+      if (err) fail(`nats responder: ${err.message}`);
+      else msg.respond(msg.data);
+    },
+  });
+  await nc.flush();
+  nc.closed().then((err) => {
+    if (err) fail(`nats server connection closed: ${err.message}`);
+  });
+  return { port: 0, connections: () => 0, close: () => nc.close() };
+}
+
+export async function client({ size, natsUrl, fail }) {
+  const data = new TextEncoder().encode(textPayload(size));
+  const nc = await connect({ servers: natsUrl, name: 'bench-client' });
+  return {
+    async pump() {
+      const perFlush = Math.max(1, Math.floor(HIGH_WATER_MARK / size));
+      const loop = async () => {
+        let previous = Promise.resolve();
+        for (;;) {
+          for (let i = 0; i < perFlush; i++) nc.publish(ASYNC_SUBJECT, data);
+          const flushed = nc.flush();
+          await previous;
+          previous = flushed;
+        }
+      };
+      loop().catch((err) => fail(`nats publisher: ${err.message}`));
+    },
+    async prepareSync() {},
+    async request() {
+      const msg = await nc.request(SYNC_SUBJECT, data, { timeout: 10_000 });
+      if (msg.data.length !== size) fail(`nats: response of ${msg.data.length} bytes, expected ${size}`);
+    },
+    async scatter(expected) {
+      const replies = await nc.requestMany(SYNC_SUBJECT, data, {
+        strategy: RequestStrategy.Count,
+        maxMessages: expected,
+        maxWait: 10_000,
+      });
+      let n = 0;
+      for await (const msg of replies) {
+        if (msg.data.length !== size) fail(`nats scatter: response of ${msg.data.length} bytes`);
+        n++;
+      }
+      if (n !== expected) fail(`nats scatter: ${n} responses, expected ${expected}`);
+    },
+    close: () => nc.close(),
+  };
+}
