@@ -193,7 +193,7 @@ class DashboardServer implements Dashboard, DashboardCore {
     this.app = fastify({
       logger: false,
       bodyLimit: 64 * 1024,
-      maxParamLength: 2048,
+      routerOptions: { maxParamLength: 2048 },
       forceCloseConnections: true,
       return503OnClosing: true,
     });
