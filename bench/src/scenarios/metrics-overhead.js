@@ -4,78 +4,28 @@
  * (`nodeMetrics` + `collectProcessMetrics`, `snapshot()` every second). Variants are measured
  * in the same run, interleaved, each with fresh processes.
  */
-import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { expectMessage, failureOf, withChildren } from '../children.js';
 import { formatSummary, repeat, summarize } from '../harness.js';
 import { PAYLOAD_SIZES, sizeLabel } from '../payloads.js';
 
 const PEER = fileURLToPath(new URL('../node/metrics-peer.js', import.meta.url));
 const VARIANTS = ['metrics-off', 'metrics-on'];
 
-const live = new Set();
-process.on('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
-
-function spawnPeer(args) {
-  const child = fork(PEER, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  return child;
-}
-
-/** Resolves with the first IPC message of `type`; rejects on an error message, early exit or timeout. */
-function expect(child, type, timeoutMs, what) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => finish(new Error(`${what}: no ${type} within ${timeoutMs} ms`)), timeoutMs);
-    const onMessage = (msg) => {
-      if (msg.type === type) finish(undefined, msg);
-      else if (msg.type === 'error') finish(new Error(`${what}: ${msg.message}`));
-    };
-    const onExit = (code, signal) => finish(new Error(`${what} exited early (${signal ?? code})`));
-    function finish(err, msg) {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      if (err) reject(err);
-      else resolve(msg);
-    }
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
-
-function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 async function measure(variant, size, options) {
   const metrics = variant === 'metrics-on' ? 'on' : 'off';
   const warmupMs = Math.round(options.warmupSeconds * 1000);
   const measureMs = Math.round(options.seconds * 1000);
-  const receiver = spawnPeer(['receiver', metrics, String(size), String(warmupMs), String(measureMs)]);
-  let sender;
-  try {
-    const { port } = await expect(receiver, 'listening', 10_000, `${variant} receiver`);
-    sender = spawnPeer(['sender', metrics, String(size), String(port)]);
+  return withChildren(async (fork) => {
+    const receiver = fork(PEER, ['receiver', metrics, String(size), String(warmupMs), String(measureMs)], { label: `${variant} receiver` });
+    const { port } = await expectMessage(receiver, 'listening', 10_000);
+    const sender = fork(PEER, ['sender', metrics, String(size), String(port)], { label: `${variant} sender` });
     const deadline = warmupMs + measureMs + 15_000;
-    const senderFailed = expect(sender, 'never', deadline, `${variant} sender`);
-    const result = await Promise.race([expect(receiver, 'result', deadline, `${variant} receiver`), senderFailed]);
-    senderFailed.catch(() => {});
+    const senderFailed = failureOf([sender], deadline);
+    const result = await Promise.race([expectMessage(receiver, 'result', deadline), senderFailed]);
     if (result.messages === 0) throw new Error(`${variant}: no messages received`);
     return { messagesPerSecond: result.messages / result.seconds, receiverNsPerMessage: (result.cpuMicros * 1000) / result.messages };
-  } finally {
-    await stop(receiver);
-    if (sender !== undefined) await stop(sender);
-  }
+  });
 }
 
 export const scenario = {

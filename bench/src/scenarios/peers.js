@@ -19,7 +19,8 @@ import { PAYLOAD_SIZES, sizeLabel } from '../payloads.js';
 import { makeCertificates } from '../peers/certs.js';
 import { groupedBarChart } from '../peers/chart.js';
 import { freePort, natsServerAvailable, startNatsServer } from '../peers/nats-server.js';
-import { ask, expect, failureOf, sleep, spawnPeer, stopAll } from '../peers/processes.js';
+import { expectMessage, failureOf, sleep, stopAll } from '../children.js';
+import { ask, spawnPeer } from '../peers/processes.js';
 
 const SYSTEMS = [
   { id: 'raw', label: 'raw node:net', adapter: 'raw' },
@@ -85,10 +86,10 @@ async function startPair(system, env, size, serverCount = 1, serverProcesses = 1
       children.push(s);
       servers.push(s);
     }
-    const ports = (await Promise.all(servers.map((s) => expect(s, 'ready', 20_000)))).flatMap((r) => r.ports);
+    const ports = (await Promise.all(servers.map((s) => expectMessage(s, 'ready', 20_000)))).flatMap((r) => r.ports);
     const client = spawnPeer('client', system.adapter, { ...base, ports, options: mol?.client });
     children.push(client);
-    await expect(client, 'ready', 30_000);
+    await expectMessage(client, 'ready', 30_000);
     return { servers, client, children };
   } catch (err) {
     await stopAll(children);
@@ -154,11 +155,11 @@ async function measureMemory(system, env, connections) {
   try {
     const server = spawnPeer('memory-server', system.adapter, { size: 100 }, { exposeGc: true });
     children.push(server);
-    const ready = await expect(server, 'ready', 20_000);
+    const ready = await expectMessage(server, 'ready', 20_000);
     const client = spawnPeer('memory-client', system.adapter, { size: 100, ports: ready.ports, connections }, { exposeGc: true });
     children.push(client);
     const failed = failureOf(children, 120_000);
-    const clientReady = await Promise.race([expect(client, 'ready', 120_000), failed]);
+    const clientReady = await Promise.race([expectMessage(client, 'ready', 120_000), failed]);
     const after = await Promise.race([ask(server, 'measure', { expected: connections, timeoutMs: 60_000 }, 'measure:ok', 70_000), failed]);
     return {
       connections,

@@ -9,8 +9,8 @@
  *
  * Every measurement uses fresh processes, so no variant inherits another's JIT or heap.
  */
-import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { cpuProfileArgv, cpuTime, expectMessage, failureOf, withChildren } from '../children.js';
 import { formatNumber, formatSummary, repeat, summarize } from '../harness.js';
 import { PAYLOAD_SIZES, sizeLabel } from '../payloads.js';
 
@@ -20,60 +20,14 @@ const VARIANTS = ['systemge', 'systemge-bytes', 'raw'];
 /** Outgoing buffer limit of both senders: Systemge's default send high-water mark. */
 export const HIGH_WATER_MARK = 1024 * 1024;
 
-const live = new Set();
-process.on('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
-
-function spawnChild(script, args) {
-  const child = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: extraExecArgv(script) });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  return child;
-}
-
-/** BENCH_CPU_PROF=sender|receiver|both writes .cpuprofile files to results/tmp/ for profiling. */
-function extraExecArgv(script) {
+/**
+ * Options for forking the sender or the receiver of `variant`. BENCH_CPU_PROF=sender|receiver|both
+ * writes .cpuprofile files to results/tmp/ for profiling.
+ */
+function childOptions(role, variant) {
   const which = process.env.BENCH_CPU_PROF;
-  if (which === undefined) return [];
-  const role = script === SENDER ? 'sender' : 'receiver';
-  if (which !== 'both' && which !== role) return [];
-  const dir = fileURLToPath(new URL('../../results/tmp/', import.meta.url));
-  return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
-}
-
-/** Resolves with the first IPC message of `type`; rejects on an error message, early exit or timeout. */
-function expect(child, type, timeoutMs, what) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => finish(new Error(`${what}: no ${type} within ${timeoutMs} ms`)), timeoutMs);
-    const onMessage = (msg) => {
-      if (msg.type === type) finish(undefined, msg);
-      else if (msg.type === 'error') finish(new Error(`${what}: ${msg.message}`));
-    };
-    const onExit = (code, signal) => finish(new Error(`${what} exited early (${signal ?? code})`));
-    function finish(err, msg) {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      if (err) reject(err);
-      else resolve(msg);
-    }
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
-
-/** Ends a child: SIGTERM (lets --cpu-prof write its profile), SIGKILL after 3 s. */
-function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
+  const profile = which !== undefined && (which === 'both' || which === role);
+  return { execArgv: profile ? cpuProfileArgv() : [], label: `${variant} ${role}` };
 }
 
 /**
@@ -86,33 +40,24 @@ export async function measure(variant, size, options, transport = { name: 'tcp' 
   const transportArgs = transport.name === 'tls' ? ['tls', transport.certDir] : [];
   const warmupMs = Math.round(options.warmupSeconds * 1000);
   const measureMs = Math.round(options.seconds * 1000);
-  const receiver = spawnChild(RECEIVER, [variant, String(size), String(warmupMs), String(measureMs), ...transportArgs]);
-  let sender;
-  try {
-    const { port } = await expect(receiver, 'listening', 10_000, `${variant} receiver`);
-    sender = spawnChild(SENDER, [variant, String(size), String(port), String(HIGH_WATER_MARK), ...transportArgs]);
-    const senderCpu = () => {
-      sender.send({ type: 'cpu?' });
-      return expect(sender, 'cpu', 5000, `${variant} sender`);
-    };
+  return withChildren(async (fork) => {
+    const receiver = fork(RECEIVER, [variant, String(size), String(warmupMs), String(measureMs), ...transportArgs], childOptions('receiver', variant));
+    const { port } = await expectMessage(receiver, 'listening', 10_000);
+    const sender = fork(SENDER, [variant, String(size), String(port), String(HIGH_WATER_MARK), ...transportArgs], childOptions('sender', variant));
     const deadline = warmupMs + measureMs + 15_000;
-    const senderFailed = expect(sender, 'never', deadline, `${variant} sender`);
-    const resultArrived = expect(receiver, 'result', deadline, `${variant} receiver`);
-    await Promise.race([expect(receiver, 'window-start', deadline, `${variant} receiver`), senderFailed]);
-    const cpuStart = await Promise.race([senderCpu(), senderFailed]);
+    const senderFailed = failureOf([sender], deadline);
+    const resultArrived = expectMessage(receiver, 'result', deadline);
+    await Promise.race([expectMessage(receiver, 'window-start', deadline), senderFailed]);
+    const cpuStart = await Promise.race([cpuTime(sender), senderFailed]);
     const result = await Promise.race([resultArrived, senderFailed]);
-    const cpuEnd = await Promise.race([senderCpu(), senderFailed]);
-    senderFailed.catch(() => {});
+    const cpuEnd = await Promise.race([cpuTime(sender), senderFailed]);
     if (result.messages === 0) throw new Error(`${variant}: no messages received`);
     return {
       messagesPerSecond: result.messages / result.seconds,
       senderNsPerMessage: ((cpuEnd.micros - cpuStart.micros) * 1000) / result.messages,
       receiverNsPerMessage: (result.cpuMicros * 1000) / result.messages,
     };
-  } finally {
-    await stop(receiver);
-    if (sender !== undefined) await stop(sender);
-  }
+  });
 }
 
 export const scenario = {
