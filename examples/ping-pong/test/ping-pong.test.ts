@@ -1,9 +1,16 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
+
+const children: ReturnType<typeof spawn>[] = [];
+// A failed or timed-out run must not leave the example (and the processes it forked) behind.
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
 
 it('runs ping and pong as two processes: async pings arrive before the sync answers, both exit', async () => {
   const child = spawn(process.execPath, ['ping.js'], { cwd: fileURLToPath(new URL('..', import.meta.url)) });
+  children.push(child);
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
