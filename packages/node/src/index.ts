@@ -82,6 +82,8 @@ export {
   DASHBOARD_COMMAND_TOPIC,
   DASHBOARD_STATUS_TOPIC,
   parseCommandFailure,
+  InsecureLinkError,
+  isLoopbackHost,
   type CommandFailure,
   type DashboardLink,
   type DashboardLinkOptions,
