@@ -2,6 +2,7 @@ export {
   createDashboard,
   type Dashboard,
   type DashboardOptions,
+  type DashboardHTTPSOptions,
   type DashboardSystemgeOptions,
   type DashboardNodeSummary,
   type DashboardNodeDetails,
