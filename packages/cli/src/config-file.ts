@@ -6,6 +6,7 @@ import type { Transport } from '@systemge/protocol';
 import type { WebSocketComponentOptions } from '@systemge/websocket';
 import { parse as parseYAML } from 'yaml';
 import { ConfigFileError } from './errors.js';
+import { preflight } from './system-parts.js';
 
 /** `{ "kind": "tcp" }` or `{ "kind": "tls", ... }` with certificate files relative to the config file. */
 export type TransportFileConfig =
@@ -70,6 +71,23 @@ export interface DashboardLinkFileConfig {
   host: string;
   port: number;
   token?: string;
+  /** Transport of the link. Default: the node's own `transport` (TLS when the node uses TLS). */
+  transport?: TransportFileConfig;
+  /** TLS server name of the dashboard, when it differs from `host`. */
+  serverName?: string;
+  /** Send `token` over plain TCP to a non-loopback host. Default false: refused. */
+  allowInsecure?: boolean;
+}
+
+/** HTTPS of the dashboard: certificate files relative to the config file, optional client certificates. */
+export interface DashboardHTTPSFileConfig {
+  certFile: string;
+  keyFile: string;
+  /** CA that verifies client certificates; required with `requestClientCert`. */
+  caFile?: string;
+  /** Mutual TLS: refuse browsers and API clients without a certificate `caFile` verifies. Default false. */
+  requestClientCert?: boolean;
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
 }
 
 /** One node of a configuration file: the node's own config plus its application and faces. */
@@ -92,8 +110,10 @@ export interface DashboardFileConfig {
   token?: string;
   allowedOrigins?: string[];
   metricsIntervalMs?: number;
-  /** Where nodes of other processes register. Default: 127.0.0.1, any free port. */
-  systemge?: { host?: string; port?: number };
+  /** Serve the page, API and `/ws` over HTTPS. Default: plain HTTP. */
+  https?: DashboardHTTPSFileConfig;
+  /** Where nodes of other processes register. Default: 127.0.0.1, any free port, plain TCP. */
+  systemge?: { host?: string; port?: number; transport?: TransportFileConfig };
 }
 
 /** A whole configuration file. */
@@ -240,17 +260,7 @@ function checkNode(c: Checker, node: unknown, path: string): void {
   if (record.options !== undefined && (typeof record.options !== 'object' || record.options === null || Array.isArray(record.options))) {
     c.fail(`${path}.options`, `expected an object, got ${describe(record.options)}`);
   }
-  if (record.transport !== undefined) {
-    const t = record.transport as Record<string, unknown>;
-    checkObject(c, t, `${path}.transport`, { kind: k.oneOf('tcp', 'tls'), noDelay: k.bool, keepAliveMs: k.int(0), certFile: k.file, keyFile: k.file, caFile: k.file, requestClientCert: k.bool, rejectUnauthorized: k.bool, minVersion: k.oneOf('TLSv1.2', 'TLSv1.3'), handshakeTimeoutMs: k.int(1) }, ['kind']);
-    const tlsOnly = ['certFile', 'keyFile', 'caFile', 'requestClientCert', 'rejectUnauthorized', 'minVersion', 'handshakeTimeoutMs'];
-    for (const key of t.kind === 'tcp' ? tlsOnly : ['noDelay', 'keepAliveMs']) {
-      if (key in t) c.fail(`${path}.transport.${key}`, `not an option of "kind": "${String(t.kind)}"`);
-    }
-    if (t.kind === 'tls' && record.listen !== false && (t.certFile === undefined || t.keyFile === undefined)) {
-      c.fail(`${path}.transport`, 'a listening TLS node needs certFile and keyFile');
-    }
-  }
+  if (record.transport !== undefined) checkTransport(c, record.transport, `${path}.transport`, record.listen !== false);
   if (record.http !== undefined) {
     checkObject(c, record.http, `${path}.http`, {
       host: k.str, port: k.port, bodyLimit: k.int(1), connectionTimeoutMs: k.int(0), requestTimeoutMs: k.int(0),
@@ -271,7 +281,30 @@ function checkNode(c: Checker, node: unknown, path: string): void {
     }
   }
   if (record.dashboard !== undefined) {
-    checkObject(c, record.dashboard, `${path}.dashboard`, { host: k.str, port: k.int(1, 65535), token: k.str }, ['host', 'port']);
+    checkObject(
+      c,
+      record.dashboard,
+      `${path}.dashboard`,
+      {
+        host: k.str, port: k.int(1, 65535), token: k.str, serverName: k.str, allowInsecure: k.bool,
+        transport: (v, p) => checkTransport(c, v, p, false),
+      },
+      ['host', 'port'],
+    );
+  }
+}
+
+/** `{ kind: 'tcp' | 'tls', ... }`; a listening TLS transport needs its certificate and key. */
+function checkTransport(c: Checker, value: unknown, path: string, listening: boolean): void {
+  const k = makeChecks(c);
+  checkObject(c, value, path, { kind: k.oneOf('tcp', 'tls'), noDelay: k.bool, keepAliveMs: k.int(0), certFile: k.file, keyFile: k.file, caFile: k.file, requestClientCert: k.bool, rejectUnauthorized: k.bool, minVersion: k.oneOf('TLSv1.2', 'TLSv1.3'), handshakeTimeoutMs: k.int(1) }, ['kind']);
+  const t = value as Record<string, unknown>;
+  const tlsOnly = ['certFile', 'keyFile', 'caFile', 'requestClientCert', 'rejectUnauthorized', 'minVersion', 'handshakeTimeoutMs'];
+  for (const key of t.kind === 'tcp' ? tlsOnly : ['noDelay', 'keepAliveMs']) {
+    if (key in t) c.fail(`${path}.${key}`, `not an option of "kind": "${String(t.kind)}"`);
+  }
+  if (t.kind === 'tls' && listening && (t.certFile === undefined || t.keyFile === undefined)) {
+    c.fail(path, 'a listening TLS node needs certFile and keyFile');
   }
 }
 
@@ -294,7 +327,10 @@ export function validateConfig(data: unknown, file: string, env: NodeJS.ProcessE
       dashboard: (v, p) =>
         checkObject(c, v, p, {
           host: k.str, port: k.port, token: k.str, allowedOrigins: k.strings, metricsIntervalMs: k.int(10),
-          systemge: (s, sp) => checkObject(c, s, sp, { host: k.str, port: k.port }),
+          https: (h, hp) =>
+            checkObject(c, h, hp, { certFile: k.file, keyFile: k.file, caFile: k.file, requestClientCert: k.bool, minVersion: k.oneOf('TLSv1.2', 'TLSv1.3') }, ['certFile', 'keyFile']),
+          systemge: (s, sp) =>
+            checkObject(c, s, sp, { host: k.str, port: k.port, transport: (t, tp) => checkTransport(c, t, tp, true) }),
         }),
     },
     ['nodes'],
@@ -321,7 +357,9 @@ export function validateConfig(data: unknown, file: string, env: NodeJS.ProcessE
   claim(config.dashboard?.port, 'dashboard.port');
   claim(config.dashboard?.systemge?.port, 'dashboard.systemge.port');
   delete config.$schema;
-  return { file, dir, config };
+  const loaded = { file, dir, config };
+  preflight(loaded);
+  return loaded;
 }
 
 /** Reads and validates a JSON or YAML configuration file. */

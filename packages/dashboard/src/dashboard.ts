@@ -198,6 +198,39 @@ function checkInteger(option: string, value: unknown, min: number, max: number):
   }
 }
 
+/**
+ * Runs every check `createDashboard` runs on `options`, without creating or binding anything, and
+ * throws the same errors (`SYSTEMGE_ERR_DASHBOARD_TOKEN_REQUIRED`, `SYSTEMGE_ERR_DASHBOARD_INVALID_OPTION`).
+ * Returns the options of Node's `https.createServer` when `https` is set.
+ */
+export function checkDashboardOptions(options: DashboardOptions): Record<string, unknown> | undefined {
+  const host = options.host ?? '127.0.0.1';
+  if (typeof host !== 'string' || host === '') throw new DashboardOptionError('host', 'a non-empty string');
+  checkInteger('port', options.port ?? 0, 0, 65535);
+  checkInteger('metricsIntervalMs', options.metricsIntervalMs ?? 1000, 10, 3_600_000);
+  const { token, systemge } = options;
+  if (token !== undefined && (typeof token !== 'string' || !TOKEN_PATTERN.test(token))) {
+    throw new DashboardOptionError('token', "a non-empty string of letters, digits and !#$%&'*+.^_`|~-");
+  }
+  if (token === undefined && !isLoopbackHost(host)) throw new DashboardTokenRequiredError(host, 'dashboard');
+  if (systemge !== undefined) {
+    const sysHost = systemge.host ?? host;
+    if (typeof sysHost !== 'string' || sysHost === '') throw new DashboardOptionError('systemge.host', 'a non-empty string');
+    if (token === undefined && !isLoopbackHost(sysHost)) throw new DashboardTokenRequiredError(sysHost, 'systemge');
+    checkInteger('systemge.port', systemge.port ?? 0, 0, 65535);
+    checkInteger('systemge.describeTimeoutMs', systemge.describeTimeoutMs ?? 5000, 1, 3_600_000);
+    checkInteger('systemge.commandTimeoutMs', systemge.commandTimeoutMs ?? 15_000, 1, 3_600_000);
+    if (typeof systemge.transport !== 'object' || systemge.transport === null) {
+      throw new DashboardOptionError('systemge.transport', 'a Transport, e.g. tcpTransport()');
+    }
+  }
+  const allowedOrigins = options.allowedOrigins;
+  if (allowedOrigins !== undefined && (!Array.isArray(allowedOrigins) || allowedOrigins.some((o) => typeof o !== 'string'))) {
+    throw new DashboardOptionError('allowedOrigins', 'an array of origins such as "https://ops.example.com"');
+  }
+  return options.https === undefined ? undefined : httpsServerOptions(options.https);
+}
+
 class DashboardServer implements Dashboard, DashboardCore {
   readonly feed = new LiveFeed();
   private readonly host: string;
@@ -224,30 +257,10 @@ class DashboardServer implements Dashboard, DashboardCore {
     this.port = options.port ?? 0;
     this.intervalMs = options.metricsIntervalMs ?? 1000;
     this.logger = options.logger ?? silentLogger;
-    if (typeof this.host !== 'string' || this.host === '') throw new DashboardOptionError('host', 'a non-empty string');
-    checkInteger('port', this.port, 0, 65535);
-    checkInteger('metricsIntervalMs', this.intervalMs, 10, 3_600_000);
-    const { token, systemge } = options;
-    if (token !== undefined && (typeof token !== 'string' || !TOKEN_PATTERN.test(token))) {
-      throw new DashboardOptionError('token', "a non-empty string of letters, digits and !#$%&'*+.^_`|~-");
-    }
-    if (token === undefined && !isLoopbackHost(this.host)) throw new DashboardTokenRequiredError(this.host, 'dashboard');
-    if (systemge !== undefined) {
-      const sysHost = systemge.host ?? this.host;
-      if (token === undefined && !isLoopbackHost(sysHost)) throw new DashboardTokenRequiredError(sysHost, 'systemge');
-      checkInteger('systemge.port', systemge.port ?? 0, 0, 65535);
-      checkInteger('systemge.describeTimeoutMs', systemge.describeTimeoutMs ?? 5000, 1, 3_600_000);
-      checkInteger('systemge.commandTimeoutMs', systemge.commandTimeoutMs ?? 15_000, 1, 3_600_000);
-      if (typeof systemge.transport !== 'object' || systemge.transport === null) {
-        throw new DashboardOptionError('systemge.transport', 'a Transport, e.g. tcpTransport()');
-      }
-    }
-    const httpsOptions = options.https === undefined ? undefined : httpsServerOptions(options.https);
+    const { token } = options;
+    const httpsOptions = checkDashboardOptions(options);
     this.secure = httpsOptions !== undefined;
     const allowedOrigins = options.allowedOrigins;
-    if (allowedOrigins !== undefined && (!Array.isArray(allowedOrigins) || allowedOrigins.some((o) => typeof o !== 'string'))) {
-      throw new DashboardOptionError('allowedOrigins', 'an array of origins such as "https://ops.example.com"');
-    }
     this.tokenCheck = token === undefined ? undefined : new TokenCheck(token);
     this.probe.read();
 

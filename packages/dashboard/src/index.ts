@@ -1,5 +1,6 @@
 export {
   createDashboard,
+  checkDashboardOptions,
   type Dashboard,
   type DashboardOptions,
   type DashboardHTTPSOptions,
