@@ -1,3 +1,5 @@
+import { tcpTransport } from '@systemge/transport-tcp';
+import { tlsTransport } from '@systemge/transport-tls';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -82,6 +84,29 @@ describe('dashboard over HTTPS', () => {
     const noToken = await request(`${dashboard.url}/api/nodes`, { dispatcher: agent({ cert: pki.client.cert, key: pki.client.key }) });
     expect(noToken.statusCode).toBe(401);
     await noToken.body.dump();
+  });
+
+  it('warns at start when a token would cross the network in clear text, and not when it is encrypted', async () => {
+    const warnings = (lines: string[]) => ({
+      trace: () => {},
+      debug: () => {},
+      info: () => {},
+      error: () => {},
+      warn: (obj: object | string, msg?: string) => void lines.push(msg ?? String(obj)),
+    });
+    const plain: string[] = [];
+    await startDashboard({ host: '0.0.0.0', token: TOKEN, systemge: { transport: tcpTransport() }, logger: warnings(plain) });
+    expect(plain.join('\n')).toMatch(/plain HTTP on a non-loopback address/);
+    expect(plain.join('\n')).toMatch(/links use an unencrypted transport/);
+    const encrypted: string[] = [];
+    await startDashboard({
+      host: '0.0.0.0',
+      token: TOKEN,
+      https: { cert: pki.server.cert, key: pki.server.key },
+      systemge: { transport: tlsTransport({ cert: pki.server.cert, key: pki.server.key }) },
+      logger: warnings(encrypted),
+    });
+    expect(encrypted).toEqual([]);
   });
 
   it('checks https options when the dashboard is created, naming the option', () => {
