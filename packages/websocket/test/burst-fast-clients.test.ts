@@ -54,6 +54,38 @@ describe('a burst written in one tick', () => {
     }
   }, 60000);
 
+  it('gives a client that drained a fresh slowClientTimeoutMs for the next burst', async () => {
+    const TIMEOUT = 1500;
+    const disconnects: DisconnectReason[] = [];
+    const app: WebSocketComponentApplication = { onDisconnect: (_c, r) => void disconnects.push(r) };
+    // Each message is larger than the soft limit, so every send goes over it: only the socket's 'drain'
+    // tells that the client caught up in between.
+    const ws = websocketComponent({ maxBufferedBytes: 256 * 1024, slowClientTimeoutMs: TIMEOUT, hardMaxBufferedBytes: 256 * MiB, pingIntervalMs: 0 });
+    await startNode({ name: 'ws' }, app, [ws]);
+    const fast = await TestClient.open(ws.url as string);
+    await until(() => ws.clients().length === 1);
+    const COUNT = 32;
+    const filler = 'd'.repeat(512 * 1024);
+    const burst = (n: number): void => {
+      for (let i = 0; i < COUNT; i++) ws.broadcast('burst', { n, i, filler });
+    };
+    // The second burst runs just before the clock of the first runs out (this timer is set before the first
+    // burst starts the clock), so at the check the client is over the limit again, but only since then.
+    const second = new Promise<void>((resolve) => {
+      setTimeout(() => {
+        burst(2);
+        resolve();
+      }, TIMEOUT - 1);
+    });
+    burst(1); // 16 MiB: over the soft limit, the clock starts.
+    await until(() => fast.messages.length === COUNT, 20000, 'the first burst');
+    await second;
+    await until(() => fast.messages.length === 2 * COUNT || disconnects.length > 0, 20000, 'the second burst');
+    expect(disconnects).toEqual([]);
+    expect(fast.messages.map((m) => (m.payload as { n: number }).n)).toEqual([...Array(2 * COUNT)].map((_, k) => (k < COUNT ? 1 : 2)));
+    expect(ws.getStats()).toMatchObject({ slow_client_disconnects_total: 0, clients: 1 });
+  }, 60000);
+
   it('cuts a client at once when a send would take it over hardMaxBufferedBytes', async () => {
     const disconnects: DisconnectReason[] = [];
     const app: WebSocketComponentApplication = { onDisconnect: (_c, r) => void disconnects.push(r) };
