@@ -219,7 +219,7 @@ export async function main(argv: string[], io: CLIIO): Promise<number> {
       io.out(version());
       return ExitCode.ok;
     }
-    const help = HELP[sub];
+    const help = Object.hasOwn(HELP, sub) ? HELP[sub] : undefined;
     if (help === undefined || sub === 'main') throw new UsageError(`unknown command "${sub}"; try systemge --help`);
     const { values, positionals } = parseArgs({
       args: rest,

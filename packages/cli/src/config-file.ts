@@ -57,6 +57,8 @@ export type WebSocketFileConfig = Pick<
   | 'onRateLimit'
   | 'pingIntervalMs'
   | 'maxBufferedBytes'
+  | 'slowClientTimeoutMs'
+  | 'hardMaxBufferedBytes'
   | 'origins'
   | 'allowMissingOrigin'
   | 'maxClients'
@@ -176,18 +178,20 @@ function substituteEnv(value: unknown, path: string, c: Checker, env: NodeJS.Pro
     const match = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value);
     if (match === null) return value;
     const name = match[1] as string;
-    const replacement = env[name];
+    const replacement = Object.hasOwn(env, name) ? env[name] : undefined;
     if (replacement === undefined) c.fail(path, `environment variable ${name} is not set`);
     return replacement;
   }
   if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, `${path}[${i}]`, c, env));
   if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, path === '' ? k : `${path}.${k}`, c, env);
-    return out;
+    // fromEntries defines own properties: a `__proto__` key stays a field (and is refused as unknown).
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, path === '' ? k : `${path}.${k}`, c, env)]));
   }
   return value;
 }
+
+/** Longest delay a Node timer holds, ms; the HTTP and WebSocket components refuse longer times. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 function checkObject(c: Checker, value: unknown, path: string, fields: Record<string, Check>, required: string[] = []): void {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) c.fail(path, `expected an object, got ${describe(value)}`);
@@ -196,7 +200,7 @@ function checkObject(c: Checker, value: unknown, path: string, fields: Record<st
   }
   for (const [key, v] of Object.entries(value)) {
     const sub = path === '' ? key : `${path}.${key}`;
-    const check = fields[key];
+    const check = Object.hasOwn(fields, key) ? fields[key] : undefined;
     if (check === undefined) c.fail(sub, `unknown field; known fields: ${Object.keys(fields).join(', ')}`);
     check(v, sub);
   }
@@ -263,8 +267,8 @@ function checkNode(c: Checker, node: unknown, path: string): void {
   if (record.transport !== undefined) checkTransport(c, record.transport, `${path}.transport`, record.listen !== false);
   if (record.http !== undefined) {
     checkObject(c, record.http, `${path}.http`, {
-      host: k.str, port: k.port, bodyLimit: k.int(1), connectionTimeoutMs: k.int(0), requestTimeoutMs: k.int(0),
-      headersTimeoutMs: k.int(0), keepAliveTimeoutMs: k.int(0), allow: k.strings, deny: k.strings, https: k.https,
+      host: k.str, port: k.port, bodyLimit: k.int(1), connectionTimeoutMs: k.int(0, MAX_TIMER_MS), requestTimeoutMs: k.int(0, MAX_TIMER_MS),
+      headersTimeoutMs: k.int(0, MAX_TIMER_MS), keepAliveTimeoutMs: k.int(0, MAX_TIMER_MS), allow: k.strings, deny: k.strings, https: k.https,
     });
   }
   if (record.websocket !== undefined) {
@@ -272,7 +276,8 @@ function checkNode(c: Checker, node: unknown, path: string): void {
     checkObject(c, ws, `${path}.websocket`, {
       sharePort: k.bool, path: k.str, host: k.str, port: k.port, binary: k.bool, maxMessageBytes: k.int(1),
       messagesPerSecond: k.int(0), messageBurst: k.int(1), bytesPerSecond: k.int(0), byteBurst: k.int(1),
-      onRateLimit: k.oneOf('error', 'close'), pingIntervalMs: k.int(0), maxBufferedBytes: k.int(1),
+      onRateLimit: k.oneOf('error', 'close'), pingIntervalMs: k.int(0, MAX_TIMER_MS), maxBufferedBytes: k.int(1),
+      slowClientTimeoutMs: k.int(1, MAX_TIMER_MS), hardMaxBufferedBytes: k.int(1),
       origins: k.strings, allowMissingOrigin: k.bool, maxClients: k.int(1), https: k.https,
     });
     if (ws.sharePort === true && record.http === undefined) c.fail(`${path}.websocket.sharePort`, 'needs an "http" section on the same node');

@@ -475,16 +475,14 @@ class DashboardServer implements Dashboard, DashboardCore {
   async runAll(command: string, caller: Caller): Promise<Record<string, { result: string } | { error: string; code: string }>> {
     const names = [...this.tracked.values()].filter((t) => t.reachable).map((t) => t.name);
     const settled = await Promise.allSettled(names.map((name) => this.run(name, command, [], caller)));
-    const results: Record<string, { result: string } | { error: string; code: string }> = {};
-    settled.forEach((s, i) => {
-      const name = names[i]!;
-      if (s.status === 'fulfilled') results[name] = { result: s.value };
-      else {
+    // fromEntries defines own properties: a node named `__proto__` is a key like any other.
+    return Object.fromEntries(
+      settled.map((s, i): [string, { result: string } | { error: string; code: string }] => {
+        if (s.status === 'fulfilled') return [names[i]!, { result: s.value }];
         const e = s.reason as { message?: string; code?: string };
-        results[name] = { error: e.message ?? String(s.reason), code: e.code ?? 'SYSTEMGE_ERR_DASHBOARD_COMMAND_FAILED' };
-      }
-    });
-    return results;
+        return [names[i]!, { error: e.message ?? String(s.reason), code: e.code ?? 'SYSTEMGE_ERR_DASHBOARD_COMMAND_FAILED' }];
+      }),
+    );
   }
 
   prometheus(): { contentType: string; body: string } {

@@ -234,7 +234,7 @@ function object(shape: Record<string, Check>): Check {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, `expected an object, got ${describe(v)}`);
     for (const [key, value] of Object.entries(v)) {
       const sub = path === '' ? key : `${path}.${key}`;
-      const check = shape[key];
+      const check = Object.hasOwn(shape, key) ? shape[key] : undefined;
       if (check === undefined) fail(sub, `unknown field; known fields: ${Object.keys(shape).join(', ')}`);
       if (value !== undefined) check(value, sub);
     }

@@ -131,8 +131,7 @@ export class Counters {
   }
 
   topicsRecord(): Record<string, TopicCounts> {
-    const out: Record<string, TopicCounts> = {};
-    for (const [topic, c] of this.topicCounts) out[topic] = { received: c.received, sent: c.sent };
-    return out;
+    // fromEntries defines own properties: a topic named `__proto__` is a key like any other.
+    return Object.fromEntries([...this.topicCounts].map(([topic, c]) => [topic, { received: c.received, sent: c.sent }]));
   }
 }
