@@ -239,11 +239,16 @@ export class SelfDialError extends SystemgeError {
 }
 
 /**
- * Goodbye code of a redundant connection: two nodes dialed each other at the same time, and the one
+ * Close reason of a redundant connection: two nodes dialed each other at the same time, and the one
  * connection per pair that both sides keep was chosen by the rule in the node README. Not an error a
- * caller sees: the losing dial resolves with the surviving connection.
+ * caller sees: the losing dial resolves with the surviving connection. Its code is the goodbye code.
  */
-export const CONNECTION_SUPERSEDED = 'SYSTEMGE_ERR_CONNECTION_SUPERSEDED';
+export class ConnectionSupersededError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_CONNECTION_SUPERSEDED';
+  constructor() {
+    super(ConnectionSupersededError.code, 'another connection between these nodes is kept');
+  }
+}
 
 /**
  * The node listens on a non-loopback address without any authentication (no `auth.token`, no

@@ -77,7 +77,7 @@ export {
   InvalidArgumentError,
   SelfDialError,
   InsecureListenError,
-  CONNECTION_SUPERSEDED,
+  ConnectionSupersededError,
 } from './errors.js';
 export { MAX_TIMER_MS } from './timers.js';
 export {

@@ -36,7 +36,7 @@ import {
   BackpressureError,
   ConfigError,
   ConnectAttemptsError,
-  CONNECTION_SUPERSEDED,
+  ConnectionSupersededError,
   DuplicateNameError,
   errorFromRefusal,
   HandshakeError,
@@ -1006,7 +1006,8 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       { remote: `${peer.connection.remoteAddress}:${peer.connection.remotePort}`, direction: peer.direction },
       'redundant connection closed: one connection per pair is kept',
     );
-    peer.connection.close('another connection between these nodes is kept', CONNECTION_SUPERSEDED).catch(() => {});
+    const reason = new ConnectionSupersededError();
+    peer.connection.close(reason.message, reason.code).catch(() => {});
   }
 
   /** A dial whose peer kept another connection resolves with that connection once it is ready here. */
@@ -1222,7 +1223,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     // Replaced by another connection to the same node: nothing was lost.
     if (peer.superseded) return;
     const running = this.status === 'started' || this.status === 'starting';
-    if (running && info.initiator === 'remote' && info.code === CONNECTION_SUPERSEDED) {
+    if (running && info.initiator === 'remote' && info.code === ConnectionSupersededError.code) {
       this.awaitReplacement(peer, info);
       return;
     }
