@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tcpTransport } from '@systemge/transport-tcp';
 import { describe, expect, it } from 'vitest';
-import { createNode } from '../src/index.js';
+import { createNode, type Logger } from '../src/index.js';
 import { endpointOf, startNode, until } from './helpers.js';
 
 function thrown(fn: () => unknown): Record<string, unknown> {
@@ -75,6 +75,36 @@ describe('a handler map with a topic peers would refuse', () => {
     expect(error.path).toBe(`application.${method}()`);
     expect(error.cause).toMatchObject({ code: 'SYSTEMGE_ERR_INVALID_TOPIC' });
     // The port is free: nothing was bound.
+    const again = createServer();
+    await new Promise<void>((resolve, reject) => {
+      again.once('error', reject);
+      again.listen(port, '127.0.0.1', resolve);
+    });
+    await new Promise<void>((resolve) => again.close(() => resolve()));
+  });
+
+  it('added by a plugin at start: start() rejects with SYSTEMGE_ERR_INVALID_TOPIC and leaves no port bound', async () => {
+    let port: number | undefined;
+    const noop = (): void => {};
+    const logger: Logger = {
+      trace: noop,
+      debug: noop,
+      warn: noop,
+      error: noop,
+      info: (obj: object | string) => {
+        if (typeof obj === 'object' && 'port' in obj) port = (obj as { port: number }).port;
+      },
+      child: () => logger,
+    };
+    const node = createNode({ name: 'n', transport: tcpTransport() }, {}, {
+      logger,
+      plugins: [{ name: 'bad', start: ({ node: n }) => n.addSyncTopic('p'.repeat(300), () => 'x'), stop: noop }],
+    });
+    await expect(node.start()).rejects.toMatchObject({ code: 'SYSTEMGE_ERR_INVALID_TOPIC', bytes: 300, limit: 256 });
+    expect(node.status).toBe('stopped');
+    expect(node.address).toBeUndefined();
+    expect(port).toBeGreaterThan(0);
+    // The port it had bound is free again.
     const again = createServer();
     await new Promise<void>((resolve, reject) => {
       again.once('error', reject);
