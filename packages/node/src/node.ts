@@ -635,7 +635,8 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   private armHandshakeTimeout(peer: Peer, onTimeout: ((error: Error) => void) | undefined): void {
     const timeoutMs = this.config.connection.handshakeTimeoutMs;
     const timer = setTimeout(() => {
-      if (peer.state !== 'handshaking') return;
+      // A superseded connection is already closing; it did nothing wrong.
+      if (peer.state !== 'handshaking' || peer.superseded) return;
       const error = new HandshakeTimeoutError(timeoutMs);
       if (peer.direction === 'in') {
         this.dropPending(peer, error.message, error.code);
@@ -1295,7 +1296,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     // skip one round so that data counts, instead of declaring peers dead for our own stall.
     if (stalled) return;
     for (const peer of this.peers_) {
-      if (peer.state !== 'ready') continue;
+      if (peer.state !== 'ready' || peer.superseded) continue;
       const connection = peer.connection;
       // While we do not read (backpressure), silence says nothing about the peer.
       if (connection.bytesIn !== peer.lastBytesIn || connection.paused) {
