@@ -73,7 +73,13 @@ export {
   QueuedMessagesDiscardedError,
   UnknownCommandError,
   AuthenticationError,
+  InvalidTopicError,
+  InvalidArgumentError,
+  SelfDialError,
+  InsecureListenError,
+  ConnectionSupersededError,
 } from './errors.js';
+export { MAX_TIMER_MS } from './timers.js';
 export {
   connectDashboard,
   describeNode,

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   type CloseInfo,
@@ -16,7 +16,7 @@ import {
   type SystemgeError,
   type TopicsFrame,
 } from '@systemge/protocol';
-import { AddressList, AttemptRateLimiter } from './access-control.js';
+import { AddressList, AttemptRateLimiter, isLoopbackHost } from './access-control.js';
 import { builtinCommands } from './commands.js';
 import type {
   AnyTopics,
@@ -34,12 +34,17 @@ import { backoffDelay, endpointKey, Sleeper } from './endpoint-dialer.js';
 import {
   AuthenticationError,
   BackpressureError,
+  ConfigError,
   ConnectAttemptsError,
+  ConnectionSupersededError,
   DuplicateNameError,
   errorFromRefusal,
   HandshakeError,
   HandshakeTimeoutError,
   HeartbeatTimeoutError,
+  InsecureListenError,
+  InvalidArgumentError,
+  InvalidTopicError,
   NodeStatusError,
   NodeStoppedError,
   NoHandlerError,
@@ -49,6 +54,7 @@ import {
   PeerReconnectingError,
   QueuedMessagesDiscardedError,
   ReconnectQueueFullError,
+  SelfDialError,
   UnknownCommandError,
 } from './errors.js';
 import { Dispatcher } from './handling.js';
@@ -68,6 +74,7 @@ import { Peer, RoutingTable } from './peer.js';
 import { ConnectionRateLimiter } from './rate-limits.js';
 import { Counters, type NodeStats } from './stats.js';
 import { SyncRequests } from './sync-requests.js';
+import { invalidDuration, timerDelay } from './timers.js';
 
 /** Extra things a node is built with that are not configuration data. */
 export interface NodeOptions<T extends TopicMap = AnyTopics> {
@@ -81,6 +88,30 @@ const SUCCESS_PAYLOAD_TYPES = 'a string or a Uint8Array';
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** A lone UTF-16 surrogate: such a string has no UTF-8 form, so a peer would receive another topic. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Room a handshake takes besides its topics and name (header, version, auth token, info), bytes; generous. */
+const HANDSHAKE_OVERHEAD_BYTES = 4096;
+
+/** Bytes one topic takes in a handshake's topic list (msgpack string header included). */
+function announcedSize(topic: string): number {
+  return Buffer.byteLength(topic, 'utf8') + 5;
+}
+
+/** Throws InvalidArgumentError for a sync request option out of range (a timer cannot wait longer than MAX_TIMER_MS). */
+function checkSyncRequestOptions(options: SyncRequestOptions | undefined): void {
+  if (options === undefined) return;
+  if (options.timeoutMs !== undefined) {
+    const problem = invalidDuration(options.timeoutMs, 1);
+    if (problem !== undefined) throw new InvalidArgumentError('options.timeoutMs', problem);
+  }
+  const max = options.maxResponses;
+  if (max !== undefined && !(Number.isSafeInteger(max) && max >= 0)) {
+    throw new InvalidArgumentError('options.maxResponses', `expected an integer of 0 or more (0 = one per target), got ${String(max)}`);
+  }
 }
 
 function errorText(error: unknown): string {
@@ -114,6 +145,12 @@ export function createNode<T extends TopicMap = AnyTopics>(
 ): SystemgeNode<T> {
   return new NodeImpl<T>(config, application, options) as unknown as SystemgeNode<T>;
 }
+
+/** Settles one dial's handshake: an error, or success with the connection that survived (default: the dialed one). */
+type HandshakeCallback = (error: Error | undefined, survivor?: Peer) => void;
+
+/** Refusals that another attempt cannot change: never retried. */
+const FINAL_REFUSALS: ReadonlySet<string> = new Set([AuthenticationError.code, DuplicateNameError.code, SelfDialError.code]);
 
 type AnyAsyncHandler<T extends TopicMap> = (message: IncomingMessage, node: SystemgeNode<T>) => unknown;
 type AnySyncHandler<T extends TopicMap> = (message: IncomingMessage, node: SystemgeNode<T>) => unknown;
@@ -149,6 +186,14 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   private startedAt = 0;
   /** Accepted connections still handshaking, oldest first. */
   private readonly pendingIncoming = new Set<Peer>();
+  /** Random id of this node instance, sent in every handshake: tells a self-dial and a second connection to the same node apart from a name clash. */
+  private readonly instanceId = randomBytes(16).toString('base64url');
+  /** Dials waiting for a connection to a peer name to become ready (the peer kept another connection). */
+  private readonly readyWaiters = new Map<string, Set<(peer: Peer | undefined) => void>>();
+  /** Ready peers the remote closed as superseded before their replacement completed here, by name. */
+  private readonly awaitingReplacement = new Map<string, { peer: Peer; info: CloseInfo; timer: NodeJS.Timeout }>();
+  /** Bytes the topic lists take in a handshake (see checkTopic). */
+  private topicListBytes = 0;
   /** Addresses allowed to connect (empty: all); editable at runtime. */
   readonly allowList: AddressList;
   /** Addresses refused before any handshake; editable at runtime. */
@@ -176,11 +221,16 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
 
     // Components are detected by the methods the application has.
     const app = application as Application<T>;
+    // A topic the peers' decoders must refuse would break every handshake: refuse it here instead.
     for (const [topic, handler] of Object.entries(app.getAsyncMessageHandlers?.() ?? {})) {
-      if (typeof handler === 'function') this.asyncHandlers.set(topic, handler as AnyAsyncHandler<T>);
+      if (typeof handler !== 'function') continue;
+      this.checkHandlerMapTopic(topic, 'getAsyncMessageHandlers', this.asyncHandlers);
+      this.asyncHandlers.set(topic, handler as AnyAsyncHandler<T>);
     }
     for (const [topic, handler] of Object.entries(app.getSyncMessageHandlers?.() ?? {})) {
-      if (typeof handler === 'function') this.syncHandlers.set(topic, handler as AnySyncHandler<T>);
+      if (typeof handler !== 'function') continue;
+      this.checkHandlerMapTopic(topic, 'getSyncMessageHandlers', this.syncHandlers);
+      this.syncHandlers.set(topic, handler as AnySyncHandler<T>);
     }
     for (const [name, handler] of Object.entries(app.getCommandHandlers?.() ?? {})) {
       this.appCommands.set(name, handler);
@@ -219,7 +269,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       bytesOut += peer.connection.bytesOut;
       queued += peer.queue.length;
       if (peer.connection.paused) paused++;
-      if (peer.state !== 'ready') continue;
+      if (peer.state !== 'ready' || peer.superseded) continue;
       if (peer.direction === 'in') connectionsIn++;
       else connectionsOut++;
     }
@@ -323,6 +373,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
           accept: (remote) => this.checkAccess(remote),
         });
         this.logger.info({ host: this.listener.host, port: this.listener.port }, 'listening');
+        this.warnIfOpen(this.listener);
       }
       for (const state of this.endpoints.values()) state.active = true;
       await Promise.all([...this.endpoints.values()].map((state) => this.initialConnect(state)));
@@ -341,6 +392,17 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       this.setStatus('stopped');
       throw error;
     }
+  }
+
+  /** A listener other machines can reach, with nothing to tell a peer from a stranger, is worth a warning. */
+  private warnIfOpen(listener: Listener): void {
+    if (isLoopbackHost(listener.host)) return;
+    const { token, peerTokens, requireCertificateName } = this.config.auth;
+    if (token !== undefined || (peerTokens !== undefined && Object.keys(peerTokens).length > 0)) return;
+    if (requireCertificateName === true || this.config.transport?.verifiesPeers === true) return;
+    const warning = new InsecureListenError(listener.host, listener.port);
+    this.logger.warn({ host: listener.host, port: listener.port, code: warning.code }, warning.message);
+    this.emit('warning', warning);
   }
 
   async stop(reason = 'node stopping'): Promise<void> {
@@ -397,12 +459,15 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       this.endReconnecting(state, `node ${this.name} stopped`);
     }
     // A counted pause: the dispatcher releasing its own backpressure pause must not resume reading now.
-    for (const peer of this.peers_) if (!peer.closed) peer.pauseReading();
+    // Not the connections already closing: a paused socket would never see the peer's FIN.
+    for (const peer of this.peers_) if (!peer.closed && !peer.closingLocally) peer.pauseReading();
     if (handlerDeadlineMs > 0) {
       const idle = await this.dispatcher.idle(handlerDeadlineMs);
       if (!idle) this.logger.warn({ deadlineMs: handlerDeadlineMs }, 'handlers still running at the shutdown deadline');
     }
     this.requests.failAll(new NodeStoppedError(this.name));
+    for (const { timer } of this.awaitingReplacement.values()) clearTimeout(timer);
+    this.awaitingReplacement.clear();
     await Promise.all(
       [...this.peers_].map((peer) => {
         peer.closingLocally = true;
@@ -546,7 +611,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   }
 
   /** Wires a connection's callbacks to this node. */
-  private attach(peer: Peer, onHandshake?: (error: Error | undefined) => void): void {
+  private attach(peer: Peer, onHandshake?: HandshakeCallback): void {
     this.peers_.add(peer);
     peer.connection.setHandlers({
       onFrame: (frame) => this.onFrame(peer, frame, onHandshake),
@@ -554,8 +619,8 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       onDrain: () => this.onDrain(),
       onClose: (info) => {
         this.onPeerClosed(peer, info);
-        // No-op once the handshake has settled.
-        onHandshake?.(this.refusalError(info));
+        // No-op once the handshake has settled; a superseded dial is settled by whoever superseded it.
+        if (!peer.superseded) onHandshake?.(this.refusalError(info));
       },
     });
   }
@@ -570,7 +635,8 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   private armHandshakeTimeout(peer: Peer, onTimeout: ((error: Error) => void) | undefined): void {
     const timeoutMs = this.config.connection.handshakeTimeoutMs;
     const timer = setTimeout(() => {
-      if (peer.state !== 'handshaking') return;
+      // A superseded connection is already closing; it did nothing wrong.
+      if (peer.state !== 'handshaking' || peer.superseded) return;
       const error = new HandshakeTimeoutError(timeoutMs);
       if (peer.direction === 'in') {
         this.dropPending(peer, error.message, error.code);
@@ -612,10 +678,10 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
             }
             const peer = new Peer(connection, 'out', endpoint);
             let settled = false;
-            const settle = (error: Error | undefined): void => {
+            const settle: HandshakeCallback = (error, survivor) => {
               if (settled) return;
               settled = true;
-              if (error === undefined) resolve(peer);
+              if (error === undefined) resolve(survivor ?? peer);
               else reject(error);
             };
             this.attach(peer, settle);
@@ -638,7 +704,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   }
 
   private handshakeInfo(): Record<string, string> {
-    const info: Record<string, string> = {};
+    const info: Record<string, string> = { instance: this.instanceId };
     if (this.listener !== undefined) info.listen = `${this.listener.host}:${this.listener.port}`;
     return info;
   }
@@ -656,11 +722,19 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       try {
         const peer = await this.dialOnce(state);
         state.peer = peer;
+        // The dial resolved with a connection the peer had already made (see keepsExisting).
+        if (state.lostName !== undefined) this.flushHeld(state, peer);
         return peer;
       } catch (error) {
         const err = error instanceof Error ? error : new Error(String(error));
         if (!state.active) throw new NodeStoppedError(this.name);
         this.counters.connectionFailures++;
+        const code = (err as { code?: unknown }).code;
+        if (typeof code === 'string' && FINAL_REFUSALS.has(code)) {
+          this.logger.error({ endpoint: where, attempt, code, err: err.message }, 'connection refused for good; not retried');
+          this.emit('connect:failed', state.endpoint, attempt, err);
+          throw err;
+        }
         this.logger.warn({ endpoint: where, attempt, err: err.message }, 'connection attempt failed');
         this.emit('connect:failed', state.endpoint, attempt, err);
         if (policy.maxAttempts > 0 && attempt >= policy.maxAttempts) {
@@ -770,7 +844,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     this.emit('warning', error);
   }
 
-  private onFrame(peer: Peer, frame: Frame, onHandshake: ((error: Error | undefined) => void) | undefined): void {
+  private onFrame(peer: Peer, frame: Frame, onHandshake: HandshakeCallback | undefined): void {
     if (peer.state === 'ready') {
       switch (frame.kind) {
         case FrameKind.AsyncMessage:
@@ -802,8 +876,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       return;
     }
     if (peer.direction === 'out' && frame.kind === FrameKind.HandshakeAck) {
-      const error = this.completeHandshake(peer, frame);
-      onHandshake?.(error);
+      this.completeHandshake(peer, frame, onHandshake);
       return;
     }
     this.protocolViolation(peer, `expected a ${peer.direction === 'in' ? 'handshake' : 'handshake ack'}, got frame kind ${frame.kind}`);
@@ -832,7 +905,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
         this.dispatcher.dispatch(peer, frame);
       }
       peer.resumeReading();
-    }, waitMs);
+    }, timerDelay(waitMs));
     return false;
   }
 
@@ -861,8 +934,26 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       this.refuse(peer, new ProtocolVersionError(frame.version, PROTOCOL_VERSION));
       return;
     }
+    const instance = frame.info?.instance;
+    if (instance === this.instanceId) {
+      this.refuseSelfDial(peer);
+      return;
+    }
     if (!this.authorized(frame, peer)) {
       this.refuse(peer, new AuthenticationError());
+      return;
+    }
+    const existing = this.peersByName.get(frame.name);
+    if (existing !== undefined && instance !== undefined && existing.instance === instance) {
+      // The same node connected twice (both sides dialed at once): keep one connection per pair.
+      if (this.keepsExisting(existing, peer, frame.name)) {
+        peer.connection.send(this.ackFrame({ superseded: 'true' }));
+        this.dropSuperseded(peer);
+        return;
+      }
+      peer.connection.send(this.ackFrame());
+      // The dialer of this connection closes the one it replaces when our ack reaches it.
+      this.makeReady(peer, frame, existing, false);
       return;
     }
     const clash = this.nameClash(frame.name);
@@ -870,35 +961,115 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       this.refuse(peer, clash);
       return;
     }
-    peer.connection.send({
+    peer.connection.send(this.ackFrame());
+    this.makeReady(peer, frame);
+  }
+
+  private ackFrame(extra?: Record<string, string>): HandshakeAckFrame {
+    return {
       kind: FrameKind.HandshakeAck,
       version: PROTOCOL_VERSION,
       name: this.name,
       asyncTopics: [...this.asyncHandlers.keys()],
       syncTopics: [...this.syncHandlers.keys()],
-      info: this.handshakeInfo(),
-    });
-    this.makeReady(peer, frame);
+      info: { ...this.handshakeInfo(), ...extra },
+    };
   }
 
-  /** Dialing side: checks the listener's answer. Returns the error that refused it. */
-  private completeHandshake(peer: Peer, frame: HandshakeAckFrame): Error | undefined {
+  /** Our own dial reached our own listener: refuse it with the code the dialing side turns into SelfDialError. */
+  private refuseSelfDial(peer: Peer): void {
+    const where = this.listener === undefined ? 'its own listener' : `${this.listener.host}:${this.listener.port}, its own listener`;
+    const error = new SelfDialError(`node "${this.name}" dialed itself: ${where}; remove this node's own address from its endpoints`);
+    this.pendingIncoming.delete(peer);
+    this.logger.debug({ code: error.code }, error.message);
+    peer.closingLocally = true;
+    peer.connection.close(error.message, error.code).catch(() => {});
+  }
+
+  /**
+   * One connection per pair: given a ready connection to a node instance and a second one completing,
+   * whether to keep the ready one. Both sides decide alike: of connections dialed by different nodes,
+   * the one dialed by the node whose name sorts first wins; of two dialed by the same node, the first.
+   */
+  private keepsExisting(existing: Peer, candidate: Peer, remoteName: string): boolean {
+    const dialer = (p: Peer): string => (p.direction === 'out' ? this.name : remoteName);
+    const kept = dialer(existing);
+    const other = dialer(candidate);
+    return kept === other || kept < other;
+  }
+
+  /** Closes a redundant connection quietly: no failure, no loss, no warning. */
+  private dropSuperseded(peer: Peer): void {
+    this.pendingIncoming.delete(peer);
+    peer.superseded = true;
+    peer.closingLocally = true;
+    this.logger.debug(
+      { remote: `${peer.connection.remoteAddress}:${peer.connection.remotePort}`, direction: peer.direction },
+      'redundant connection closed: one connection per pair is kept',
+    );
+    const reason = new ConnectionSupersededError();
+    peer.connection.close(reason.message, reason.code).catch(() => {});
+  }
+
+  /** A dial whose peer kept another connection resolves with that connection once it is ready here. */
+  private adoptSurvivor(peer: Peer, name: string, done: HandshakeCallback | undefined): void {
+    this.dropSuperseded(peer);
+    const ready = this.peersByName.get(name);
+    if (ready !== undefined) {
+      done?.(undefined, ready);
+      return;
+    }
+    const timeoutMs = this.config.connection.handshakeTimeoutMs;
+    let waiters = this.readyWaiters.get(name);
+    if (waiters === undefined) this.readyWaiters.set(name, (waiters = new Set()));
+    const waiter = (survivor: Peer | undefined): void => {
+      clearTimeout(timer);
+      waiters.delete(waiter);
+      if (waiters.size === 0 && this.readyWaiters.get(name) === waiters) this.readyWaiters.delete(name);
+      if (survivor !== undefined) done?.(undefined, survivor);
+      else done?.(new HandshakeError(`peer "${name}" kept another connection to ${this.name}, which did not complete within ${timeoutMs} ms`));
+    };
+    const timer = setTimeout(() => waiter(undefined), timerDelay(timeoutMs));
+    timer.unref();
+    waiters.add(waiter);
+  }
+
+  /** Dialing side: checks the listener's answer and settles the dial through `done`. */
+  private completeHandshake(peer: Peer, frame: HandshakeAckFrame, done: HandshakeCallback | undefined): void {
     let error: SystemgeError | undefined;
+    const instance = frame.info?.instance;
     if (frame.version !== PROTOCOL_VERSION) {
       error = new ProtocolVersionError(frame.version, PROTOCOL_VERSION);
+    } else if (instance === this.instanceId) {
+      error = new SelfDialError(`node "${this.name}" dialed itself at ${endpointKey(peer.endpoint as EndpointConfig)}`);
     } else if (!this.certificateNames(peer, frame.name)) {
       error = new AuthenticationError();
     } else if (peer.endpoint?.name !== undefined && peer.endpoint.name !== frame.name) {
       error = new HandshakeError(`expected peer "${peer.endpoint.name}" at ${endpointKey(peer.endpoint)}, it is "${frame.name}"`);
+    } else if (frame.info?.superseded === 'true') {
+      this.adoptSurvivor(peer, frame.name, done);
+      return;
     } else {
+      const existing = this.peersByName.get(frame.name);
+      if (existing !== undefined && instance !== undefined && existing.instance === instance) {
+        if (this.keepsExisting(existing, peer, frame.name)) {
+          this.dropSuperseded(peer);
+          done?.(undefined, existing);
+        } else {
+          this.makeReady(peer, frame, existing, true);
+          done?.(undefined);
+        }
+        return;
+      }
       error = this.nameClash(frame.name);
     }
     if (error !== undefined) {
       this.refuse(peer, error);
-      return error;
+      done?.(error);
+      return;
     }
     this.makeReady(peer, frame);
-    return undefined;
+    done?.(undefined);
   }
 
   /** Constant-time token check; digests make the comparison independent of the token lengths. */
@@ -926,12 +1097,35 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     return undefined;
   }
 
-  private makeReady(peer: Peer, frame: HandshakeFrame | HandshakeAckFrame): void {
+  /**
+   * Makes a connection the peer's connection. `replaced`: a ready connection to the same node instance
+   * that this one supersedes (closed now with `closeReplaced`, else by the remote side, which dialed this one).
+   */
+  private makeReady(peer: Peer, frame: HandshakeFrame | HandshakeAckFrame, replaced?: Peer, closeReplaced = true): void {
     this.pendingIncoming.delete(peer);
     const limits = this.config.rateLimits;
     if (limits.messagesPerSecond > 0 || limits.bytesPerSecond > 0) peer.limiter = new ConnectionRateLimiter(limits);
     peer.name = frame.name;
     peer.info = frame.info;
+    peer.instance = frame.info?.instance;
+    let predecessor = replaced;
+    if (replaced !== undefined) {
+      this.retire(replaced);
+      if (closeReplaced) this.dropSuperseded(replaced);
+      else {
+        // Normally closed by the remote within one round trip; never left open for good.
+        setTimeout(() => {
+          if (!replaced.closed) this.dropSuperseded(replaced);
+        }, timerDelay(this.config.connection.handshakeTimeoutMs)).unref();
+      }
+    } else {
+      const awaiting = this.awaitingReplacement.get(frame.name);
+      if (awaiting !== undefined) {
+        clearTimeout(awaiting.timer);
+        this.awaitingReplacement.delete(frame.name);
+        predecessor = awaiting.peer;
+      }
+    }
     peer.state = 'ready';
     peer.connectedAt = Date.now();
     peer.lastHeardAt = Date.now();
@@ -945,11 +1139,51 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       peer.syncTopics.add(t);
       this.syncRoutes.add(t, peer);
     }
+    if (predecessor !== undefined) {
+      // The endpoint that dialed the replaced connection now owns this one (and redials it if lost).
+      for (const s of this.endpoints.values()) if (s.peer === predecessor) s.peer = peer;
+    }
     const state = peer.endpoint === undefined ? undefined : this.endpoints.get(endpointKey(peer.endpoint));
     // Before anything else can be sent to it, so held messages keep their order.
     if (state !== undefined && state.lostName !== undefined) this.flushHeld(state, peer);
+    const waiters = this.readyWaiters.get(peer.name);
+    if (waiters !== undefined) for (const waiter of [...waiters]) waiter(peer);
+    if (predecessor !== undefined) {
+      // The application saw one peer all along: no connected/disconnected pair for the swap.
+      this.logger.debug({ peer: peer.name, direction: peer.direction }, 'connection replaced: one connection per pair is kept');
+      return;
+    }
     this.logger.info({ peer: peer.name, direction: peer.direction }, 'peer connected');
     this.emit('peer:connected', peer.describe());
+  }
+
+  /** Takes a ready connection out of routing, marked superseded: its close is neither a loss nor a failure. */
+  private retire(peer: Peer): void {
+    peer.superseded = true;
+    peer.closingLocally = true;
+    if (this.peersByName.get(peer.name) === peer) this.peersByName.delete(peer.name);
+    for (const t of peer.asyncTopics) this.asyncRoutes.remove(t, peer);
+    for (const t of peer.syncTopics) this.syncRoutes.remove(t, peer);
+  }
+
+  /** The ready peer's current connection: a response to a request that came on a superseded one takes its successor. */
+  private currentConnectionOf(peer: Peer): Peer {
+    if (!peer.superseded && !peer.connection.closed) return peer;
+    return this.peersByName.get(peer.name) ?? peer;
+  }
+
+  /**
+   * The remote closed a ready connection as superseded before the connection it keeps completed here:
+   * wait for that one quietly, and count the loss only if it does not come.
+   */
+  private awaitReplacement(peer: Peer, info: CloseInfo): void {
+    const timer = setTimeout(() => {
+      if (this.awaitingReplacement.get(peer.name)?.peer !== peer) return;
+      this.awaitingReplacement.delete(peer.name);
+      this.peerGone(peer, { ...info, reason: `${info.reason}; the kept connection did not complete` });
+    }, timerDelay(this.config.connection.handshakeTimeoutMs));
+    timer.unref();
+    this.awaitingReplacement.set(peer.name, { peer, info, timer });
   }
 
   private onTopics(peer: Peer, frame: TopicsFrame): void {
@@ -987,15 +1221,28 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     if (this.peersByName.get(peer.name) === peer) this.peersByName.delete(peer.name);
     for (const t of peer.asyncTopics) this.asyncRoutes.remove(t, peer);
     for (const t of peer.syncTopics) this.syncRoutes.remove(t, peer);
+    // Replaced by another connection to the same node: nothing was lost.
+    if (peer.superseded) return;
+    const running = this.status === 'started' || this.status === 'starting';
+    if (running && info.initiator === 'remote' && info.code === ConnectionSupersededError.code) {
+      this.awaitReplacement(peer, info);
+      return;
+    }
+    this.peerGone(peer, info);
+  }
+
+  /** A ready peer is gone for good: fail its requests, report it, and redial or stop as configured. */
+  private peerGone(peer: Peer, info: CloseInfo): void {
     this.requests.peerLost(peer.name, info.reason);
     const lost = !peer.closingLocally;
     if (lost) this.counters.connectionsLost++;
     this.logger.info({ peer: peer.name, code: info.code, reason: info.reason, initiator: info.initiator }, 'peer disconnected');
     this.emit('peer:disconnected', peer.describe(), { code: info.code, reason: info.reason, initiator: info.initiator });
     this.onDrain();
-    if (!lost || peer.endpoint === undefined) return;
-    const state = this.endpoints.get(endpointKey(peer.endpoint));
-    if (state === undefined || !state.active || state.peer !== peer) return;
+    if (!lost) return;
+    let state: EndpointState | undefined;
+    for (const s of this.endpoints.values()) if (s.peer === peer) state = s;
+    if (state === undefined || !state.active) return;
     state.peer = undefined;
     if (this.config.connection.onLoss === 'stop') {
       const error = new PeerLostError(peer.name, info.reason);
@@ -1049,7 +1296,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     // skip one round so that data counts, instead of declaring peers dead for our own stall.
     if (stalled) return;
     for (const peer of this.peers_) {
-      if (peer.state !== 'ready') continue;
+      if (peer.state !== 'ready' || peer.superseded) continue;
       const connection = peer.connection;
       // While we do not read (backpressure), silence says nothing about the peer.
       if (connection.bytesIn !== peer.lastBytesIn || connection.paused) {
@@ -1149,6 +1396,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   syncRequest(topic: string, payload: Payload, options?: SyncRequestOptions): SyncRequest<Payload> {
     let targets: Peer[] | undefined;
     try {
+      checkSyncRequestOptions(options);
       this.assertSending();
       targets =
         options?.to === undefined ? this.syncRoutes.get(topic) : this.namedTargets(options.to, topic, this.syncRoutes);
@@ -1250,12 +1498,13 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     this.logger.error({ topic: frame.topic, err: errorText(error) }, 'handler failed');
   }
 
-  private sendResponse(peer: Peer, topic: string, token: string, payload: unknown): void {
+  private sendResponse(from: Peer, topic: string, token: string, payload: unknown): void {
     if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
       this.counters.handlerErrors++;
-      this.sendFailure(peer, topic, token, `handler for ${topic} returned ${typeof payload}, expected ${SUCCESS_PAYLOAD_TYPES}`);
+      this.sendFailure(from, topic, token, `handler for ${topic} returned ${typeof payload}, expected ${SUCCESS_PAYLOAD_TYPES}`);
       return;
     }
+    const peer = this.currentConnectionOf(from);
     if (peer.connection.closed) return;
     try {
       peer.connection.send({ kind: FrameKind.SyncResponse, topic, payload, syncToken: token });
@@ -1266,7 +1515,8 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     }
   }
 
-  private sendFailure(peer: Peer, topic: string, token: string, text: string): void {
+  private sendFailure(from: Peer, topic: string, token: string, text: string): void {
+    const peer = this.currentConnectionOf(from);
     if (peer.connection.closed) return;
     try {
       peer.connection.send({ kind: FrameKind.SyncFailure, topic, payload: text.slice(0, 4096), syncToken: token });
@@ -1284,26 +1534,76 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
 
   addAsyncTopic(topic: string, handler: AnyAsyncHandler<T>): void {
     const isNew = !this.asyncHandlers.has(topic);
+    if (isNew) this.checkTopic(topic);
     this.asyncHandlers.set(topic, handler);
-    if (isNew) this.announce(FrameKind.TopicsAdded, [topic], []);
+    if (isNew) {
+      this.topicListBytes += announcedSize(topic);
+      this.announce(FrameKind.TopicsAdded, [topic], []);
+    }
   }
 
   addSyncTopic(topic: string, handler: AnySyncHandler<T>): void {
     const isNew = !this.syncHandlers.has(topic);
+    if (isNew) this.checkTopic(topic);
     this.syncHandlers.set(topic, handler);
-    if (isNew) this.announce(FrameKind.TopicsAdded, [], [topic]);
+    if (isNew) {
+      this.topicListBytes += announcedSize(topic);
+      this.announce(FrameKind.TopicsAdded, [], [topic]);
+    }
   }
 
   removeAsyncTopic(topic: string): boolean {
     if (!this.asyncHandlers.delete(topic)) return false;
+    this.topicListBytes -= announcedSize(topic);
     this.announce(FrameKind.TopicsRemoved, [topic], []);
     return true;
   }
 
   removeSyncTopic(topic: string): boolean {
     if (!this.syncHandlers.delete(topic)) return false;
+    this.topicListBytes -= announcedSize(topic);
     this.announce(FrameKind.TopicsRemoved, [], [topic]);
     return true;
+  }
+
+  /**
+   * Throws InvalidTopicError for a topic peers would refuse in a handshake or topic update: not a
+   * string, empty, not well-formed Unicode, over `limits.maxTopicBytes`, or one too many for the
+   * handshake listing every topic to fit in `limits.maxFrameBytes`.
+   */
+  private checkTopic(topic: unknown): void {
+    const { maxTopicBytes, maxFrameBytes } = this.config.limits;
+    if (typeof topic !== 'string') {
+      throw new InvalidTopicError(String(topic), 0, maxTopicBytes, `a topic must be a string, got ${typeof topic}`);
+    }
+    if (topic.length === 0) throw new InvalidTopicError(topic, 0, maxTopicBytes, 'a topic must not be empty');
+    const bytes = Buffer.byteLength(topic, 'utf8');
+    if (LONE_SURROGATE.test(topic)) {
+      throw new InvalidTopicError(topic, bytes, maxTopicBytes, 'a topic must be well-formed Unicode (it has a lone surrogate)');
+    }
+    if (bytes > maxTopicBytes) {
+      throw new InvalidTopicError(topic, bytes, maxTopicBytes, `${bytes} bytes (UTF-8) exceeds limits.maxTopicBytes ${maxTopicBytes}`);
+    }
+    const total = this.topicListBytes + announcedSize(topic) + HANDSHAKE_OVERHEAD_BYTES + this.config.limits.maxNodeNameBytes;
+    if (total > maxFrameBytes) {
+      throw new InvalidTopicError(
+        topic,
+        bytes,
+        maxTopicBytes,
+        `the handshake listing every topic would take about ${total} bytes, above limits.maxFrameBytes ${maxFrameBytes}`,
+      );
+    }
+  }
+
+  /** checkTopic for a handler map read at creation: a config error naming the map, with the topic error as cause. */
+  private checkHandlerMapTopic(topic: string, method: string, handlers: Map<string, unknown>): void {
+    if (handlers.has(topic)) return;
+    try {
+      this.checkTopic(topic);
+    } catch (error) {
+      throw new ConfigError(`application.${method}()`, (error as Error).message, { cause: error });
+    }
+    this.topicListBytes += announcedSize(topic);
   }
 
   private announce(kind: TopicsFrame['kind'], asyncTopics: string[], syncTopics: string[]): void {

@@ -29,6 +29,10 @@ export class Peer implements HandlingSource {
   probeNonce = 0;
   /** Set when this side decided to close, so the loss is not treated as a failure. */
   closingLocally = false;
+  /** The peer node's random per-instance id from its handshake (tells a second connection from an impostor). */
+  instance: string | undefined;
+  /** Replaced by another connection to the same node instance: its close is neither a loss nor a failure. */
+  superseded = false;
   /** Incoming rate limits, when configured. */
   limiter: ConnectionRateLimiter | undefined;
 
