@@ -11,7 +11,8 @@ import {
   type SystemgeNode,
   type TopicMap,
 } from '@systemge/node';
-import { HTTPConfigError, HTTPListenError, HTTPStateError } from './http-errors.js';
+import { SystemgeError } from '@systemge/protocol';
+import { HTTPConfigError, HTTPListenError, HTTPStateError, RouteExistsError } from './http-errors.js';
 import { formatHost, resolveOptions, type HTTPComponentOptions, type HTTPSOptions, type ResolvedOptions } from './options.js';
 import { RequestCounters, UNMATCHED_ROUTE } from './request-counters.js';
 import { RouteMounts, routeLabel, UNCOUNTED } from './route-mount.js';
@@ -210,7 +211,8 @@ class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
         try {
           await this.external.register((scope) => this.install(scope));
         } catch (error) {
-          throw new HTTPConfigError('fastify', `cannot add routes to the given instance: ${(error as Error).message}`, { cause: error });
+          this.routeMounts.reset();
+          throw installError(error, 'cannot add routes to the given Fastify instance', true);
         }
         this.installedOnExternal = true;
       }
@@ -242,7 +244,7 @@ class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
       await fastify.close().catch(() => {});
       this.routeMounts.reset();
       if ((error as { code?: string }).code?.startsWith('E') === true) throw new HTTPListenError(o.host, o.port, { cause: error });
-      throw error;
+      throw installError(error, 'cannot build the routes', false);
     }
     const address = fastify.server.address();
     this.boundAddress = typeof address === 'object' && address !== null ? { host: address.address, port: address.port } : undefined;
@@ -375,6 +377,25 @@ class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
     // Every route becomes a Fastify route; a gate on each and a fallback keep runtime changes working.
     this.routeMounts.mountAll(scope);
   }
+}
+
+/**
+ * Names a failure while the component declares its routes and mounts on Fastify: a route Fastify already
+ * has (e.g. one of the instance owner's, or a mount's) is `RouteExistsError`; an instance that is already
+ * ready or listening is `HTTPStateError`; anything else (a plugin or mount that threw) is, on a given
+ * instance, `HTTPConfigError` naming `fastify`, and otherwise itself.
+ */
+function installError(error: unknown, what: string, givenInstance: boolean): unknown {
+  const e = error as { code?: string; message?: string };
+  if (e.code === 'FST_ERR_DUPLICATED_ROUTE') {
+    const m = /Method '([^']+)' already declared for route '([^']*)'/.exec(e.message ?? '');
+    return new RouteExistsError(m?.[1] ?? 'a method', m?.[2] ?? 'a URL', { cause: error });
+  }
+  if (e.code === 'AVV_ERR_ROOT_PLG_BOOTED' || e.code === 'FST_ERR_INSTANCE_ALREADY_LISTENING') {
+    return new HTTPStateError(`${what}: the instance is already ready or listening (give it before calling ready() or listen())`, { cause: error });
+  }
+  if (error instanceof SystemgeError || !givenInstance) return error;
+  return new HTTPConfigError('fastify', `${what}: ${e.message ?? String(error)}`, { cause: error });
 }
 
 /**
