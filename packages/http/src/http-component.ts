@@ -332,7 +332,7 @@ class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
   private addApplicationRoute(definition: RouteDefinition<HTTPRouteHandler<T>>): void {
     this.table.check(definition);
     const key = routeKey(definition.method, definition.url);
-    if (!this.routeMounts.live || !this.routeMounts.isMounted(key)) this.routeMounts.checkLate(definition);
+    if (!this.routeMounts.live || !this.routeMounts.hasKey(key)) this.routeMounts.checkLate(definition);
     const entry = this.table.add(definition);
     if (this.routeMounts.live) this.routeMounts.adopt(entry);
     this.appRouteKeys.push({ method: entry.method, url: entry.url });

@@ -15,6 +15,7 @@ export interface MountHost<T extends TopicMap> {
   servingNode(): SystemgeNode<T> | undefined;
 }
 
+const FALLBACK_METHODS = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'];
 const ROUTE = Symbol('systemge.http.route');
 const LATE = Symbol('systemge.http.late');
 /** Counted already (by the not-found path), so the scope's onResponse hook skips it. */
@@ -47,6 +48,8 @@ export class RouteMounts<T extends TopicMap> {
   private readonly slots = new Map<string, Slot<T>>();
   /** Routes are fixed: the scope was built. */
   private built = false;
+  /** A route was added after the scope was built, so plain mounted routes look for it. */
+  private lateAdded = false;
 
   constructor(private readonly host: MountHost<T>) {}
 
@@ -56,7 +59,7 @@ export class RouteMounts<T extends TopicMap> {
   }
 
   /** Whether `key` has a Fastify route in the current scope. */
-  isMounted(key: string): boolean {
+  hasKey(key: string): boolean {
     return this.slots.has(key);
   }
 
@@ -64,6 +67,7 @@ export class RouteMounts<T extends TopicMap> {
   reset(): void {
     this.slots.clear();
     this.built = false;
+    this.lateAdded = false;
   }
 
   /**
@@ -72,6 +76,7 @@ export class RouteMounts<T extends TopicMap> {
    */
   checkLate(definition: RouteDefinition<HTTPRouteHandler<T>>): void {
     if (!this.built) return;
+    this.lateAdded = true;
     const key = routeKey(definition.method, definition.url);
     if (hasRouteOptions(definition.options)) {
       throw new HTTPStateError(
@@ -100,8 +105,13 @@ export class RouteMounts<T extends TopicMap> {
     // A HEAD route must come before the GET route on the same URL, or Fastify's automatic HEAD route clashes.
     const entries = [...this.host.table.values()].sort((a, b) => Number(b.method === 'HEAD') - Number(a.method === 'HEAD'));
     for (const entry of entries) this.mount(scope, entry);
+    // A method with a catch-all route of its own needs no fallback (Fastify adds HEAD /* for GET /*).
+    const taken = new Set(entries.filter((e) => e.url === '/*').flatMap((e) => (e.method === 'GET' ? ['GET', 'HEAD'] : [e.method])));
+    const methods = FALLBACK_METHODS.filter((m) => !taken.has(m));
+    this.built = true;
+    if (methods.length === 0) return;
     scope.route({
-      method: ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'],
+      method: methods,
       url: '/*',
       bodyLimit: this.host.bodyLimit,
       handler: (request, reply) => {
@@ -109,37 +119,59 @@ export class RouteMounts<T extends TopicMap> {
         if (node === undefined) return this.unavailable(reply);
         const match = this.host.table.find(request.method, request.url);
         // A mounted route is reached through its own Fastify route, never through here.
-        if (match === undefined || this.slots.get(match.entry.key)?.entry === match.entry) return this.notFound(request, reply);
+        if (match === undefined || this.isMounted(match.entry)) return this.notFound(request, reply);
         (request as TaggedRequest)[ROUTE] = match.entry.key;
         request.params = match.params;
         return match.entry.handler(request, reply, node);
       },
     });
-    this.built = true;
+  }
+
+  /** Whether `entry` itself (not an earlier route with its key) has a Fastify route in the scope. */
+  private isMounted(entry: RouteEntry<HTTPRouteHandler<T>>): boolean {
+    return this.slots.get(entry.key)?.entry === entry;
+  }
+
+  /** The route added after the scope was built that the table matches for this request, if any. */
+  private lateMatch(request: FastifyRequest): RouteMatch<HTTPRouteHandler<T>> | undefined {
+    const match = this.host.table.find(request.method, request.url);
+    return match === undefined || this.isMounted(match.entry) ? undefined : match;
   }
 
   private mount(scope: FastifyInstance, entry: RouteEntry<HTTPRouteHandler<T>>): void {
     const slot: Slot<T> = { key: entry.key, entry };
     this.slots.set(entry.key, slot);
+    const plain = !hasRouteOptions(entry.options);
     const gate: onRequestHookHandler = (request, reply, done) => {
       if (this.host.servingNode() === undefined) {
         this.unavailable(reply);
         return;
       }
       const tagged = request as TaggedRequest;
-      if (this.host.table.get(slot.key) === slot.entry) {
-        tagged[ROUTE] = slot.key;
+      const current = this.host.table.get(slot.key) === slot.entry;
+      // A route with options keeps every request its pattern matches (its hooks and schema run before any
+      // handler): served while current, 404 once removed.
+      if (!plain) {
+        if (current) {
+          tagged[ROUTE] = slot.key;
+          done();
+        } else this.notFound(request, reply);
+        return;
+      }
+      // A plain route (no hooks or schema of its own) lets a route added later take the request: when it was
+      // removed, or when the later route matches the URL more precisely.
+      const late = current && !this.lateAdded ? undefined : this.lateMatch(request);
+      if (late !== undefined) {
+        tagged[ROUTE] = late.entry.key;
+        tagged[LATE] = late;
         done();
         return;
       }
-      // Removed. A plain route has no hooks or schema of its own, so a route added later may take the request.
-      const late = hasRouteOptions(slot.entry.options) ? undefined : this.host.table.find(request.method, request.url);
-      if (late === undefined || this.slots.get(late.entry.key)?.entry === late.entry) {
+      if (!current) {
         this.notFound(request, reply);
         return;
       }
-      tagged[ROUTE] = late.entry.key;
-      tagged[LATE] = late;
+      tagged[ROUTE] = slot.key;
       done();
     };
     const own = entry.options.onRequest;

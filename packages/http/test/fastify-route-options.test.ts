@@ -203,4 +203,42 @@ describe('runtime route changes', () => {
     expect(fastify.hasRoute({ method: 'GET', url: '/late' })).toBe(true);
     expect((await fastify.inject({ url: '/late' })).body).toBe('late');
   });
+
+  it('lets a route added while serving take the URLs it matches more precisely than a plain catch-all declared at start', async () => {
+    const http = httpComponent();
+    await startNode({ name: 'web' }, app({ getHttpMessageHandlers: () => ({ 'GET /*': () => 'catch-all', 'GET /items/:id': () => 'item' }) }), [http]);
+    const fastify = fastifyOf(http);
+    expect((await fastify.inject({ url: '/anything' })).body).toBe('catch-all');
+    http.addRoute('GET /late', () => 'late');
+    http.addRoute('GET /items/special', () => 'special');
+    expect((await fastify.inject({ url: '/late' })).body).toBe('late');
+    expect((await fastify.inject({ url: '/items/special' })).body).toBe('special');
+    expect((await fastify.inject({ url: '/items/7' })).body).toBe('item');
+    expect((await fastify.inject({ url: '/other' })).body).toBe('catch-all');
+    http.addRoute('POST /late', () => 'posted');
+    expect((await fastify.inject({ method: 'POST', url: '/late' })).body).toBe('posted');
+  });
+
+  it('keeps the requests a route with options declared at start matches, even when a later route matches them too', async () => {
+    const http = httpComponent();
+    let guarded = 0;
+    await startNode(
+      { name: 'web' },
+      app({
+        getHttpMessageHandlers: () => ({
+          'GET /files/:name': {
+            onRequest: async () => {
+              guarded++;
+            },
+            handler: (r) => `file ${(r.params as { name: string }).name}`,
+          },
+        }),
+      }),
+      [http],
+    );
+    const fastify = fastifyOf(http);
+    http.addRoute('GET /files/index', () => 'late index');
+    expect((await fastify.inject({ url: '/files/index' })).body).toBe('file index');
+    expect(guarded).toBe(1);
+  });
 });
