@@ -1,7 +1,5 @@
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback } from 'fastify';
 import {
-  AddressList,
-  unmapIPv4,
   type AnyTopics,
   type Application,
   type CommandHandlers,
@@ -12,6 +10,7 @@ import {
   type TopicMap,
 } from '@systemge/node';
 import { SystemgeError } from '@systemge/protocol';
+import { accessList, addressCheck, type IPAccessList } from './address-check.js';
 import { HTTPConfigError, HTTPListenError, HTTPStateError, RouteExistsError } from './http-errors.js';
 import { formatHost, resolveOptions, type HTTPComponentOptions, type HTTPSOptions, type ResolvedOptions } from './options.js';
 import { RequestCounters, UNMATCHED_ROUTE } from './request-counters.js';
@@ -44,16 +43,6 @@ export type HTTPMount = (scope: FastifyInstance) => void | Promise<void>;
 
 /** A Fastify plugin for `use()`. */
 export type HTTPFastifyPlugin<O extends Record<string, unknown> = Record<string, unknown>> = FastifyPluginCallback<O> | FastifyPluginAsync<O>;
-
-/**
- * A runtime-editable list of IP addresses and CIDR blocks (IPv4 and IPv6): `add`, `remove`, `set`,
- * `clear`, `entries`, `matches`. An invalid entry throws `SYSTEMGE_ERR_HTTP_CONFIG`.
- */
-export type IPAccessList = AddressList;
-
-function accessList(option: 'allow' | 'deny', entries: readonly string[]): IPAccessList {
-  return new AddressList(entries, option, (_path, message) => new HTTPConfigError(option, message));
-}
 
 /** The HTTP component: a `NodePlugin` plus runtime routing and access control. */
 export interface HTTPComponent<T extends TopicMap = AnyTopics> extends NodePlugin<T> {
@@ -345,22 +334,10 @@ class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
 
   /** Everything the component adds to a Fastify instance, in one encapsulated scope. */
   private async install(scope: FastifyInstance): Promise<void> {
-    scope.addHook('onRequest', (request, reply, done) => {
-      if (request.headers.upgrade !== undefined) closeAfterResponse(request, reply);
-      const address = unmapIPv4(request.ip);
-      const refusal = this.denyList.matches(address)
-        ? 'denied'
-        : this.allowList.size > 0 && !this.allowList.matches(address)
-          ? 'not allowed'
-          : undefined;
-      if (refusal === undefined) {
-        done();
-        return;
-      }
+    scope.addHook('onRequest', addressCheck(this.allowList, this.denyList, (address, reason) => {
       this.counters.rejectedByAddress++;
-      this.logger?.debug({ plugin: this.name, address, reason: refusal }, 'HTTP request refused by address');
-      void reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: `address ${address} is ${refusal}` });
-    });
+      this.logger?.debug({ plugin: this.name, address, reason }, 'HTTP request refused by address');
+    }));
     scope.addHook('onResponse', (request, reply, done) => {
       const label = routeLabel(request);
       if (label === UNCOUNTED) {
@@ -396,19 +373,6 @@ function installError(error: unknown, what: string, givenInstance: boolean): unk
   }
   if (error instanceof SystemgeError || !givenInstance) return error;
   return new HTTPConfigError('fastify', `${what}: ${e.message ?? String(error)}`, { cause: error });
-}
-
-/**
- * An upgrade request answered with a plain response (refused, not found, no WebSocket route) arrives on a
- * socket the HTTP parser has let go of, so nothing else would ever close it: close it once the response is
- * flushed. A successful upgrade hijacks the reply, and 'finish' never fires.
- */
-function closeAfterResponse(request: FastifyRequest, reply: FastifyReply): void {
-  const socket = request.raw.socket;
-  reply.raw.once('finish', () => {
-    socket.end();
-    socket.once('finish', () => socket.destroy());
-  });
 }
 
 /**

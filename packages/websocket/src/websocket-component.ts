@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AnyTopics, Application, CommandHandlers, Logger, NodePlugin, PluginContext, SystemgeNode, TopicMap } from '@systemge/node';
 import type { WebSocket } from 'ws';
 import { admissionRefusal } from './admission.js';
@@ -10,8 +10,9 @@ import { Counters } from './counters.js';
 import { Inbound, isThenable, type WebSocketMessageHandler, type WebSocketMessageHandlers } from './inbound.js';
 import { resolveOptions, type ResolvedOptions, type WebSocketComponentOptions, type WebSocketHTTPHost, type WebSocketTLSOptions } from './options.js';
 import { Outbound } from './outbound.js';
+import { listenOwn } from './own-server.js';
 import { ClientState, type DisconnectReason, type WebSocketClient } from './websocket-client.js';
-import { WebSocketConfigError, WebSocketListenError, WebSocketStateError } from './websocket-errors.js';
+import { WebSocketConfigError, WebSocketStateError } from './websocket-errors.js';
 import { OutgoingMessage } from './wire-codec.js';
 
 
@@ -127,30 +128,9 @@ class WebSocketComponentImpl<T extends TopicMap> implements WebSocketComponent<T
     this.handlers = handlers;
 
     if (this.host === undefined) {
-      const o = this.options;
-      const fastify = Fastify({ logger: false, ...(this.tls === undefined ? {} : { https: this.tls }) }) as unknown as FastifyInstance;
-      // An upgrade to any other path gets a plain 404 on a socket the HTTP parser has let go of; close it.
-      fastify.addHook('onRequest', (request, reply, done) => {
-        if (request.headers.upgrade !== undefined) {
-          const socket = request.raw.socket;
-          reply.raw.once('finish', () => {
-            socket.end();
-            socket.once('finish', () => socket.destroy());
-          });
-        }
-        done();
-      });
-      try {
-        await fastify.register((scope) => this.mount(scope));
-        await fastify.listen({ host: o.host, port: o.port });
-      } catch (error) {
-        await fastify.close().catch(() => {});
-        if ((error as { code?: string }).code?.startsWith('E') === true) throw new WebSocketListenError(o.host, o.port, { cause: error });
-        throw error;
-      }
-      const address = fastify.server.address();
-      this.ownAddress = typeof address === 'object' && address !== null ? { host: address.address, port: address.port } : undefined;
-      this.server = fastify;
+      const own = await listenOwn(this.options.host, this.options.port, this.tls, (scope) => this.mount(scope));
+      this.server = own.fastify;
+      this.ownAddress = own.address;
     }
     this.serving = true;
     if (this.options.pingIntervalMs > 0) {
