@@ -33,4 +33,39 @@ describe('failures while the component declares its routes say what happened', (
     const http = httpComponent({ fastify: server });
     await expect(startNode({ name: 'web' }, app, [http])).rejects.toMatchObject({ code: 'SYSTEMGE_ERR_HTTP_STATE' });
   });
+
+  it('on a given instance, a later start swaps handlers under the first options and refuses a new route with options', async () => {
+    const server = Fastify();
+    onTeardown(() => server.close());
+    let start = 0;
+    let hooked = 0;
+    const http = httpComponent({ fastify: server });
+    const node = await startNode(
+      { name: 'web' },
+      {
+        getHttpMessageHandlers: () => {
+          start++;
+          const version = start;
+          if (start === 3) return { 'POST /new': { schema: { body: { type: 'object' } }, handler: () => 'new' } };
+          return {
+            'GET /v': {
+              onRequest: async () => {
+                hooked++;
+              },
+              handler: () => `v${version}`,
+            },
+          };
+        },
+      },
+      [http],
+    );
+    await server.ready();
+    expect((await server.inject({ url: '/v' })).body).toBe('v1');
+    await node.stop();
+    await node.start();
+    expect((await server.inject({ url: '/v' })).body).toBe('v2');
+    expect(hooked).toBe(2);
+    await node.stop();
+    await expect(node.start()).rejects.toMatchObject({ code: 'SYSTEMGE_ERR_HTTP_STATE' });
+  });
 });
