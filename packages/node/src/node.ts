@@ -12,6 +12,9 @@ import {
   type Payload,
   PROTOCOL_VERSION,
   ProtocolVersionError,
+  FieldTooLargeError,
+  type ProtocolLimits,
+  type TopicSet,
   type RemoteAddress,
   type SystemgeError,
   type TopicsFrame,
@@ -52,6 +55,7 @@ import {
   UnknownCommandError,
 } from './errors.js';
 import { Dispatcher } from './handling.js';
+import { HANDSHAKE_TOPIC_BYTES, splitTopics, type TopicSplit } from './handshake-topics.js';
 import { childLogger, type Logger, silentLogger } from './logger.js';
 import type {
   AsyncMessageOptions,
@@ -509,9 +513,16 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     if (!this.attemptLimiter.attempt(remote.address)) return 'too many connection attempts';
     // A full set of pending handshakes evicts its oldest member instead of refusing the newcomer:
     // silent sockets then cannot lock real peers out, they only push each other out.
-    if (this.pendingIncoming.size >= access.maxPendingHandshakes) {
+    // Each pending handshake may hold up to one first frame, so the byte budget caps their number too.
+    const frameCap = Math.min(this.config.limits.maxHandshakeFrameBytes, this.config.limits.maxFrameBytes);
+    const byBytes = Math.floor(access.maxPendingHandshakeBytes / frameCap);
+    if (this.pendingIncoming.size >= Math.min(access.maxPendingHandshakes, byBytes)) {
       const oldest = this.pendingIncoming.values().next().value;
-      if (oldest !== undefined) this.dropPending(oldest, `evicted: more than ${access.maxPendingHandshakes} pending handshakes`);
+      const reason =
+        byBytes < access.maxPendingHandshakes
+          ? `evicted: pending handshakes would hold more than access.maxPendingHandshakeBytes ${access.maxPendingHandshakeBytes} (${byBytes} of ${frameCap} bytes)`
+          : `evicted: more than ${access.maxPendingHandshakes} pending handshakes`;
+      if (oldest !== undefined) this.dropPending(oldest, reason);
     }
     if (this.peers_.size >= access.maxConnections) return 'too many connections';
     return undefined;
@@ -620,20 +631,25 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
             };
             this.attach(peer, settle);
             this.armHandshakeTimeout(peer, settle);
-            connection.send(this.handshakeFrame(endpoint));
+            const hello = this.handshakeFrame(endpoint);
+            peer.handshakeTopics = { asyncTopics: hello.asyncTopics, syncTopics: hello.syncTopics };
+            connection.send(hello);
           }),
       );
   }
 
   private handshakeFrame(endpoint: EndpointConfig): HandshakeFrame {
+    // The listener's limits are unknown yet: the handshake carries what fits any peer, the rest follows.
+    const { first } = this.topicsFor(undefined, HANDSHAKE_TOPIC_BYTES);
     return {
       kind: FrameKind.Handshake,
       version: PROTOCOL_VERSION,
       name: this.name,
       auth: endpoint.token ?? this.config.auth.token,
-      asyncTopics: [...this.asyncHandlers.keys()],
-      syncTopics: [...this.syncHandlers.keys()],
+      asyncTopics: first.asyncTopics,
+      syncTopics: first.syncTopics,
       info: this.handshakeInfo(),
+      limits: this.config.limits,
     };
   }
 
@@ -756,6 +772,12 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
 
   private onConnectionError(peer: Peer, error: SystemgeError): void {
     const fatal = (error as { fatal?: boolean }).fatal === true;
+    if (fatal && peer.state === 'handshaking' && peer.direction === 'in') {
+      // A handshake too large or malformed: a counted, logged refusal; the socket goes at once.
+      this.dropPending(peer, error.message, error.code);
+      this.emit('warning', error);
+      return;
+    }
     if (!fatal && 'frameKind' in error) {
       this.counters.invalidMessages++;
       const e = error as SystemgeError & { frameKind?: number; syncToken?: string; topic?: string };
@@ -870,15 +892,65 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       this.refuse(peer, clash);
       return;
     }
+    const owner = `peer "${frame.name}"`;
+    peer.connection.setPeerLimits?.(frame.limits ?? {}, owner);
+    const nameLimit = frame.limits?.maxNodeNameBytes;
+    const nameBytes = Buffer.byteLength(this.name, 'utf8');
+    if (nameLimit !== undefined && nameBytes > nameLimit) {
+      this.refuse(peer, new FieldTooLargeError('name', nameBytes, nameLimit, { limitOwner: owner }));
+      return;
+    }
+    // A dialer that announced no limits predates the first-frame cap: the whole list fits its answer.
+    const budget =
+      frame.limits === undefined
+        ? Number.POSITIVE_INFINITY
+        : Math.floor(Math.min(frame.limits.maxHandshakeFrameBytes ?? 2 * HANDSHAKE_TOPIC_BYTES, frame.limits.maxFrameBytes ?? Number.POSITIVE_INFINITY) / 2);
+    const topics = this.topicsFor(frame.limits, budget);
     peer.connection.send({
       kind: FrameKind.HandshakeAck,
       version: PROTOCOL_VERSION,
       name: this.name,
-      asyncTopics: [...this.asyncHandlers.keys()],
-      syncTopics: [...this.syncHandlers.keys()],
+      asyncTopics: topics.first.asyncTopics,
+      syncTopics: topics.first.syncTopics,
       info: this.handshakeInfo(),
+      limits: this.config.limits,
     });
+    this.sendTopicFrames(peer, topics.rest);
     this.makeReady(peer, frame);
+    this.warnTopicsTooLarge(peer, topics, frame.limits);
+  }
+
+  /**
+   * Topics this node announces, split for a peer with the given limits: what fits `budget` for the
+   * handshake, topic frames for the rest, and those the peer's `maxTopicBytes` refuses.
+   */
+  private topicsFor(limits: Partial<ProtocolLimits> | undefined, budget: number, announced?: TopicSet): TopicSplit {
+    const maxTopicBytes = Math.min(this.config.limits.maxTopicBytes, limits?.maxTopicBytes ?? Number.POSITIVE_INFINITY);
+    return splitTopics(this.asyncHandlers.keys(), this.syncHandlers.keys(), maxTopicBytes, budget, announced);
+  }
+
+  /** Topics that did not fit in the handshake, right after it (before anything else is sent). */
+  private sendTopicFrames(peer: Peer, frames: TopicSet[]): void {
+    for (const set of frames) {
+      try {
+        peer.connection.send({ kind: FrameKind.TopicsAdded, asyncTopics: set.asyncTopics, syncTopics: set.syncTopics });
+      } catch (error) {
+        this.logger.warn({ peer: peer.name, err: errorText(error) }, 'could not announce topics');
+      }
+    }
+  }
+
+  /** Topics over the peer's maxTopicBytes are never announced to it; say so once per connection. */
+  private warnTopicsTooLarge(peer: Peer, split: TopicSplit, limits: Partial<ProtocolLimits> | undefined): void {
+    const first = split.tooLarge[0];
+    if (first === undefined) return;
+    const limit = Math.min(this.config.limits.maxTopicBytes, limits?.maxTopicBytes ?? Number.POSITIVE_INFINITY);
+    const error = new FieldTooLargeError('topic', first.bytes, limit, { topic: first.topic, limitOwner: `peer "${peer.name}"` });
+    this.logger.warn(
+      { peer: peer.name, topics: split.tooLarge.map((t) => t.topic) },
+      `${split.tooLarge.length} topic(s) not announced: ${error.message}`,
+    );
+    this.emit('warning', error);
   }
 
   /** Dialing side: checks the listener's answer. Returns the error that refused it. */
@@ -897,7 +969,12 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       this.refuse(peer, error);
       return error;
     }
+    peer.connection.setPeerLimits?.(frame.limits ?? {}, `peer "${frame.name}"`);
+    // What did not fit in the handshake, now that the listener's limits are known.
+    const topics = this.topicsFor(frame.limits, 0, peer.handshakeTopics);
+    this.sendTopicFrames(peer, topics.rest);
     this.makeReady(peer, frame);
+    this.warnTopicsTooLarge(peer, topics, frame.limits);
     return undefined;
   }
 

@@ -1,4 +1,4 @@
-import type { Connection, MessageFrame } from '@systemge/protocol';
+import type { Connection, MessageFrame, TopicSet } from '@systemge/protocol';
 import type { EndpointConfig } from './config.js';
 import { Fifo, type HandlingSource } from './handling.js';
 import type { ConnectionRateLimiter } from './rate-limits.js';
@@ -29,6 +29,8 @@ export class Peer implements HandlingSource {
   probeNonce = 0;
   /** Set when this side decided to close, so the loss is not treated as a failure. */
   closingLocally = false;
+  /** Dialing side: the topics its handshake carried (the rest follow once the peer's limits are known). */
+  handshakeTopics: TopicSet | undefined;
   /** Incoming rate limits, when configured. */
   limiter: ConnectionRateLimiter | undefined;
 

@@ -15,7 +15,7 @@ export interface ProtocolLimits {
   /**
    * Largest first frame (the handshake or its answer) accepted from a peer, bytes, length prefix
    * excluded. Checked before the body is buffered, so an unauthenticated connection holds at most
-   * this much. The effective cap is the smaller of this and `maxFrameBytes`. At least 4096. Default 64 KiB.
+   * this much. The effective cap is the smaller of this and `maxFrameBytes`. At least 16 KiB. Default 64 KiB.
    */
   maxHandshakeFrameBytes: number;
 }
@@ -41,7 +41,7 @@ const HARD_CAP: Record<keyof ProtocolLimits, number> = {
   maxHandshakeFrameBytes: 0xffff_ffff,
 };
 /** Smallest accepted value per limit (1 unless stated): a handshake must have room for a name, a token and some topics. */
-const MIN: Partial<Record<keyof ProtocolLimits, number>> = { maxHandshakeFrameBytes: 4096 };
+const MIN: Partial<Record<keyof ProtocolLimits, number>> = { maxHandshakeFrameBytes: 16 * 1024 };
 
 /** Fills in defaults and validates: every limit a positive integer within what the frame format can carry. */
 export function resolveLimits(limits?: Partial<ProtocolLimits>): ProtocolLimits {

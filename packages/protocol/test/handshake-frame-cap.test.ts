@@ -50,14 +50,14 @@ describe('first-frame cap', () => {
   });
 
   it('accepts a first frame exactly at the cap and large frames after it', () => {
-    const limits = resolveLimits({ maxHandshakeFrameBytes: 4096 });
+    const limits = resolveLimits({ maxHandshakeFrameBytes: 16384 });
     const { d, frames, errors } = decoder(limits);
-    const info = { pad: 'x'.repeat(4096 - 1 - 80) };
+    const info = { pad: 'x'.repeat(16384 - 1 - 80) };
     let body = pack({ version: 1, name: 'n', asyncTopics: [], syncTopics: [], info });
-    // Pad the info so the frame body is exactly 4096 bytes (kind byte included).
-    info.pad = 'x'.repeat(info.pad.length + (4096 - 1 - body.length));
+    // Pad the info so the frame body is exactly 16384 bytes (kind byte included).
+    info.pad = 'x'.repeat(info.pad.length + (16384 - 1 - body.length));
     body = pack({ version: 1, name: 'n', asyncTopics: [], syncTopics: [], info });
-    expect(body.length + 1).toBe(4096);
+    expect(body.length + 1).toBe(16384);
     const big: Frame = { kind: FrameKind.AsyncMessage, topic: 't', payload: 'p'.repeat(100_000), syncToken: undefined };
     d.push(Buffer.concat([rawFrame(FrameKind.Handshake, body), encodeFrame(big, limits)]));
     expect(errors).toEqual([]);

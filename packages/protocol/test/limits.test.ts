@@ -74,10 +74,10 @@ describe('resolveLimits', () => {
   });
 
   it('refuses a handshake cap too small for a handshake', () => {
-    const error = thrown(() => resolveLimits({ maxHandshakeFrameBytes: 4095 }));
+    const error = thrown(() => resolveLimits({ maxHandshakeFrameBytes: 16383 }));
     expect(isSystemgeError(error, 'SYSTEMGE_ERR_INVALID_LIMITS')).toBe(true);
-    expect((error as Error).message).toContain('maxHandshakeFrameBytes must be an integer from 4096');
-    expect(resolveLimits({ maxHandshakeFrameBytes: 4096 }).maxHandshakeFrameBytes).toBe(4096);
+    expect((error as Error).message).toContain('maxHandshakeFrameBytes must be an integer from 16384');
+    expect(resolveLimits({ maxHandshakeFrameBytes: 16384 }).maxHandshakeFrameBytes).toBe(16384);
   });
 });
 
