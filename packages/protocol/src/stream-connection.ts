@@ -82,6 +82,8 @@ class StreamConnection implements Connection {
   private remoteGoodbye: { code: string; reason: string } | undefined;
   private socketError: SystemgeError | undefined;
   private wantDrain = false;
+  /** A valid frame has arrived (before that, the peer is unauthenticated). */
+  private firstFrameSeen = false;
   private sinkBlocked = false;
   private userPaused = false;
   private closeTimer: NodeJS.Timeout | undefined;
@@ -239,16 +241,23 @@ class StreamConnection implements Connection {
       // The goodbye is a courtesy; a socket that cannot take it is closed anyway.
     }
     this.socket.end();
-    // Keep reading so the peer's FIN is seen; what arrives after our goodbye is discarded.
-    this.userPaused = false;
-    this.decoder.resume();
-    this.socket.resume();
+    if (this.decoder.broken && !this.firstFrameSeen) {
+      // A refused first frame (an unauthenticated peer): stop reading at once rather than read and
+      // discard whatever it keeps sending; the socket is destroyed when the close timer fires.
+      this.socket.pause();
+    } else {
+      // Keep reading so the peer's FIN is seen; what arrives after our goodbye is discarded.
+      this.userPaused = false;
+      this.decoder.resume();
+      this.socket.resume();
+    }
     this.closeTimer = setTimeout(() => this.socket.destroy(), this.closeTimeoutMs);
     this.closeTimer.unref();
   }
 
   private onDecodedFrame(frame: Frame): void {
     this.framesIn++;
+    this.firstFrameSeen = true;
     if (frame.kind === FrameKind.Goodbye) {
       this.remoteGoodbye = { code: frame.code, reason: frame.reason };
       return;

@@ -78,6 +78,7 @@ describe('first-frame cap', () => {
     expect(frames).toHaveLength(1);
   });
 
+  // The refused connection stops reading at once and is destroyed when its close timer fires.
   it('a connection over a real socket answers a 16 MiB first frame with a goodbye naming the limit and closes', async () => {
     const closed = new Promise<CloseInfo>((resolveClose, reject) => {
       const server = net.createServer((socket) => {
@@ -88,7 +89,7 @@ describe('first-frame cap', () => {
           remoteFamily: 'IPv4',
           localAddress: '',
           localPort: 0,
-        });
+        }, { closeTimeoutMs: 300 });
         connection.setHandlers({ onFrame: () => reject(new Error('no frame expected')), onClose: (info) => { server.close(); resolveClose(info); } });
       });
       server.listen(0, '127.0.0.1', () => {
