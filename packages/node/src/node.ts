@@ -23,6 +23,7 @@ import type {
   Application,
   AsyncMessageHandler,
   CommandHandler,
+  CommandResult,
   IncomingMessage,
   NodePlugin,
   PluginContext,
@@ -31,6 +32,7 @@ import type {
 } from './components.js';
 import { type EndpointConfig, type NodeConfig, resolveNodeConfig, type ResolvedNodeConfig } from './config.js';
 import { backoffDelay, endpointKey, Sleeper } from './endpoint-dialer.js';
+import { ConnectProgressLog } from './connect-progress.js';
 import {
   AuthenticationError,
   BackpressureError,
@@ -154,6 +156,8 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   /** Addresses refused before any handshake; editable at runtime. */
   readonly denyList: AddressList;
   private readonly attemptLimiter: AttemptRateLimiter;
+  /** Says what the node is waiting for while an endpoint cannot be reached, rate-limited. */
+  private readonly connectLog: ConnectProgressLog;
 
   constructor(config: NodeConfig, application: Application<T>, options: NodeOptions<T>) {
     super();
@@ -166,6 +170,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     this.self = this as unknown as SystemgeNode<T>;
     this.plugins = options.plugins ?? [];
     this.logger = childLogger(options.logger ?? silentLogger, { node: this.name });
+    this.connectLog = new ConnectProgressLog(this.logger);
     const pluginNames = new Set<string>();
     for (const plugin of this.plugins) {
       if (pluginNames.has(plugin.name)) throw new NodeStatusError(`two plugins are named "${plugin.name}"`);
@@ -656,17 +661,18 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       try {
         const peer = await this.dialOnce(state);
         state.peer = peer;
+        this.connectLog.connected(where, attempt);
         return peer;
       } catch (error) {
         const err = error instanceof Error ? error : new Error(String(error));
         if (!state.active) throw new NodeStoppedError(this.name);
         this.counters.connectionFailures++;
-        this.logger.warn({ endpoint: where, attempt, err: err.message }, 'connection attempt failed');
-        this.emit('connect:failed', state.endpoint, attempt, err);
-        if (policy.maxAttempts > 0 && attempt >= policy.maxAttempts) {
-          throw new ConnectAttemptsError(where, attempt, { cause: err });
-        }
-        const completed = await state.sleeper.sleep(backoffDelay(policy, attempt));
+        const last = policy.maxAttempts > 0 && attempt >= policy.maxAttempts;
+        const retryInMs = last ? undefined : backoffDelay(policy, attempt);
+        this.connectLog.failed(where, attempt, err, retryInMs);
+        this.emit('connect:failed', state.endpoint, attempt, err, retryInMs);
+        if (last) throw new ConnectAttemptsError(where, attempt, { cause: err });
+        const completed = await state.sleeper.sleep(retryInMs ?? 0);
         if (!completed) throw new NodeStoppedError(this.name);
       }
     }
@@ -1329,7 +1335,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     return [...this.allCommands().keys()].sort();
   }
 
-  async command(name: string, args: string[] = []): Promise<string> {
+  async command(name: string, args: string[] = []): Promise<CommandResult> {
     const commands = this.allCommands();
     const handler = commands.get(name);
     if (handler === undefined) throw new UnknownCommandError(name, [...commands.keys()].sort());
