@@ -15,6 +15,7 @@ import {
   type ProcessDescription,
   type SystemgeNode,
   type TopicMap,
+  type CommandResult,
 } from '@systemge/node';
 import type { ProtocolLimits, Transport } from '@systemge/protocol';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
@@ -457,7 +458,7 @@ class DashboardServer implements Dashboard, DashboardCore {
     };
   }
 
-  async run(name: string, command: string, args: string[], caller: Caller): Promise<string> {
+  async run(name: string, command: string, args: string[], caller: Caller): Promise<CommandResult> {
     const t = this.get(name);
     this.logger.info({ node: name, command, argc: args.length, remote: caller.remote, via: caller.via }, 'dashboard command');
     try {
@@ -472,10 +473,10 @@ class DashboardServer implements Dashboard, DashboardCore {
     }
   }
 
-  async runAll(command: string, caller: Caller): Promise<Record<string, { result: string } | { error: string; code: string }>> {
+  async runAll(command: string, caller: Caller): Promise<Record<string, { result: CommandResult } | { error: string; code: string }>> {
     const names = [...this.tracked.values()].filter((t) => t.reachable).map((t) => t.name);
     const settled = await Promise.allSettled(names.map((name) => this.run(name, command, [], caller)));
-    const results: Record<string, { result: string } | { error: string; code: string }> = {};
+    const results: Record<string, { result: CommandResult } | { error: string; code: string }> = {};
     settled.forEach((s, i) => {
       const name = names[i]!;
       if (s.status === 'fulfilled') results[name] = { result: s.value };
