@@ -302,12 +302,12 @@ function checkNode(c: Checker, node: unknown, path: string): void {
     const commands = record.commands as CommandsFileConfig;
     const listen = record.listen as { host?: unknown } | false | undefined;
     const host = listen === false ? undefined : typeof listen?.host === 'string' ? listen.host : '127.0.0.1';
-    const auth = record.auth as { token?: unknown; peerTokens?: Record<string, unknown> } | undefined;
-    const tokens = auth?.token !== undefined || Object.keys(auth?.peerTokens ?? {}).length > 0;
+    const auth = record.auth as { token?: unknown; peerTokens?: Record<string, unknown>; requireCertificateName?: unknown } | undefined;
+    const tokens = auth?.token !== undefined || Object.keys(auth?.peerTokens ?? {}).length > 0 || auth?.requireCertificateName === true;
     if (commands.remote === true && host !== undefined && !isLoopbackHost(host) && !tokens && commands.allowUnauthenticated !== true) {
       c.fail(
         `${path}.commands.remote`,
-        `any peer that reaches ${host} could run this node's commands: set auth.token (or auth.peerTokens), listen on a loopback host, ` +
+        `any peer that reaches ${host} could run this node's commands: set auth.token (or auth.peerTokens, or auth.requireCertificateName with TLS client certificates), listen on a loopback host, ` +
           'or set commands.allowUnauthenticated: true when the TLS transport verifies client certificates',
       );
     }

@@ -38,8 +38,9 @@ export interface RemoteCommandsOptions {
 }
 
 /**
- * `remoteCommands()` was added to a node that authenticates nobody (no `auth.token`, no
- * `auth.peerTokens`) and listens beyond loopback: anyone who can reach the port could stop it.
+ * `remoteCommands()` was added to a node that authenticates nobody (no `auth.token`,
+ * `auth.peerTokens` or `auth.requireCertificateName`) and listens beyond loopback: anyone who can
+ * reach the port could stop it.
  */
 export class RemoteCommandsUnauthenticatedError extends SystemgeError {
   static readonly code = 'SYSTEMGE_ERR_REMOTE_COMMANDS_UNAUTHENTICATED';
@@ -48,7 +49,7 @@ export class RemoteCommandsUnauthenticatedError extends SystemgeError {
   constructor(node: string, host: string) {
     super(
       RemoteCommandsUnauthenticatedError.code,
-      `node "${node}" would accept commands from any peer that reaches ${host}: set auth.token (or auth.peerTokens), ` +
+      `node "${node}" would accept commands from any peer that reaches ${host}: set auth.token (or auth.peerTokens, or auth.requireCertificateName with TLS client certificates), ` +
         'listen on a loopback host, or set allowUnauthenticated: true when the transport authenticates peers (TLS client certificates)',
     );
     this.node = node;
@@ -60,10 +61,10 @@ interface NodeInternals {
   config?: { auth?: AuthConfig };
 }
 
-/** True when the node asks its peers for a handshake token. */
-function requiresToken(node: SystemgeNode<AnyTopics>): boolean {
+/** True when the node authenticates its peers: a handshake token, or certificate names. */
+function authenticatesPeers(node: SystemgeNode<AnyTopics>): boolean {
   const auth = (node as unknown as NodeInternals).config?.auth;
-  return auth?.token !== undefined || Object.keys(auth?.peerTokens ?? {}).length > 0;
+  return auth?.token !== undefined || Object.keys(auth?.peerTokens ?? {}).length > 0 || auth?.requireCertificateName === true;
 }
 
 /**
@@ -81,7 +82,7 @@ export function remoteCommands<T extends TopicMap = AnyTopics>(options: RemoteCo
     name: 'remote-commands',
     start({ node, logger }: PluginContext<T>) {
       const host = node.address?.host;
-      if (host !== undefined && !isLoopbackHost(host) && options.allowUnauthenticated !== true && !requiresToken(node as SystemgeNode<AnyTopics>)) {
+      if (host !== undefined && !isLoopbackHost(host) && options.allowUnauthenticated !== true && !authenticatesPeers(node as SystemgeNode<AnyTopics>)) {
         throw new RemoteCommandsUnauthenticatedError(node.name, host);
       }
       const any = node as unknown as SystemgeNode<AnyTopics>;
