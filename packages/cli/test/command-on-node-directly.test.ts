@@ -87,7 +87,7 @@ describe('systemge command --node: commands over the node\'s Systemge port, no d
     const refused = await runToEnd(['command', '--node', '192.0.2.10:7000', '--token', TOKEN, 'stats']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/refusing to send the node token in clear text to 192\.0\.2\.10:7000.*--tls.*--allow-insecure/);
-  });
+  }, 30_000);
 
   it('connects over mutual TLS with --ca, --cert and --key', async () => {
     const { secure } = await start('tls.json', {
