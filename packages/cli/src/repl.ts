@@ -219,16 +219,19 @@ export async function runRepl(target: ReplTarget, io: ReplIO): Promise<number> {
     return [hits.length > 0 ? hits : [], word];
   };
 
+  const interactive = (io.output as { isTTY?: boolean }).isTTY === true;
   const rl: Interface = createInterface({
     input: io.input,
     output: io.output,
-    terminal: true,
+    // Piped input (a script of lines) reads line by line, without prompts redrawn or keys echoed.
+    terminal: interactive,
     completer,
     history,
     historySize: 500,
     removeHistoryDuplicates: true,
   });
   const prompt = (): void => {
+    if (!interactive) return;
     rl.setPrompt(`systemge${current === undefined ? '' : `(${current})`}> `);
     rl.prompt();
   };
@@ -324,17 +327,21 @@ export async function runRepl(target: ReplTarget, io: ReplIO): Promise<number> {
   write(`connected to ${backend.where}; nodes: ${nodeNames.join(', ') || '(none)'}. Type help for commands.`);
   prompt();
   return await new Promise<number>((resolve) => {
-    let busy = false;
+    // Lines run one after the other (a pasted or piped batch too); a line while watching stops the watch.
+    let chain: Promise<void> = Promise.resolve();
     let closing = false;
     const finish = async (): Promise<void> => {
       if (closing) return;
       closing = true;
       stopWatch?.();
-      try {
-        const kept = (rl as unknown as { history: string[] }).history.slice(0, 500).reverse();
-        writeFileSync(historyFile, `${kept.join('\n')}\n`, { mode: 0o600 });
-      } catch {
-        // History is a convenience.
+      await chain;
+      if (interactive) {
+        try {
+          const kept = (rl as unknown as { history: string[] }).history.slice(0, 500).reverse();
+          writeFileSync(historyFile, `${kept.join('\n')}\n`, { mode: 0o600 });
+        } catch {
+          // History is a convenience.
+        }
       }
       rl.close();
       await backend.close();
@@ -355,23 +362,18 @@ export async function runRepl(target: ReplTarget, io: ReplIO): Promise<number> {
         stopWatch();
         return;
       }
-      if (busy) return;
-      busy = true;
-      handle(line)
-        .then(
-          (more) => {
-            if (!more) return finish();
-          },
-          (error: unknown) => {
-            const e = error as { message: string; available?: string[] };
-            write(`error: ${e.message}`);
-            if (Array.isArray(e.available)) write(`available commands: ${e.available.join(', ')}`);
-          },
-        )
-        .finally(() => {
-          busy = false;
-          if (!closing) prompt();
-        });
+      chain = chain.then(async () => {
+        let more = true;
+        try {
+          more = await handle(line);
+        } catch (error) {
+          const e = error as { message: string; available?: string[] };
+          write(`error: ${e.message}`);
+          if (Array.isArray(e.available)) write(`available commands: ${e.available.join(', ')}`);
+        }
+        if (!more) void finish();
+        else if (!closing) prompt();
+      });
     });
   });
 }

@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfigFile, type RunningSystem, startSystem } from '../src/index.js';
 import { hasScript, runOnTerminal, type Terminal } from './terminal.js';
@@ -144,4 +146,20 @@ describe.skipIf(!hasScript)('systemge repl, driven through a pseudo-terminal', (
     t.type('\u0004');
     expect(await t.exited).toBe(0);
   }, 60_000);
+});
+
+describe('systemge repl without a terminal', () => {
+  it('reads a script of lines from a pipe, runs them in order and exits at the end of input', async () => {
+    const s = await system('piped.json', { nodes: [{ name: 'solo', application: './repl-app.js', commands: { remote: true } }] });
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../dist/bin.js', import.meta.url)), 'repl', '--node', addressOf(s, 'solo')], {
+      env: { PATH: process.env.PATH, SYSTEMGE_REPL_HISTORY: join(dir, 'history-piped') },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdin.end('emit note a\nemit note b\nnotes\ngreet piped\n');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(out).toBe('connected to solo; nodes: solo. Type help for commands.\nsent to solo\nsent to solo\n{\n  "notes": 2\n}\nhello piped\n');
+  }, 30_000);
 });
