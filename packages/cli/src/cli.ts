@@ -18,7 +18,7 @@ export const ExitCode = {
   failed: 1,
   /** Wrong command line. */
   usage: 2,
-  /** Nodes could not start, or the dashboard could not be reached or refused the token. */
+  /** Nodes could not start, or the dashboard / node could not be reached or refused the token. */
   unavailable: 3,
 } as const;
 
