@@ -38,6 +38,8 @@ export interface NodeClient {
   readonly node: string;
   /** The name this client announced. */
   readonly self: string;
+  /** `host:port` it was reached at. */
+  readonly address: string;
   /** Whether the node accepts commands from peers (`systemge.command`). */
   readonly commandsEnabled: boolean;
   /** The node's topics, from its handshake. */
@@ -102,6 +104,7 @@ export async function connectToNode(access: NodeAccess): Promise<NodeClient> {
   return {
     node,
     self,
+    address: `${host.includes(':') ? `[${host}]` : host}:${port}`,
     get commandsEnabled() {
       return info()?.syncTopics.includes(REMOTE_COMMAND_TOPIC) ?? false;
     },

@@ -58,7 +58,7 @@ function nodeBackend(clients: NodeClient[]): Backend {
   };
   return {
     where: clients.map((c) => c.node).join(', '),
-    nodes: async () => clients.map((c) => ({ name: c.node, status: c.commandsEnabled ? 'connected' : 'connected (commands off)', address: '' })),
+    nodes: async () => clients.map((c) => ({ name: c.node, status: c.commandsEnabled ? 'connected' : 'connected (commands off)', address: c.address })),
     commands: async (node) => {
       const result = await get(node).run('commands', []);
       return Array.isArray(result) ? result.map(String) : String(result).split('\n');

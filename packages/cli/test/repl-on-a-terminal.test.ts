@@ -53,7 +53,7 @@ describe.skipIf(!hasScript)('systemge repl, driven through a pseudo-terminal', (
 
     let at = t.mark();
     t.type('nodes\r');
-    await t.waitFor(/ {2}alpha {2}connected\n {2}beta {3}connected\nsystemge> /, at);
+    await t.waitFor(/ {2}alpha {2}connected {2}127\.0\.0\.1:\d+\n {2}beta {3}connected {2}127\.0\.0\.1:\d+\nsystemge> /, at);
 
     // Tab completes the node name after `use`, then a command name.
     at = t.mark();
