@@ -668,19 +668,14 @@ class WebSocketComponentImpl<T extends TopicMap> implements WebSocketComponent<T
     const p = this.name;
     return {
       [`${p}:clients`]: () =>
-        JSON.stringify(
-          [...this.clientsById.values()].map((c) => ({
-            id: c.id,
-            remote: c.remoteAddress,
-            groups: [...c.groups],
-            connectedAt: new Date(c.connectedAt).toISOString(),
-            bufferedBytes: c.bufferedBytes,
-          })),
-          null,
-          2,
-        ),
-      [`${p}:groups`]: () =>
-        JSON.stringify(Object.fromEntries([...this.groupsByName].map(([name, members]) => [name, members.size])), null, 2),
+        [...this.clientsById.values()].map((c) => ({
+          id: c.id,
+          remote: c.remoteAddress,
+          groups: [...c.groups],
+          connectedAt: new Date(c.connectedAt).toISOString(),
+          bufferedBytes: c.bufferedBytes,
+        })),
+      [`${p}:groups`]: () => Object.fromEntries([...this.groupsByName].map(([name, members]) => [name, members.size])),
       [`${p}:kick`]: (args) => {
         const id = args[0];
         if (id === undefined) throw new Error(`usage: ${p}:kick <client id>`);
