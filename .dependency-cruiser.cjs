@@ -34,8 +34,7 @@ module.exports = {
     },
     {
       name: 'no-relative-import-across-packages',
-      comment:
-        'Another package is imported by its name (`@systemge/x`), never by a relative path into its folder.',
+      comment: 'Another package is imported by its name (`@systemge/x`), never by a relative path into its folder.',
       severity: 'error',
       from: { path: '^packages/([^/]+)/' },
       to: { path: '^packages/', pathNot: '^packages/$1/', dependencyTypes: ['local'] },
@@ -49,8 +48,7 @@ module.exports = {
     },
     {
       name: 'no-package-internals',
-      comment:
-        "Only a package's exports map entries may be imported (`@systemge/x`), never its src/, test/ or dist/ files.",
+      comment: "Only a package's exports map entries may be imported (`@systemge/x`), never its src/, test/ or dist/ files.",
       severity: 'error',
       from: { path: '^(packages/[^/]+|examples/[^/]+|bench)/' },
       to: {
