@@ -58,8 +58,10 @@ function expected(schema: TSchema): string {
       return 'true or false';
     case 'Literal':
       return typeof s.const === 'string' ? `"${s.const}"` : String(s.const);
-    case 'Array':
-      return 'an array';
+    case 'Array': {
+      const items = typeof s['x-systemge-items'] === 'string' ? ` of ${s['x-systemge-items']}` : '';
+      return `${s.minItems === 1 ? 'a non-empty array' : 'an array'}${items}`;
+    }
     case 'Record':
       return 'an object of name → value';
     case 'Object':
@@ -83,18 +85,45 @@ function issueOf(error: ValueError, path: string): ConfigIssue[] {
     case ValueErrorType.ObjectRequiredProperty:
       return [{ path, message: 'required field is missing' }];
     case ValueErrorType.Union: {
-      // `false` or an object: an object gets the object variant's own, precise errors.
       const value = error.value;
-      if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-        const variant = (error.schema.anyOf as TSchema[]).find((v) => v[Kind] === 'Object');
-        if (variant !== undefined) return schemaIssues(variant, value, path);
-      }
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) return objectVariantIssues(error.schema.anyOf as TSchema[], value, path);
       break;
     }
     default:
       break;
   }
   return [{ path, message: `expected ${expected(error.schema)}, got ${describeValue(error.value)}` }];
+}
+
+/** The `const` of a literal property schema, if it is one. */
+const constOf = (schema: TSchema | undefined): unknown => (schema?.[Kind] === 'Literal' ? (schema as unknown as { const: unknown }).const : undefined);
+
+/**
+ * An object that matches no variant of a union: `false` or an object (`listen`) gets the object
+ * variant's own errors; variants told apart by a literal field (`kind`) get the errors of the variant
+ * that field names, and fields of other variants are "not an option of" the named one.
+ */
+function objectVariantIssues(variants: TSchema[], value: object, path: string): ConfigIssue[] {
+  const objects = variants.filter((v) => v[Kind] === 'Object');
+  if (objects.length === 1) return schemaIssues(objects[0] as TSchema, value, path);
+  const first = objects[0]?.properties as Record<string, TSchema> | undefined;
+  const key = Object.keys(first ?? {}).find((k) => objects.every((v) => constOf((v.properties as Record<string, TSchema>)[k]) !== undefined));
+  if (key === undefined) return [{ path, message: `expected ${variants.map(expected).join(' or ')}, got ${describeValue(value)}` }];
+  const tags = objects.map((v) => constOf((v.properties as Record<string, TSchema>)[key]));
+  const tag = Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+  const at = joinPath(path, key);
+  if (tag === undefined) return [{ path: at, message: 'required field is missing' }];
+  const chosen = objects[tags.indexOf(tag)];
+  if (chosen === undefined) {
+    return [{ path: at, message: `expected one of ${tags.map((t) => JSON.stringify(t)).join(', ')}, got ${describeValue(tag)}` }];
+  }
+  const elsewhere = new Set(objects.flatMap((v) => Object.keys(v.properties as object)));
+  return schemaIssues(chosen, value, path).map((issue) => {
+    const field = issue.path.slice(path === '' ? 0 : path.length + 1);
+    return issue.message.startsWith('unknown field') && elsewhere.has(field)
+      ? { path: issue.path, message: `not an option of "${key}": ${JSON.stringify(tag)}` }
+      : issue;
+  });
 }
 
 /**
