@@ -14,10 +14,19 @@ export {
   type DashboardHTTPSFileConfig,
 } from './config-file.js';
 export {
+  SystemgeFileSchema,
+  NodeFileSchema,
+  TransportFileSchema,
+  HTTPFileSchema,
+  WebSocketFileSchema,
+  DashboardFileSchema,
+  DashboardLinkFileSchema,
+} from './file-schema.js';
+export {
   startSystem,
   type RunningSystem,
   type RunningNode,
   type ApplicationContext,
   type ApplicationModule,
 } from './runner.js';
-export { ConfigFileError, InsecureTokenError, UsageError } from './errors.js';
+export { ConfigFileError, type ConfigFileIssue, InsecureTokenError, UsageError } from './errors.js';
