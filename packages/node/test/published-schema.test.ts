@@ -13,3 +13,21 @@ describe('@systemge/node/schema.json', () => {
     expect(JSON.stringify(shipped)).not.toContain('x-systemge-');
   });
 });
+
+describe('the option types', () => {
+  it('carry each option description as JSDoc, so editors show the unit and default on hover', () => {
+    const source = readFileSync(new URL('../src/config-schema.ts', import.meta.url), 'utf8');
+    const docs = new Set(
+      [...source.matchAll(/\/\*\*([\s\S]*?)\*\//g)].map((m) => (m[1] as string).replace(/\n\s*\* ?/g, ' ').replace(/\s+/g, ' ').trim()),
+    );
+    const missing: string[] = [];
+    const walk = (schema: { properties?: Record<string, { description?: string; properties?: object }> }, path: string): void => {
+      for (const [key, sub] of Object.entries(schema.properties ?? {})) {
+        if (sub.description !== undefined && !docs.has(sub.description)) missing.push(`${path}${key}`);
+        walk(sub as never, `${path}${key}.`);
+      }
+    };
+    walk(NodeConfigSchema as never, '');
+    expect(missing).toEqual([]);
+  });
+});
