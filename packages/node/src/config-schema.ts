@@ -90,6 +90,21 @@ export const LimitsSchema = strict(
     maxSyncTokenBytes: Type.Optional(int(32, 0xffff, 'Largest sync token, bytes, at least 32. Default 64.', DEFAULT_LIMITS.maxSyncTokenBytes)),
     /** Largest node name, UTF-8 bytes. Default 128. */
     maxNodeNameBytes: Type.Optional(int(1, 0xffff, 'Largest node name, UTF-8 bytes. Default 128.', DEFAULT_LIMITS.maxNodeNameBytes)),
+    /**
+     * Largest first frame (the handshake or its answer) accepted from a peer, bytes, length prefix excluded; checked
+     * before the body is buffered. The effective cap is the smaller of this and `maxFrameBytes`. At least 16 KiB.
+     * Default 64 KiB.
+     */
+    maxHandshakeFrameBytes: Type.Optional(
+      int(
+        16 * 1024,
+        0xffff_ffff,
+        'Largest first frame (the handshake or its answer) accepted from a peer, bytes, length prefix excluded; checked ' +
+          'before the body is buffered. The effective cap is the smaller of this and `maxFrameBytes`. At least 16 KiB. ' +
+          'Default 64 KiB.',
+        DEFAULT_LIMITS.maxHandshakeFrameBytes,
+      ),
+    ),
   },
   'Codec limits, enforced on both the sending and the receiving side (see `@systemge/protocol`).',
   {},
@@ -301,6 +316,18 @@ export const AccessSchema = strict(
     /** Accepted connections still handshaking; when full, the oldest is dropped to make room. Default 128. */
     maxPendingHandshakes: Type.Optional(
       count(1, 'Accepted connections still handshaking; when full, the oldest is dropped to make room. Default 128.', 128),
+    ),
+    /**
+     * Bytes all pending handshakes together may hold, at least `limits.maxHandshakeFrameBytes`; above
+     * `floor(maxPendingHandshakeBytes / maxHandshakeFrameBytes)` pending handshakes the oldest is dropped. Default 8 MiB.
+     */
+    maxPendingHandshakeBytes: Type.Optional(
+      count(
+        1,
+        'Bytes all pending handshakes together may hold, at least `limits.maxHandshakeFrameBytes`; above ' +
+          '`floor(maxPendingHandshakeBytes / maxHandshakeFrameBytes)` pending handshakes the oldest is dropped. Default 8 MiB.',
+        8 * 1024 * 1024,
+      ),
     ),
     /** Open connections (all states) above which new sockets are refused. Default 4096. */
     maxConnections: Type.Optional(count(1, 'Open connections (all states) above which new sockets are refused. Default 4096.', 4096)),

@@ -138,6 +138,17 @@ function crossFieldIssues(config: Record<string, unknown>, found: ConfigIssue[],
     const maxBufferedBytes = (own(connection, 'maxBufferedBytes') as number | undefined) ?? 64 * 1024 * 1024;
     if (maxBufferedBytes < highWaterMark) fail('connection.maxBufferedBytes', `must be at least connection.highWaterMark (${highWaterMark})`);
   }
+  if (!bad('limits') && !bad('access.maxPendingHandshakeBytes')) {
+    const limits = resolveLimits(own(config, 'limits') as Partial<ProtocolLimits> | undefined);
+    const handshakeFrameBytes = Math.min(limits.maxHandshakeFrameBytes, limits.maxFrameBytes);
+    const pendingBytes = (own(own(config, 'access'), 'maxPendingHandshakeBytes') as number | undefined) ?? 8 * 1024 * 1024;
+    if (pendingBytes < handshakeFrameBytes) {
+      fail(
+        'access.maxPendingHandshakeBytes',
+        `must be at least limits.maxHandshakeFrameBytes (${handshakeFrameBytes}): each pending handshake may hold that much`,
+      );
+    }
+  }
   const heartbeat = own(config, 'heartbeat');
   if (!bad('heartbeat.intervalMs') && !bad('heartbeat.timeoutMs')) {
     const intervalMs = (own(heartbeat, 'intervalMs') as number | undefined) ?? 5000;

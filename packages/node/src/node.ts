@@ -12,6 +12,9 @@ import {
   type Payload,
   PROTOCOL_VERSION,
   ProtocolVersionError,
+  FieldTooLargeError,
+  type ProtocolLimits,
+  type TopicSet,
   type RemoteAddress,
   type SystemgeError,
   type TopicsFrame,
@@ -58,6 +61,7 @@ import {
   UnknownCommandError,
 } from './errors.js';
 import { Dispatcher } from './handling.js';
+import { HANDSHAKE_TOPIC_BYTES, splitTopics, type TopicSplit } from './handshake-topics.js';
 import { childLogger, type Logger, silentLogger } from './logger.js';
 import type {
   AsyncMessageOptions,
@@ -574,9 +578,16 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     if (!this.attemptLimiter.attempt(remote.address)) return 'too many connection attempts';
     // A full set of pending handshakes evicts its oldest member instead of refusing the newcomer:
     // silent sockets then cannot lock real peers out, they only push each other out.
-    if (this.pendingIncoming.size >= access.maxPendingHandshakes) {
+    // Each pending handshake may hold up to one first frame, so the byte budget caps their number too.
+    const frameCap = Math.min(this.config.limits.maxHandshakeFrameBytes, this.config.limits.maxFrameBytes);
+    const byBytes = Math.floor(access.maxPendingHandshakeBytes / frameCap);
+    if (this.pendingIncoming.size >= Math.min(access.maxPendingHandshakes, byBytes)) {
       const oldest = this.pendingIncoming.values().next().value;
-      if (oldest !== undefined) this.dropPending(oldest, `evicted: more than ${access.maxPendingHandshakes} pending handshakes`);
+      const reason =
+        byBytes < access.maxPendingHandshakes
+          ? `evicted: pending handshakes would hold more than access.maxPendingHandshakeBytes ${access.maxPendingHandshakeBytes} (${byBytes} of ${frameCap} bytes)`
+          : `evicted: more than ${access.maxPendingHandshakes} pending handshakes`;
+      if (oldest !== undefined) this.dropPending(oldest, reason);
     }
     if (this.peers_.size >= access.maxConnections) return 'too many connections';
     return undefined;
@@ -686,20 +697,25 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
             };
             this.attach(peer, settle);
             this.armHandshakeTimeout(peer, settle);
-            connection.send(this.handshakeFrame(endpoint));
+            const hello = this.handshakeFrame(endpoint);
+            peer.handshakeTopics = { asyncTopics: hello.asyncTopics, syncTopics: hello.syncTopics };
+            connection.send(hello);
           }),
       );
   }
 
   private handshakeFrame(endpoint: EndpointConfig): HandshakeFrame {
+    // The listener's limits are unknown yet: the handshake carries what fits any peer, the rest follows.
+    const { first } = this.topicsFor(undefined, HANDSHAKE_TOPIC_BYTES);
     return {
       kind: FrameKind.Handshake,
       version: PROTOCOL_VERSION,
       name: this.name,
       auth: endpoint.token ?? this.config.auth.token,
-      asyncTopics: [...this.asyncHandlers.keys()],
-      syncTopics: [...this.syncHandlers.keys()],
+      asyncTopics: first.asyncTopics,
+      syncTopics: first.syncTopics,
       info: this.handshakeInfo(),
+      limits: this.config.limits,
     };
   }
 
@@ -830,6 +846,12 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
 
   private onConnectionError(peer: Peer, error: SystemgeError): void {
     const fatal = (error as { fatal?: boolean }).fatal === true;
+    if (fatal && peer.state === 'handshaking' && peer.direction === 'in') {
+      // A handshake too large or malformed: a counted, logged refusal; the socket goes at once.
+      this.dropPending(peer, error.message, error.code);
+      this.emit('warning', error);
+      return;
+    }
     if (!fatal && 'frameKind' in error) {
       this.counters.invalidMessages++;
       const e = error as SystemgeError & { frameKind?: number; syncToken?: string; topic?: string };
@@ -943,17 +965,33 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       this.refuse(peer, new AuthenticationError());
       return;
     }
+    const owner = `peer "${frame.name}"`;
+    peer.connection.setPeerLimits?.(frame.limits ?? {}, owner);
+    const nameLimit = frame.limits?.maxNodeNameBytes;
+    const nameBytes = Buffer.byteLength(this.name, 'utf8');
+    if (nameLimit !== undefined && nameBytes > nameLimit) {
+      this.refuse(peer, new FieldTooLargeError('name', nameBytes, nameLimit, { limitOwner: owner }));
+      return;
+    }
+    // A dialer that announced no limits predates the first-frame cap: the whole list fits its answer.
+    const budget =
+      frame.limits === undefined
+        ? Number.POSITIVE_INFINITY
+        : Math.floor(Math.min(frame.limits.maxHandshakeFrameBytes ?? 2 * HANDSHAKE_TOPIC_BYTES, frame.limits.maxFrameBytes ?? Number.POSITIVE_INFINITY) / 2);
+    const topics = this.topicsFor(frame.limits, budget);
     const existing = this.peersByName.get(frame.name);
     if (existing !== undefined && instance !== undefined && existing.instance === instance) {
       // The same node connected twice (both sides dialed at once): keep one connection per pair.
       if (this.keepsExisting(existing, peer, frame.name)) {
-        peer.connection.send(this.ackFrame({ superseded: 'true' }));
+        peer.connection.send(this.ackFrame({ asyncTopics: [], syncTopics: [] }, { superseded: 'true' }));
         this.dropSuperseded(peer);
         return;
       }
-      peer.connection.send(this.ackFrame());
+      peer.connection.send(this.ackFrame(topics.first));
+      this.sendTopicFrames(peer, topics.rest);
       // The dialer of this connection closes the one it replaces when our ack reaches it.
       this.makeReady(peer, frame, existing, false);
+      this.warnTopicsTooLarge(peer, topics, frame.limits);
       return;
     }
     const clash = this.nameClash(frame.name);
@@ -961,19 +999,55 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       this.refuse(peer, clash);
       return;
     }
-    peer.connection.send(this.ackFrame());
+    peer.connection.send(this.ackFrame(topics.first));
+    this.sendTopicFrames(peer, topics.rest);
     this.makeReady(peer, frame);
+    this.warnTopicsTooLarge(peer, topics, frame.limits);
   }
 
-  private ackFrame(extra?: Record<string, string>): HandshakeAckFrame {
+  private ackFrame(topics: TopicSet, extra?: Record<string, string>): HandshakeAckFrame {
     return {
       kind: FrameKind.HandshakeAck,
       version: PROTOCOL_VERSION,
       name: this.name,
-      asyncTopics: [...this.asyncHandlers.keys()],
-      syncTopics: [...this.syncHandlers.keys()],
+      asyncTopics: topics.asyncTopics,
+      syncTopics: topics.syncTopics,
       info: { ...this.handshakeInfo(), ...extra },
+      limits: this.config.limits,
     };
+  }
+
+  /**
+   * Topics this node announces, split for a peer with the given limits: what fits `budget` for the
+   * handshake, topic frames for the rest, and those the peer's `maxTopicBytes` refuses.
+   */
+  private topicsFor(limits: Partial<ProtocolLimits> | undefined, budget: number, announced?: TopicSet): TopicSplit {
+    const maxTopicBytes = Math.min(this.config.limits.maxTopicBytes, limits?.maxTopicBytes ?? Number.POSITIVE_INFINITY);
+    return splitTopics(this.asyncHandlers.keys(), this.syncHandlers.keys(), maxTopicBytes, budget, announced);
+  }
+
+  /** Topics that did not fit in the handshake, right after it (before anything else is sent). */
+  private sendTopicFrames(peer: Peer, frames: TopicSet[]): void {
+    for (const set of frames) {
+      try {
+        peer.connection.send({ kind: FrameKind.TopicsAdded, asyncTopics: set.asyncTopics, syncTopics: set.syncTopics });
+      } catch (error) {
+        this.logger.warn({ peer: peer.name, err: errorText(error) }, 'could not announce topics');
+      }
+    }
+  }
+
+  /** Topics over the peer's maxTopicBytes are never announced to it; say so once per connection. */
+  private warnTopicsTooLarge(peer: Peer, split: TopicSplit, limits: Partial<ProtocolLimits> | undefined): void {
+    const first = split.tooLarge[0];
+    if (first === undefined) return;
+    const limit = Math.min(this.config.limits.maxTopicBytes, limits?.maxTopicBytes ?? Number.POSITIVE_INFINITY);
+    const error = new FieldTooLargeError('topic', first.bytes, limit, { topic: first.topic, limitOwner: `peer "${peer.name}"` });
+    this.logger.warn(
+      { peer: peer.name, topics: split.tooLarge.map((t) => t.topic) },
+      `${split.tooLarge.length} topic(s) not announced: ${error.message}`,
+    );
+    this.emit('warning', error);
   }
 
   /** Our own dial reached our own listener: refuse it with the code the dialing side turns into SelfDialError. */
@@ -1056,7 +1130,11 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
           this.dropSuperseded(peer);
           done?.(undefined, existing);
         } else {
+          peer.connection.setPeerLimits?.(frame.limits ?? {}, `peer "${frame.name}"`);
+          const topics = this.topicsFor(frame.limits, 0, peer.handshakeTopics);
+          this.sendTopicFrames(peer, topics.rest);
           this.makeReady(peer, frame, existing, true);
+          this.warnTopicsTooLarge(peer, topics, frame.limits);
           done?.(undefined);
         }
         return;
@@ -1068,7 +1146,12 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       done?.(error);
       return;
     }
+    peer.connection.setPeerLimits?.(frame.limits ?? {}, `peer "${frame.name}"`);
+    // What did not fit in the handshake, now that the listener's limits are known.
+    const topics = this.topicsFor(frame.limits, 0, peer.handshakeTopics);
+    this.sendTopicFrames(peer, topics.rest);
     this.makeReady(peer, frame);
+    this.warnTopicsTooLarge(peer, topics, frame.limits);
     done?.(undefined);
   }
 

@@ -1,4 +1,4 @@
-import type { Connection, MessageFrame } from '@systemge/protocol';
+import type { Connection, MessageFrame, TopicSet } from '@systemge/protocol';
 import type { EndpointConfig } from './config.js';
 import { Fifo, type HandlingSource } from './handling.js';
 import type { ConnectionRateLimiter } from './rate-limits.js';
@@ -33,6 +33,8 @@ export class Peer implements HandlingSource {
   instance: string | undefined;
   /** Replaced by another connection to the same node instance: its close is neither a loss nor a failure. */
   superseded = false;
+  /** Dialing side: the topics its handshake carried (the rest follow once the peer's limits are known). */
+  handshakeTopics: TopicSet | undefined;
   /** Incoming rate limits, when configured. */
   limiter: ConnectionRateLimiter | undefined;
 
