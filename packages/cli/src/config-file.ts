@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
-import { type ConfigIssue, nodeConfigDataIssues, schemaIssues } from '@systemge/node';
+import { type ConfigIssue, isLoopbackHost, nodeConfigDataIssues, schemaIssues } from '@systemge/node';
 import { parseDocument } from 'yaml';
 import { codeFrame, lineAndColumn } from './code-frame.js';
 import { ConfigFileError } from './errors.js';
@@ -9,6 +9,7 @@ import { isFileSchema, NODE_FIELDS, type SystemgeFile, SystemgeFileSchema } from
 import { preflightIssues } from './system-parts.js';
 
 export type {
+  CommandsFileConfig,
   DashboardFileConfig,
   DashboardHTTPSFileConfig,
   DashboardLinkFileConfig,
@@ -97,6 +98,17 @@ function fileIssues(config: SystemgeFile, dir: string, ok: (part: string) => boo
     const ws = node.websocket;
     if (ws?.sharePort === true && node.http === undefined) fail(`${base}.websocket.sharePort`, 'needs an "http" section on the same node');
     if (ws?.sharePort === true && (ws.port !== undefined || ws.host !== undefined)) fail(`${base}.websocket.port`, 'not allowed with sharePort: the HTTP port is used');
+    const commands = node.commands;
+    const host = node.listen === false ? undefined : (node.listen?.host ?? '127.0.0.1');
+    const auth = node.auth;
+    const tokens = auth?.token !== undefined || Object.keys(auth?.peerTokens ?? {}).length > 0 || auth?.requireCertificateName === true;
+    if (commands?.remote === true && host !== undefined && !isLoopbackHost(host) && !tokens && commands.allowUnauthenticated !== true) {
+      fail(
+        `${base}.commands.remote`,
+        `any peer that reaches ${host} could run this node's commands: set auth.token (or auth.peerTokens, or auth.requireCertificateName with TLS client certificates), listen on a loopback host, ` +
+          'or set commands.allowUnauthenticated: true when the TLS transport verifies client certificates',
+      );
+    }
     if (node.listen !== false) claim(node.listen?.port, `${base}.listen.port`);
     claim(node.http?.port, `${base}.http.port`);
     if (ws?.sharePort !== true) claim(ws?.port, `${base}.websocket.port`);

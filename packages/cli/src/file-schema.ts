@@ -226,6 +226,22 @@ export const DashboardFileSchema = strict(
   'A dashboard served by this process, showing its nodes (and remote ones that register).',
 );
 
+export const CommandsFileSchema = strict(
+  {
+    /** Run commands for peers that passed the handshake. Default false. */
+    remote: Type.Optional(flag('Run commands for peers that passed the handshake. Default false.', false)),
+    /** Only these peer names (give each its own token in `auth.peerTokens`). Default: every authenticated peer. */
+    peers: Type.Optional(strings('Only these peer names (give each its own token in `auth.peerTokens`). Default: every authenticated peer.')),
+    /** Only these commands. Default: all. */
+    allow: Type.Optional(strings('Only these commands. Default: all.')),
+    /** Accept commands on a non-loopback host without `auth.token` / `auth.peerTokens` (TLS client certificates). Default false. */
+    allowUnauthenticated: Type.Optional(
+      flag('Accept commands on a non-loopback host without `auth.token` / `auth.peerTokens` (TLS client certificates). Default false.', false),
+    ),
+  },
+  "Commands from peers over the node's Systemge port (`systemge command --node`, `systemge repl --node`). Off unless `remote: true`; see `remoteCommands()` of `@systemge/node`.",
+);
+
 /** The fields a node entry adds to @systemge/node's configuration. */
 const nodeFileProperties = {
   /**
@@ -243,6 +259,8 @@ const nodeFileProperties = {
   websocket: Type.Optional(WebSocketFileSchema),
   /** Register with a dashboard running in another process. `transport` defaults to the transport of the node. */
   dashboard: Type.Optional(DashboardLinkFileSchema),
+  /** Who may run this node's commands besides its own process. */
+  commands: Type.Optional(CommandsFileSchema),
 };
 
 export const NodeFileSchema = Type.Object(
@@ -281,5 +299,6 @@ export type WebSocketFileConfig = Static<typeof WebSocketFileSchema>;
 export type DashboardLinkFileConfig = Static<typeof DashboardLinkFileSchema>;
 export type DashboardHTTPSFileConfig = Static<typeof DashboardHTTPSFileSchema>;
 export type DashboardFileConfig = Static<typeof DashboardFileSchema>;
+export type CommandsFileConfig = Static<typeof CommandsFileSchema>;
 export type NodeFileConfig = Static<typeof NodeFileSchema>;
 export type SystemgeFile = Omit<Static<typeof SystemgeFileSchema>, '$schema'>;

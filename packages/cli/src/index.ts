@@ -11,6 +11,7 @@ export {
   type WebSocketFileConfig,
   type DashboardFileConfig,
   type DashboardLinkFileConfig,
+  type CommandsFileConfig,
   type DashboardHTTPSFileConfig,
 } from './config-file.js';
 export {
@@ -21,6 +22,7 @@ export {
   WebSocketFileSchema,
   DashboardFileSchema,
   DashboardLinkFileSchema,
+  CommandsFileSchema,
 } from './file-schema.js';
 export {
   startSystem,
@@ -29,4 +31,16 @@ export {
   type ApplicationContext,
   type ApplicationModule,
 } from './runner.js';
-export { ConfigFileError, type ConfigFileIssue, InsecureTokenError, UsageError } from './errors.js';
+export {
+  ConfigFileError,
+  type ConfigFileIssue,
+  InsecureTokenError,
+  UsageError,
+  RemoteCommandsOffError,
+  NodeCommandError,
+  InitError,
+} from './errors.js';
+export { connectToNode, type NodeAccess, type NodeClient } from './node-client.js';
+export { runRepl, watchLine, type ReplIO, type ReplTarget } from './repl.js';
+export { initProject, type InitOptions } from './init.js';
+export { formatResult, cliLogger, prettyLine, type LogLevel, type LogFormat } from './format.js';

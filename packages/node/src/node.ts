@@ -26,6 +26,7 @@ import type {
   Application,
   AsyncMessageHandler,
   CommandHandler,
+  CommandResult,
   IncomingMessage,
   NodePlugin,
   PluginContext,
@@ -34,6 +35,7 @@ import type {
 } from './components.js';
 import { type EndpointConfig, type NodeConfig, resolveNodeConfig, type ResolvedNodeConfig } from './config.js';
 import { backoffDelay, endpointKey, Sleeper } from './endpoint-dialer.js';
+import { ConnectProgressLog } from './connect-progress.js';
 import {
   AuthenticationError,
   BackpressureError,
@@ -203,6 +205,8 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   /** Addresses refused before any handshake; editable at runtime. */
   readonly denyList: AddressList;
   private readonly attemptLimiter: AttemptRateLimiter;
+  /** Says what the node is waiting for while an endpoint cannot be reached, rate-limited. */
+  private readonly connectLog: ConnectProgressLog;
 
   constructor(config: NodeConfig, application: Application<T>, options: NodeOptions<T>) {
     super();
@@ -215,6 +219,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     this.self = this as unknown as SystemgeNode<T>;
     this.plugins = options.plugins ?? [];
     this.logger = childLogger(options.logger ?? silentLogger, { node: this.name });
+    this.connectLog = new ConnectProgressLog(this.logger);
     const pluginNames = new Set<string>();
     for (const plugin of this.plugins) {
       if (pluginNames.has(plugin.name)) throw new NodeStatusError(`two plugins are named "${plugin.name}"`);
@@ -740,6 +745,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
         state.peer = peer;
         // The dial resolved with a connection the peer had already made (see keepsExisting).
         if (state.lostName !== undefined) this.flushHeld(state, peer);
+        this.connectLog.connected(where, attempt);
         return peer;
       } catch (error) {
         const err = error instanceof Error ? error : new Error(String(error));
@@ -748,15 +754,15 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
         const code = (err as { code?: unknown }).code;
         if (typeof code === 'string' && FINAL_REFUSALS.has(code)) {
           this.logger.error({ endpoint: where, attempt, code, err: err.message }, 'connection refused for good; not retried');
-          this.emit('connect:failed', state.endpoint, attempt, err);
+          this.emit('connect:failed', state.endpoint, attempt, err, undefined);
           throw err;
         }
-        this.logger.warn({ endpoint: where, attempt, err: err.message }, 'connection attempt failed');
-        this.emit('connect:failed', state.endpoint, attempt, err);
-        if (policy.maxAttempts > 0 && attempt >= policy.maxAttempts) {
-          throw new ConnectAttemptsError(where, attempt, { cause: err });
-        }
-        const completed = await state.sleeper.sleep(backoffDelay(policy, attempt));
+        const last = policy.maxAttempts > 0 && attempt >= policy.maxAttempts;
+        const retryInMs = last ? undefined : backoffDelay(policy, attempt);
+        this.connectLog.failed(where, attempt, err, retryInMs);
+        this.emit('connect:failed', state.endpoint, attempt, err, retryInMs);
+        if (last) throw new ConnectAttemptsError(where, attempt, { cause: err });
+        const completed = await state.sleeper.sleep(retryInMs ?? 0);
         if (!completed) throw new NodeStoppedError(this.name);
       }
     }
@@ -1712,7 +1718,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     return [...this.allCommands().keys()].sort();
   }
 
-  async command(name: string, args: string[] = []): Promise<string> {
+  async command(name: string, args: string[] = []): Promise<CommandResult> {
     const commands = this.allCommands();
     const handler = commands.get(name);
     if (handler === undefined) throw new UnknownCommandError(name, [...commands.keys()].sort());
