@@ -24,9 +24,12 @@ import { fileURLToPath } from 'node:url';
 
 export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Parses `--runs N --seconds S --only NAME --quick`. Quick mode: 1 run of 0.25 s, short warmup. */
+/**
+ * Parses `--runs N --seconds S --only NAME --quick --rates LIST`. Quick mode: 1 run of 0.25 s,
+ * short warmup. `--rates` (offered requests/s, comma-separated) is for the latency scenario.
+ */
 export function parseOptions(argv) {
-  const opts = { runs: 3, seconds: 3, warmupSeconds: 0.5, only: undefined, quick: false };
+  const opts = { runs: 3, seconds: 3, warmupSeconds: 0.5, only: undefined, quick: false, rates: undefined };
   const explicit = new Set();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -49,6 +52,11 @@ export function parseOptions(argv) {
         break;
       case '--quick':
         opts.quick = true;
+        break;
+      case '--rates':
+        opts.rates = value()
+          .split(',')
+          .map((r) => positiveNumber(arg, r.trim(), false));
         break;
       case '--help':
       case '-h':
