@@ -12,7 +12,8 @@
  * `run` returns a table: `columns` is a list of { key, title, align? } and `rows` a list of
  * plain objects; numbers are formatted by `formatNumber` unless already strings. `notes`
  * (optional) are lines printed under the table. `run.js` prints the table as markdown
- * and writes `results/<name>.json` with the rows and the machine info.
+ * and writes `results/<name>.json` with the rows and the machine info (`resultsName`, when
+ * returned, replaces the scenario's name in that file name).
  *
  * Helpers here: `repeat` (run a measurement N times), `summarize` (median/min/max),
  * `timeLoop` (ops/s of a synchronous function), `markdownTable`, `machineInfo`, `writeResults`.

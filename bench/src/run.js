@@ -62,7 +62,7 @@ async function main() {
       console.log(`## ${scenario.name}: ${scenario.description}\n`);
       console.log(markdownTable(out.columns, out.rows));
       for (const note of out.notes ?? []) console.log(`\n${note}`);
-      const file = await writeResults(scenario.name, options, {
+      const file = await writeResults(out.resultsName ?? scenario.name, options, {
         description: scenario.description,
         seconds: (Date.now() - started) / 1000,
         loadAverageAfter: machineInfo().loadAverage,

@@ -8,7 +8,7 @@
  * at the start of the same run, or the list given with `--rates`. Each system gets a fresh client
  * and server per run; the rates run in ascending order on that pair, each after its own warmup.
  * Rows are medians over the runs. Writes results/latency.json (via run.js), results/latency.md and
- * results/latency.svg. BENCH_LATENCY=raw,systemge-tcp,… picks systems; quick mode: raw and
+ * results/latency.svg (with --rates: results/latency-rates.*). BENCH_LATENCY=raw,systemge-tcp,… picks systems; quick mode: raw and
  * Systemge TCP.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -172,12 +172,15 @@ export const scenario = {
       }
 
       const goal = options.quick ? undefined : computeGoal(results, rates, maxRate);
-      const report = renderReport({ results, rates, maxRate, goal, versions, options, schedule, failures });
+      // Given rates are another experiment than the default one: their files sit beside it.
+      const name = options.rates === undefined ? 'latency' : 'latency-rates';
+      const report = renderReport({ name, results, rates, maxRate, goal, versions, options, schedule, failures });
       const dir = options.quick ? path.join(BENCH_DIR, 'results', 'tmp') : path.join(BENCH_DIR, 'results');
       await mkdir(dir, { recursive: true });
-      await writeFile(path.join(dir, 'latency.md'), report.markdown);
-      await writeFile(path.join(dir, 'latency.svg'), renderChart(results, rates, maxRate, systems, options));
+      await writeFile(path.join(dir, `${name}.md`), report.markdown);
+      await writeFile(path.join(dir, `${name}.svg`), renderChart(results, rates, maxRate, systems, options));
       return {
+        resultsName: name,
         columns: report.columns,
         rows: report.rows,
         results: { maxRate, rates, schedule, latency: results, goal, versions, failures },
@@ -209,7 +212,7 @@ function rateLabel(rate, maxRate) {
   return maxRate === undefined ? abs : `${Math.round((rate / maxRate.median) * 100)} % (${abs})`;
 }
 
-function renderReport({ results, rates, maxRate, goal, versions, options, schedule, failures }) {
+function renderReport({ name, results, rates, maxRate, goal, versions, options, schedule, failures }) {
   const columns = [
     { key: 'rate', title: 'offered rate' },
     { key: 'system', title: 'system' },
@@ -260,7 +263,7 @@ function renderReport({ results, rates, maxRate, goal, versions, options, schedu
     );
   }
   if (failures.length > 0) notes.push(`Failures: ${failures.map((f) => `${f.system}: ${f.error.split('\n')[0]}`).join('; ')}`);
-  const markdown = ['# Open-loop latency', '', markdownTable(columns, rows), '', ...notes.flatMap((n) => [n, '']), '![chart](latency.svg)', ''].join('\n');
+  const markdown = ['# Open-loop latency', '', markdownTable(columns, rows), '', ...notes.flatMap((n) => [n, '']), `![chart](${name}.svg)`, ''].join('\n');
   return { columns, rows, notes, markdown };
 }
 
