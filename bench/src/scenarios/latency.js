@@ -282,7 +282,7 @@ function renderChart(results, rates, maxRate, systems, options) {
   const m = machineInfo();
   return groupedBarChart({
     title: 'Open-loop latency, 100 B request/response (µs, log scale, lower is better)',
-    subtitle: `offered rate as a share of raw's closed-loop max${maxRate ? ` (${formatNumber(maxRate.median)} req/s)` : ''}; two processes on 127.0.0.1, ${m.cores} cores (shared), Node ${m.node}, medians of ${options.runs} run(s) × ${options.seconds} s`,
+    subtitle: `${maxRate ? `offered rate as a share of raw's closed-loop max (${formatNumber(maxRate.median)} req/s)` : 'offered rates given with --rates'}; two processes on 127.0.0.1, ${m.cores} cores (shared), Node ${m.node}, medians of ${options.runs} run(s) × ${options.seconds} s`,
     yLabel: 'latency from intended send time, µs',
     unit: ' µs',
     groups,
