@@ -17,16 +17,33 @@ module.exports = {
       to: { path: OUR_PACKAGES, pathNot: '^packages/protocol/' },
     },
     {
+      name: 'access-imports-only-protocol',
+      comment: '@systemge/access (address lists, token buckets, token checks) sits beside the protocol: of ours it may import @systemge/protocol only.',
+      severity: 'error',
+      from: { path: '^packages/access/src/' },
+      to: { path: OUR_PACKAGES, pathNot: '^packages/(access|protocol)/|(^|/)@systemge/protocol(/|$)' },
+    },
+    {
+      name: 'dashboard-link-imports-node-protocol-access',
+      comment: '@systemge/dashboard-link is the dashboard contract on the node side: of ours it imports @systemge/node, @systemge/protocol and @systemge/access only.',
+      severity: 'error',
+      from: { path: '^packages/dashboard-link/src/' },
+      to: {
+        path: OUR_PACKAGES,
+        pathNot: '^packages/(dashboard-link|node|protocol|access)/|(^|/)@systemge/(node|protocol|access)(/|$)',
+      },
+    },
+    {
       name: 'node-imports-no-transport-or-face',
       comment:
         '@systemge/node knows transports and faces only through interfaces: it imports no transport package, ' +
-        'no HTTP/WebSocket/dashboard/metrics package, no Fastify, no ws and no node:tls.',
+        'no HTTP/WebSocket/dashboard/dashboard-link/metrics package, no Fastify, no ws and no node:tls.',
       severity: 'error',
       from: { path: '^packages/node/src/' },
       to: {
         path: [
-          '(^|/)packages/(transport-[^/]+|http|websocket|dashboard|metrics|cli)/',
-          '(^|/)@systemge/(transport-[^/]+|http|websocket|dashboard|metrics|cli)(/|$)',
+          '(^|/)packages/(transport-[^/]+|http|websocket|dashboard|dashboard-link|metrics|cli)/',
+          '(^|/)@systemge/(transport-[^/]+|http|websocket|dashboard|dashboard-link|metrics|cli)(/|$)',
           '(^|/)(fastify|find-my-way|ws|@fastify/[^/]+|@types/ws)(/|$)',
           '^(node:)?tls$',
         ],

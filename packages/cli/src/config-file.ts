@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
-import { type ConfigIssue, isLoopbackHost, nodeConfigDataIssues, schemaIssues } from '@systemge/node';
+import { isLoopbackHost } from '@systemge/access';
+import { type ConfigIssue, nodeConfigDataIssues, schemaIssues } from '@systemge/node';
 import { parseDocument } from 'yaml';
 import { codeFrame, lineAndColumn } from './code-frame.js';
 import { ConfigFileError } from './errors.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { isLoopbackHost } from '@systemge/node';
+import { isLoopbackHost } from '@systemge/access';
 import { InsecureTokenError, UsageError } from './errors.js';
 
 /** How `systemge command` and `systemge repl` reach a dashboard. */

@@ -3,12 +3,12 @@ import {
   type CommandResult,
   createNode,
   decodeCommandResult,
-  isLoopbackHost,
   parseCommandFailure,
   REMOTE_COMMAND_TOPIC,
   type SyncResponse,
   type SystemgeNode,
 } from '@systemge/node';
+import { isLoopbackHost } from '@systemge/access';
 import type { Transport } from '@systemge/protocol';
 import { tcpTransport } from '@systemge/transport-tcp';
 import { tlsTransport } from '@systemge/transport-tls';

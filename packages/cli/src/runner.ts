@@ -4,9 +4,7 @@ import { createDashboard, type Dashboard } from '@systemge/dashboard';
 import { httpComponent, type HTTPComponent } from '@systemge/http';
 import {
   type Application,
-  connectDashboard,
   createNode,
-  type DashboardLink,
   type Logger,
   type NodeConfig,
   type NodePlugin,
@@ -14,6 +12,7 @@ import {
   silentLogger,
   type SystemgeNode,
 } from '@systemge/node';
+import { connectDashboard, type DashboardLink } from '@systemge/dashboard-link';
 import { websocketComponent, type WebSocketComponent } from '@systemge/websocket';
 import type { LoadedConfig, NodeFileConfig } from './config-file.js';
 import { ConfigFileError } from './errors.js';

@@ -1,5 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
+import { isLoopbackHost } from '@systemge/access';
 
 /** Subprotocol a browser offers with `new WebSocket(url, [DASHBOARD_WS_PROTOCOL, 'systemge.bearer.' + token])`. */
 export const DASHBOARD_WS_PROTOCOL = 'systemge.dashboard.v1';
@@ -8,30 +7,6 @@ export const WS_BEARER_PREFIX = 'systemge.bearer.';
 
 /** Characters a token may use: those allowed in a `Sec-WebSocket-Protocol` entry (RFC 7230 tchar). */
 export const TOKEN_PATTERN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
-
-/** True for addresses that only this machine can reach. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) return h === '::1' || /^::ffff:127\./.test(h);
-  return false;
-}
-
-/** Compares a presented token with the expected one in constant time, whatever their lengths. */
-export class TokenCheck {
-  private readonly expected: Buffer;
-
-  constructor(token: string) {
-    this.expected = createHash('sha256').update(token).digest();
-  }
-
-  matches(presented: string | undefined): boolean {
-    // Hashing both sides first gives equal lengths, so neither length nor prefix leaks through timing.
-    const digest = createHash('sha256').update(presented ?? '').digest();
-    return timingSafeEqual(digest, this.expected) && presented !== undefined;
-  }
-}
 
 /** The token of a request: `Authorization: Bearer <token>`, or on a WebSocket upgrade a `systemge.bearer.<token>` subprotocol. */
 export function presentedToken(headers: Record<string, string | string[] | undefined>): string | undefined {

@@ -1,18 +1,10 @@
 import websocket from '@fastify/websocket';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '@systemge/metrics';
-import {
-  createNode,
-  DASHBOARD_STATUS_TOPIC,
-  EventLoopProbe,
-  silentLogger,
-  type Logger,
-  type ProcessDescription,
-  type SystemgeNode,
-  type TopicMap,
-  type CommandResult,
-} from '@systemge/node';
+import { isLoopbackHost, TokenCheck } from '@systemge/access';
+import { DASHBOARD_STATUS_TOPIC, EventLoopProbe, type ProcessDescription } from '@systemge/dashboard-link';
+import { createNode, silentLogger, type Logger, type SystemgeNode, type TopicMap, type CommandResult } from '@systemge/node';
 import fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify';
-import { DASHBOARD_WS_PROTOCOL, isLoopbackHost, normalizeOrigin, TokenCheck } from './access.js';
+import { DASHBOARD_WS_PROTOCOL, normalizeOrigin } from './access.js';
 import { DashboardStateError } from './errors.js';
 import { LiveFeed } from './live-feed.js';
 import { NodeTracker } from './node-tracker.js';

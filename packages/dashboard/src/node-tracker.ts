@@ -1,13 +1,5 @@
-import {
-  DASHBOARD_DESCRIBE_TOPIC,
-  type Logger,
-  type NodeDescription,
-  type NodeStatus,
-  type PeerInfo,
-  type ProcessDescription,
-  type SystemgeNode,
-  type TopicMap,
-} from '@systemge/node';
+import { DASHBOARD_DESCRIBE_TOPIC, type NodeDescription, type ProcessDescription } from '@systemge/dashboard-link';
+import type { Logger, NodeStatus, PeerInfo, SystemgeNode, TopicMap } from '@systemge/node';
 import { DuplicateNodeError, UnknownNodeError } from './errors.js';
 import type { LiveFeed } from './live-feed.js';
 import { LocalNode, RemoteNode, type DashboardNodeStatus, type TrackedNode } from './tracked-node.js';

@@ -1,7 +1,8 @@
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { HeartbeatConfig, Logger } from '@systemge/node';
 import type { ProtocolLimits, Transport } from '@systemge/protocol';
-import { isLoopbackHost, TOKEN_PATTERN } from './access.js';
+import { formatHost, isLoopbackHost } from '@systemge/access';
+import { TOKEN_PATTERN } from './access.js';
 import { DashboardOptionError, DashboardTokenRequiredError } from './errors.js';
 import { DEFAULT_LIVE_FEED_LIMITS, type LiveFeedLimits } from './live-feed.js';
 
@@ -81,7 +82,7 @@ export interface DashboardOptions {
 export function urlHost(host: string): string {
   if (host === '0.0.0.0') return '127.0.0.1';
   if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
+  return formatHost(host);
 }
 
 const MIN_TLS_VERSIONS: readonly string[] = ['TLSv1.2', 'TLSv1.3'];

@@ -1,7 +1,8 @@
 import { type CommandResult, UnknownCommandError } from '@systemge/node';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
-import { hostnameOf, isLoopbackHost, originAllowed, presentedToken, type TokenCheck } from './access.js';
+import { isLoopbackHost, type TokenCheck } from '@systemge/access';
+import { hostnameOf, originAllowed, presentedToken } from './access.js';
 import type { DashboardNodeDetails, DashboardNodeSummary, TopologyEdge } from './dashboard.js';
 import {
   DashboardError,

@@ -9,14 +9,16 @@ import {
   DASHBOARD_COMMAND_TOPIC,
   DASHBOARD_DESCRIBE_TOPIC,
   describeNode,
+  type NodeDescription,
+  type ProcessDescription,
+} from '@systemge/dashboard-link';
+import {
   parseCommandFailure,
   decodeCommandResult,
   type CommandResult,
   SYNC_LATENCY_BUCKETS_MS,
   UnknownCommandError,
-  type NodeDescription,
   type NodeStatus,
-  type ProcessDescription,
   type SystemgeNode,
 } from '@systemge/node';
 import { CommandFailedError, NodeUnavailableError } from './errors.js';

@@ -1,4 +1,5 @@
-import type { PeerInfo, NodeStats, ProcessDescription } from '@systemge/node';
+import type { ProcessDescription } from '@systemge/dashboard-link';
+import type { NodeStats, PeerInfo } from '@systemge/node';
 import type { NodeMetricsSummary } from './summary.js';
 import type { DashboardNodeStatus } from './tracked-node.js';
 

@@ -1,4 +1,4 @@
-import { connectDashboard } from '@systemge/node';
+import { connectDashboard } from '@systemge/dashboard-link';
 import { tcpTransport } from '@systemge/transport-tcp';
 import { tlsTransport } from '@systemge/transport-tls';
 import { Agent, request } from 'undici';

@@ -1,14 +1,9 @@
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
-import { AddressList, unmapIPv4 } from '@systemge/node';
+import { AddressList, unmapIPv4 } from '@systemge/access';
 import { HTTPConfigError } from './http-errors.js';
 
-/**
- * A runtime-editable list of IP addresses and CIDR blocks (IPv4 and IPv6): `add`, `remove`, `set`,
- * `clear`, `entries`, `matches`. An invalid entry throws `SYSTEMGE_ERR_HTTP_CONFIG`.
- */
-export type IPAccessList = AddressList;
-
-export function accessList(option: 'allow' | 'deny', entries: readonly string[]): IPAccessList {
+/** An `AddressList` (from `@systemge/access`) whose invalid entries throw `SYSTEMGE_ERR_HTTP_CONFIG` naming the option. */
+export function accessList(option: 'allow' | 'deny', entries: readonly string[]): AddressList {
   return new AddressList(entries, option, (_path, message) => new HTTPConfigError(option, message));
 }
 
@@ -17,8 +12,8 @@ export function accessList(option: 'allow' | 'deny', entries: readonly string[])
  * with 403 JSON before any route hook runs; `refused` is told the address and why.
  */
 export function addressCheck(
-  allow: IPAccessList,
-  deny: IPAccessList,
+  allow: AddressList,
+  deny: AddressList,
   refused: (address: string, reason: string) => void,
 ): onRequestHookHandler {
   return (request, reply, done) => {

@@ -9,10 +9,11 @@ import {
   type SystemgeNode,
   type TopicMap,
 } from '@systemge/node';
+import { type AddressList, formatHost } from '@systemge/access';
 import { SystemgeError } from '@systemge/protocol';
-import { accessList, addressCheck, type IPAccessList } from './address-check.js';
+import { accessList, addressCheck } from './address-check.js';
 import { HTTPConfigError, HTTPListenError, HTTPStateError, RouteExistsError } from './http-errors.js';
-import { formatHost, resolveOptions, type HTTPComponentOptions, type HTTPSOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type HTTPComponentOptions, type HTTPSOptions, type ResolvedOptions } from './options.js';
 import { RequestCounters, UNMATCHED_ROUTE } from './request-counters.js';
 import { RouteMounts, routeLabel, UNCOUNTED } from './route-mount.js';
 import { parseRouteKey, routeKey, RouteTable, type RouteKey } from './route-table.js';
@@ -53,9 +54,9 @@ export interface HTTPComponent<T extends TopicMap = AnyTopics> extends NodePlugi
   /** `http://127.0.0.1:41234` (or https) while listening. */
   readonly url: string | undefined;
   /** Addresses allowed to connect (empty = all); edits apply to the next request. */
-  readonly allowList: IPAccessList;
+  readonly allowList: AddressList;
   /** Addresses refused with 403; edits apply to the next request. */
-  readonly denyList: IPAccessList;
+  readonly denyList: AddressList;
   /**
    * Adds a route: a handler, or Fastify route options with a handler (`{ schema, onRequest, preHandler,
    * handler, … }`). Before the node starts it becomes a Fastify route at start; while serving, a plain
@@ -95,8 +96,8 @@ export interface HTTPComponent<T extends TopicMap = AnyTopics> extends NodePlugi
 
 class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
   readonly name: string;
-  readonly allowList: IPAccessList;
-  readonly denyList: IPAccessList;
+  readonly allowList: AddressList;
+  readonly denyList: AddressList;
   private readonly options: ResolvedOptions;
   private readonly https: HTTPSOptions | undefined;
   private readonly external: FastifyInstance | undefined;

@@ -5,7 +5,6 @@ export {
   type HTTPFastifyPlugin,
   type HTTPMount,
 } from './http-component.js';
-export type { IPAccessList } from './address-check.js';
 export type { HTTPComponentOptions, HTTPSOptions } from './options.js';
 export type { HTTPMessageHandlers, HTTPRoute, HTTPRouteHandler, HTTPRouteOptions, HTTPRouteSpec, RouteKey } from './routes.js';
 export { HTTPConfigError, HTTPListenError, HTTPStateError, RouteExistsError } from './http-errors.js';

@@ -65,10 +65,6 @@ function duration(value: number | undefined, fallback: number, option: string, z
   return value;
 }
 
-export function formatHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
-
 export interface ResolvedOptions {
   name: string;
   host: string;

@@ -1,4 +1,4 @@
-import type { AddressList } from './access-control.js';
+import type { AddressList } from '@systemge/access';
 import type { CommandHandlers, JSONValue } from './components.js';
 import type { SystemgeNode } from './node-types.js';
 import type { TopicMap } from './components.js';

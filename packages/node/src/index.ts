@@ -68,8 +68,6 @@ export type {
 } from './node-types.js';
 export { SYNC_LATENCY_BUCKETS_MS, MAX_TOPIC_SERIES, OTHER_TOPIC, type NodeStats, type TopicCounts } from './stats.js';
 export { silentLogger, type Logger, type LogFn } from './logger.js';
-export { backoffDelay } from './endpoint-dialer.js';
-export { newSyncToken } from './sync-requests.js';
 export {
   ConfigError,
   type ConfigIssue,
@@ -99,28 +97,14 @@ export {
   ConnectionSupersededError,
 } from './errors.js';
 export { MAX_TIMER_MS } from './timers.js';
+export type { AccessControlConfig } from './access-control.js';
+export type { RateLimitConfig } from './rate-limits.js';
 export {
-  connectDashboard,
-  describeNode,
-  EventLoopProbe,
-  DASHBOARD_DESCRIBE_TOPIC,
-  DASHBOARD_COMMAND_TOPIC,
-  DASHBOARD_STATUS_TOPIC,
-  parseCommandFailure,
-  InsecureLinkError,
-  isLoopbackHost,
-  type CommandFailure,
-  type DashboardLink,
-  type DashboardLinkOptions,
-  type NodeDescription,
-  type ProcessDescription,
-} from './dashboard-link.js';
-export { AddressList, unmapIPv4, type AccessControlConfig, type InvalidEntryError } from './access-control.js';
-export { TokenBucket, type RateLimitConfig } from './rate-limits.js';
-export {
-  encodeCommandResult,
+  answerCommandRequest,
   decodeCommandResult,
+  parseCommandFailure,
   parseCommandRequest,
+  type CommandFailure,
   type CommandRequest,
 } from './command-protocol.js';
 export {
@@ -130,4 +114,3 @@ export {
   RemoteCommandsUnauthenticatedError,
   type RemoteCommandsOptions,
 } from './remote-commands.js';
-export { ConnectProgressLog, CONNECT_PROGRESS_INTERVAL_MS } from './connect-progress.js';

@@ -12,7 +12,7 @@ import type {
   TopicMap,
 } from './components.js';
 import type { EndpointConfig } from './config.js';
-import type { AddressList } from './access-control.js';
+import type { AddressList } from '@systemge/access';
 import type { NodeStats } from './stats.js';
 
 /** `stopped → starting → started → stopping → stopped`. */
@@ -120,6 +120,13 @@ export interface SystemgeNode<T extends TopicMap = AnyTopics> {
   readonly stats: NodeStats;
   /** False while any peer's outgoing buffer is above the high-water mark. */
   readonly writable: boolean;
+  /** Milliseconds since the node last started; 0 unless started. */
+  readonly uptimeMs: number;
+  /**
+   * True when the handshake authenticates peers: `auth.token`, `auth.peerTokens` or
+   * `auth.requireCertificateName` is set. Read-only; the configuration itself stays private.
+   */
+  readonly authenticatesPeers: boolean;
   /** Addresses and CIDR ranges allowed to connect (empty: everyone). Edits apply to new connections. */
   readonly allowList: AddressList;
   /** Addresses and CIDR ranges refused before any handshake. Edits apply to new connections. */
@@ -172,6 +179,8 @@ export interface SystemgeNode<T extends TopicMap = AnyTopics> {
    */
   command(name: string, args?: string[]): Promise<CommandResult>;
   commandNames(): string[];
+  /** Counters of the node's plugins (`NodePlugin.getStats`), by plugin name; plugins without counters are left out. */
+  pluginStats(): Record<string, Record<string, number>>;
 
   on<E extends NodeEventName>(event: E, listener: (...args: NodeEvents[E]) => void): this;
   once<E extends NodeEventName>(event: E, listener: (...args: NodeEvents[E]) => void): this;

@@ -1,5 +1,6 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { tokensEqual } from '@systemge/access';
 import {
   type CloseInfo,
   type Connection,
@@ -263,6 +264,11 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
 
   get uptimeMs(): number {
     return this.status === 'started' ? Date.now() - this.startedAt : 0;
+  }
+
+  get authenticatesPeers(): boolean {
+    const { token, peerTokens, requireCertificateName } = this.config.auth;
+    return token !== undefined || Object.keys(peerTokens ?? {}).length > 0 || requireCertificateName === true;
   }
 
   get stats(): NodeStats {
@@ -1167,9 +1173,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     const { token, peerTokens } = this.config.auth;
     const expected = (peerTokens !== undefined && Object.hasOwn(peerTokens, frame.name) ? peerTokens[frame.name] : undefined) ?? token;
     if (expected === undefined) return true;
-    const given = createHash('sha256').update(frame.auth ?? '').digest();
-    const wanted = createHash('sha256').update(expected).digest();
-    return timingSafeEqual(given, wanted) && frame.auth !== undefined;
+    return tokensEqual(frame.auth, expected);
   }
 
   /** With `auth.requireCertificateName`, the verified peer certificate must carry the announced name. */

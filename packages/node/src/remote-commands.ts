@@ -1,8 +1,7 @@
+import { isLoopbackHost } from '@systemge/access';
 import { SystemgeError } from '@systemge/protocol';
 import { answerCommandRequest, failure, parseCommandRequest } from './command-protocol.js';
 import type { AnyTopics, NodePlugin, PluginContext, TopicMap } from './components.js';
-import type { AuthConfig } from './config.js';
-import { isLoopbackHost } from './dashboard-link.js';
 import type { SystemgeNode } from './node-types.js';
 
 /** Sync topic a node with `remoteCommands()` answers (payload: JSON `{ command, args }`; response: JSON `{ result }`). */
@@ -57,16 +56,6 @@ export class RemoteCommandsUnauthenticatedError extends SystemgeError {
   }
 }
 
-interface NodeInternals {
-  config?: { auth?: AuthConfig };
-}
-
-/** True when the node authenticates its peers: a handshake token, or certificate names. */
-function authenticatesPeers(node: SystemgeNode<AnyTopics>): boolean {
-  const auth = (node as unknown as NodeInternals).config?.auth;
-  return auth?.token !== undefined || Object.keys(auth?.peerTokens ?? {}).length > 0 || auth?.requireCertificateName === true;
-}
-
 /**
  * Lets peers run the node's commands over its Systemge port (what `systemge command --node` and
  * `systemge repl --node` use): a peer sends a sync request on `systemge.command`. Only peers that
@@ -82,7 +71,7 @@ export function remoteCommands<T extends TopicMap = AnyTopics>(options: RemoteCo
     name: 'remote-commands',
     start({ node, logger }: PluginContext<T>) {
       const host = node.address?.host;
-      if (host !== undefined && !isLoopbackHost(host) && options.allowUnauthenticated !== true && !authenticatesPeers(node as SystemgeNode<AnyTopics>)) {
+      if (host !== undefined && !isLoopbackHost(host) && options.allowUnauthenticated !== true && !node.authenticatesPeers) {
         throw new RemoteCommandsUnauthenticatedError(node.name, host);
       }
       const any = node as unknown as SystemgeNode<AnyTopics>;

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ConnectProgressLog, type Logger } from '../src/index.js';
+import { ConnectProgressLog } from '../src/connect-progress.js';
+import type { Logger } from '../src/index.js';
 import { nextEvent, startNode } from './helpers.js';
 
 function recordingLogger(lines: { level: string; msg: string; fields: Record<string, unknown> }[]): Logger {

@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { TokenBucket } from '../src/index.js';
 import { endpointOf, startNode, until } from './helpers.js';
 
 describe('per-connection incoming rate limits', () => {
-  it('token bucket refills at its rate and caps at its capacity', () => {
-    const bucket = new TokenBucket(100, 10, 0);
-    for (let i = 0; i < 10; i++) expect(bucket.take(1, 0)).toBe(true);
-    expect(bucket.take(1, 0)).toBe(false);
-    expect(bucket.waitMs(1, 0)).toBe(10);
-    expect(bucket.take(1, 10)).toBe(true);
-    expect(bucket.take(5, 1000)).toBe(true); // refilled to the cap of 10, not 100
-    expect(bucket.take(6, 1000)).toBe(false);
-  });
-
   it('backpressure mode holds a 10x sender to the rate and loses nothing', async () => {
     const received: number[] = [];
     const server = await startNode(

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tcpTransport } from '@systemge/transport-tcp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { backoffDelay, loadNodeConfig, MAX_TIMER_MS, type NodeConfig, resolveNodeConfig } from '../src/index.js';
+import { backoffDelay } from '../src/endpoint-dialer.js';
+import { loadNodeConfig, MAX_TIMER_MS, type NodeConfig, resolveNodeConfig } from '../src/index.js';
 import { endpointOf, startNode } from './helpers.js';
 
 const transport = tcpTransport();

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { TokenBucket } from '@systemge/node';
+import { TokenBucket } from '@systemge/access';
 import { OutgoingMessage, type WireFormat } from './wire-codec.js';
 
 /** Why a client went away, as `onDisconnect` gets it. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { formatHost } from '@systemge/access';
 import type { AnyTopics, Application, CommandHandlers, Logger, NodePlugin, PluginContext, SystemgeNode, TopicMap } from '@systemge/node';
 import type { WebSocket } from 'ws';
 import { admissionRefusal } from './admission.js';
@@ -65,10 +66,6 @@ export interface WebSocketComponent<T extends TopicMap = AnyTopics> extends Node
   /** Counters; see the README for the keys. */
   getStats(): Record<string, number>;
   describe(): Record<string, unknown>;
-}
-
-function formatHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
 }
 
 /**

@@ -1,100 +1,19 @@
-import { isIP } from 'node:net';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { isLoopbackHost } from '@systemge/access';
+import {
+  type AnyTopics,
+  answerCommandRequest,
+  AuthenticationError,
+  createNode,
+  type Logger,
+  type NodeStatus,
+  parseCommandRequest,
+  silentLogger,
+  type SystemgeNode,
+  type TopicMap,
+} from '@systemge/node';
 import { SystemgeError, type Transport } from '@systemge/protocol';
-import type { AnyTopics, TopicMap } from './components.js';
-import { answerCommandRequest, parseCommandRequest } from './command-protocol.js';
-import { AuthenticationError } from './errors.js';
-import { type Logger, silentLogger } from './logger.js';
-import { createNode } from './node.js';
-import type { NodeStatus, PeerInfo, SystemgeNode } from './node-types.js';
-import type { NodeStats } from './stats.js';
-
-/** Sync topic a dashboard calls to read a node's description (payload ''). */
-export const DASHBOARD_DESCRIBE_TOPIC = 'systemge.dashboard.describe';
-/** Sync topic a dashboard calls to run a command (payload: JSON `{ command, args }`; response: JSON `{ result }`). */
-export const DASHBOARD_COMMAND_TOPIC = 'systemge.dashboard.command';
-/** Async topic a node sends its status changes on (payload: JSON `{ name, status, previous }`). */
-export const DASHBOARD_STATUS_TOPIC = 'systemge.dashboard.status';
-
-export { parseCommandFailure, type CommandFailure } from './command-protocol.js';
-
-/** Process figures of the process a node runs in. */
-export interface ProcessDescription {
-  pid: number;
-  heapUsedBytes: number;
-  heapTotalBytes: number;
-  rssBytes: number;
-  /** Event-loop delay since the previous description, ms. */
-  eventLoopLagMs: { p50: number; p99: number; max: number };
-}
-
-/** Everything a dashboard shows about one node; the same shape for local and remote nodes. */
-export interface NodeDescription {
-  name: string;
-  status: NodeStatus;
-  uptimeMs: number;
-  address: { host: string; port: number } | undefined;
-  commands: string[];
-  peers: PeerInfo[];
-  topics: { asyncTopics: string[]; syncTopics: string[] };
-  stats: NodeStats;
-  /** Counters of the node's plugins (HTTP, WebSocket...), by plugin name. */
-  plugins: Record<string, Record<string, number>>;
-  process: ProcessDescription | undefined;
-  /** When the description was taken, epoch ms. */
-  timestamp: number;
-}
-
-interface NodeInternals {
-  uptimeMs?: number;
-  pluginStats?(): Record<string, Record<string, number>>;
-}
-
-/** Event-loop delay sampling for one process, reset at every read. */
-export class EventLoopProbe {
-  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
-
-  constructor() {
-    this.histogram.enable();
-  }
-
-  read(): ProcessDescription {
-    const h = this.histogram;
-    const ms = (ns: number): number => (Number.isFinite(ns) ? Math.max(0, ns / 1e6 - 10) : 0);
-    const lag = h.count === 0 ? { p50: 0, p99: 0, max: 0 } : { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) };
-    h.reset();
-    const memory = process.memoryUsage();
-    return {
-      pid: process.pid,
-      heapUsedBytes: memory.heapUsed,
-      heapTotalBytes: memory.heapTotal,
-      rssBytes: memory.rss,
-      eventLoopLagMs: lag,
-    };
-  }
-
-  stop(): void {
-    this.histogram.disable();
-  }
-}
-
-/** Describes a node for a dashboard. Pass a probe to include process figures. */
-export function describeNode<T extends TopicMap>(node: SystemgeNode<T>, probe?: EventLoopProbe): NodeDescription {
-  const internals = node as unknown as NodeInternals;
-  return {
-    name: node.name,
-    status: node.status,
-    uptimeMs: internals.uptimeMs ?? 0,
-    address: node.address,
-    commands: node.commandNames(),
-    peers: node.peers(),
-    topics: node.topics(),
-    stats: node.stats,
-    plugins: internals.pluginStats?.() ?? {},
-    process: probe?.read(),
-    timestamp: Date.now(),
-  };
-}
+import { describeNode, EventLoopProbe } from './description.js';
+import { DASHBOARD_COMMAND_TOPIC, DASHBOARD_DESCRIBE_TOPIC, DASHBOARD_STATUS_TOPIC } from './topics.js';
 
 export interface DashboardLinkOptions {
   /** Dashboard's Systemge address. */
@@ -159,15 +78,6 @@ export class InsecureLinkError extends SystemgeError {
 
 /** Transports that do not put the token on a network in clear text. */
 const ENCRYPTED_TRANSPORTS: ReadonlySet<string> = new Set(['tls', 'memory']);
-
-/** True for hosts only this machine can reach: 127.0.0.0/8, ::1 (also IPv4-mapped), `localhost`. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  if (h === 'localhost') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) return h === '::1' || h === '0:0:0:0:0:0:0:1' || /^::ffff:127\./.test(h);
-  return false;
-}
 
 /** The auth refusal in a connection failure (directly, or as the cause of a wrapping error). */
 function authRefusal(error: unknown): Error | undefined {
@@ -243,21 +153,19 @@ export async function connectDashboard<T extends TopicMap = AnyTopics>(
     link.stop('dashboard refused the token').catch(() => {});
   });
   await link.start();
-  const connecting = link
-    .connect({ host: options.host, port: options.port, serverName: options.serverName, ca: options.ca })
-    .then(
-      () => undefined,
-      (error: unknown) => {
-        if (refused !== undefined) throw refused;
-        const refusal = authRefusal(error);
-        if (refusal !== undefined && !closed) {
-          refused = refusal;
-          logger.error({ node: node.name, dashboard: `${options.host}:${options.port}` }, 'dashboard refused the link token; not retrying');
-          throw refusal;
-        }
-        if (!closed) throw error;
-      },
-    );
+  const connecting = link.connect({ host: options.host, port: options.port, serverName: options.serverName, ca: options.ca }).then(
+    () => undefined,
+    (error: unknown) => {
+      if (refused !== undefined) throw refused;
+      const refusal = authRefusal(error);
+      if (refusal !== undefined && !closed) {
+        refused = refusal;
+        logger.error({ node: node.name, dashboard: `${options.host}:${options.port}` }, 'dashboard refused the link token; not retrying');
+        throw refusal;
+      }
+      if (!closed) throw error;
+    },
+  );
   connecting.catch(() => {});
   return {
     get connected() {

@@ -1,6 +1,8 @@
 import { tcpTransport } from '@systemge/transport-tcp';
 import { describe, expect, it } from 'vitest';
-import { connectDashboard, DASHBOARD_DESCRIBE_TOPIC, isLoopbackHost, type Logger } from '../src/index.js';
+import { isLoopbackHost } from '@systemge/access';
+import type { Logger } from '@systemge/node';
+import { connectDashboard, DASHBOARD_DESCRIBE_TOPIC } from '../src/index.js';
 import { endpointOf, startNode } from './helpers.js';
 
 function capturingLogger(lines: { level: string; text: string }[]): Logger {
@@ -9,16 +11,32 @@ function capturingLogger(lines: { level: string; text: string }[]): Logger {
     (obj: object | string, msg?: string): void => {
       lines.push({ level, text: typeof obj === 'string' ? obj : `${JSON.stringify(obj)} ${msg ?? ''}` });
     };
-  const logger: Logger = { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
+  const logger: Logger = {
+    trace: at('trace'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: () => logger,
+  };
   return logger;
 }
 
 /** Settles with the outcome of `promise`, or with 'pending' after `ms`. */
-async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<{ ok: true; value: T } | { ok: false; error: unknown } | 'pending'> {
+async function settledWithin<T>(
+  promise: Promise<T>,
+  ms: number,
+): Promise<{ ok: true; value: T } | { ok: false; error: unknown } | 'pending'> {
   let timer: NodeJS.Timeout | undefined;
   const pending = new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), ms)));
   try {
-    return await Promise.race([promise.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error })), pending]);
+    return await Promise.race([
+      promise.then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      ),
+      pending,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -87,7 +105,13 @@ describe('dashboard link refusals', () => {
     // No token, nothing to leak: allowed (the dial itself may fail; the link is closed at once).
     const tokenless = await connectDashboard(node, { host: '192.0.2.10', port: 7071, transport: tcpTransport() });
     await tokenless.close();
-    const allowed = await connectDashboard(node, { host: '192.0.2.10', port: 7071, transport: tcpTransport(), token: 'secret', allowInsecure: true });
+    const allowed = await connectDashboard(node, {
+      host: '192.0.2.10',
+      port: 7071,
+      transport: tcpTransport(),
+      token: 'secret',
+      allowInsecure: true,
+    });
     await allowed.close();
   });
 
@@ -101,7 +125,12 @@ describe('dashboard link refusals', () => {
     // A real link over 127.0.0.2 with a token: not refused, registers.
     const dashboard = await startNode({ name: 'dashboard', auth: { token: 'tok' }, listen: { host: '0.0.0.0', port: 0 } });
     const node = await startNode({ name: 'worker', listen: false });
-    const link = await connectDashboard(node, { host: '127.0.0.2', port: dashboard.address!.port, transport: tcpTransport(), token: 'tok' });
+    const link = await connectDashboard(node, {
+      host: '127.0.0.2',
+      port: dashboard.address!.port,
+      transport: tcpTransport(),
+      token: 'tok',
+    });
     try {
       await link.ready();
       expect(link.connected).toBe(true);

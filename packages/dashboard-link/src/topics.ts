@@ -1,0 +1,6 @@
+/** Sync topic a dashboard calls to read a node's description (payload ''). */
+export const DASHBOARD_DESCRIBE_TOPIC = 'systemge.dashboard.describe';
+/** Sync topic a dashboard calls to run a command (payload: JSON `{ command, args }`; response: JSON `{ result }`). */
+export const DASHBOARD_COMMAND_TOPIC = 'systemge.dashboard.command';
+/** Async topic a node sends its status changes on (payload: JSON `{ name, status, previous }`). */
+export const DASHBOARD_STATUS_TOPIC = 'systemge.dashboard.status';
