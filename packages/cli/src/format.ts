@@ -1,4 +1,5 @@
 import type { Logger } from '@systemge/node';
+import { pino } from 'pino';
 
 /** Text results print as they are; data prints as indented JSON. */
 export function formatResult(result: unknown): string {
@@ -35,9 +36,25 @@ export function prettyLine(level: string, time: Date, fields: Record<string, unk
   return `${clock} ${head} ${who}${String(msg ?? '')}${extra === '' ? '' : `  ${color ? '\u001b[2m' : ''}${extra}${color ? RESET : ''}`}`;
 }
 
+/** How an `err` field reads on a pretty line: its message, and its code when it has one. */
+function errText(err: unknown): unknown {
+  if (typeof err !== 'object' || err === null || typeof (err as { message?: unknown }).message !== 'string') return err;
+  const { message, code } = err as { message: string; code?: unknown };
+  return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+/** One pino JSON line as a readable line (see `prettyLine`). */
+function prettyFromJSON(line: string, color: boolean): string {
+  const { level, time, ...fields } = JSON.parse(line) as Record<string, unknown>;
+  if (fields.err !== undefined) fields.err = errText(fields.err);
+  return prettyLine(String(level), new Date(typeof time === 'string' || typeof time === 'number' ? time : Date.now()), fields, color);
+}
+
 /**
- * The logger of `systemge start`: JSON lines (one object per line, pino's shape) or, for a person
- * at a terminal, one readable line per entry.
+ * The logger of `systemge start`: a pino logger writing JSON lines (pino's shape, level as its
+ * name, ISO time) or, for a person at a terminal, one readable line per entry. Errors under
+ * `err` are serialized with pino's `errWithCause` serializer: type, message, code and the other
+ * fields of the error, stack, and the cause likewise.
  */
 export function cliLogger(
   level: LogLevel,
@@ -46,21 +63,22 @@ export function cliLogger(
   options: { color?: boolean } = {},
   bindings: Record<string, unknown> = {},
 ): Logger {
-  const rank = LOG_LEVELS.indexOf(level);
-  const at =
-    (name: LogLevel) =>
-    (obj: object | string, msg?: string): void => {
-      if (LOG_LEVELS.indexOf(name) > rank || rank === 0) return;
-      const fields = typeof obj === 'string' ? { ...bindings, msg: obj } : { ...bindings, ...obj, msg };
-      const time = new Date();
-      write(format === 'json' ? JSON.stringify({ level: name, time: time.toISOString(), ...fields }) : prettyLine(name, time, fields, options.color === true));
-    };
-  return {
-    trace: () => {},
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: (more) => cliLogger(level, format, write, options, { ...bindings, ...more }),
+  const color = options.color === true;
+  const destination = {
+    write(chunk: string): void {
+      const line = chunk.endsWith('\n') ? chunk.slice(0, -1) : chunk;
+      write(format === 'json' ? line : prettyFromJSON(line, color));
+    },
   };
+  const logger = pino(
+    {
+      level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: pino.stdSerializers.errWithCause },
+    },
+    destination,
+  );
+  return Object.keys(bindings).length === 0 ? logger : logger.child(bindings);
 }

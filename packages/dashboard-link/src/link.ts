@@ -147,7 +147,7 @@ export async function connectDashboard<T extends TopicMap = AnyTopics>(
     if (refusal === undefined || closed || refused !== undefined) return;
     refused = refusal;
     logger.error(
-      { node: node.name, dashboard: `${options.host}:${options.port}`, attempt, code: (refusal as { code?: string }).code },
+      { node: node.name, dashboard: `${options.host}:${options.port}`, attempt, code: (refusal as { code?: string }).code, err: refusal },
       'dashboard refused the link token; not retrying',
     );
     link.stop('dashboard refused the token').catch(() => {});
@@ -160,7 +160,10 @@ export async function connectDashboard<T extends TopicMap = AnyTopics>(
       const refusal = authRefusal(error);
       if (refusal !== undefined && !closed) {
         refused = refusal;
-        logger.error({ node: node.name, dashboard: `${options.host}:${options.port}` }, 'dashboard refused the link token; not retrying');
+        logger.error(
+          { node: node.name, dashboard: `${options.host}:${options.port}`, err: refusal },
+          'dashboard refused the link token; not retrying',
+        );
         throw refusal;
       }
       if (!closed) throw error;

@@ -214,7 +214,7 @@ class DashboardServer implements Dashboard, DashboardCore {
         d = await t.describe();
         t.description = d;
       } catch (error) {
-        this.logger.debug({ node: name, err: (error as Error).message }, 'describe failed; showing the last description');
+        this.logger.debug({ node: name, err: error }, 'describe failed; showing the last description');
       }
     }
     return {

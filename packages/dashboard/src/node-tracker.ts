@@ -195,7 +195,7 @@ export class NodeTracker {
         t.description = d;
         if (t.reachable) this.setStatus(t, d.status);
       } catch (error) {
-        this.logger.debug({ node: t.name, err: (error as Error).message }, 'describe failed');
+        this.logger.debug({ node: t.name, err: error }, 'describe failed');
       } finally {
         t.refreshing = false;
       }

@@ -65,3 +65,4 @@ export type {
   DialOptions,
   Transport,
 } from './transport.js';
+export { childLogger, silentLogger, type Logger, type LogFn } from './logger.js';

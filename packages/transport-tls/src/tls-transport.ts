@@ -11,6 +11,7 @@ import {
   type DialTarget,
   type Listener,
   type ListenOptions,
+  type Logger,
   type PeerCertificateInfo,
   type RemoteAddress,
   type SystemgeError,
@@ -24,11 +25,6 @@ import {
   TLSHandshakeError,
   TLSVerificationError,
 } from './tls-errors.js';
-
-/** The part of a pino-compatible logger this transport uses. */
-export interface TLSLogger {
-  warn(obj: object, msg: string): void;
-}
 
 /** Options of `tlsTransport()`. */
 export interface TLSTransportOptions {
@@ -76,7 +72,7 @@ export interface TLSTransportOptions {
   /** Listen backlog. Default 511. */
   backlog?: number;
   /** Receives the warning about `rejectUnauthorized: false`. Default: a process warning. */
-  logger?: TLSLogger;
+  logger?: Logger;
 }
 
 const MIN_VERSIONS = new Set(['TLSv1.2', 'TLSv1.3']);

@@ -1,12 +1,17 @@
 import { X509Certificate } from 'node:crypto';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { isSystemgeError, type Connection, type DialTarget, type SystemgeError } from '@systemge/protocol';
+import { isSystemgeError, type Connection, type DialTarget, type Logger, silentLogger, type SystemgeError } from '@systemge/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tlsTransport, type TLSTransportOptions } from '../src/index.js';
 import { generatePKI, type TestPKI } from './certificates.js';
 import { deferred, message, observe, Resources, within } from './harness.js';
 import { serve } from './serve.js';
+
+/** A logger that records its warnings (object and message); the other levels say nothing. */
+function warningLogger(record: (obj: object, msg: string) => void): Logger {
+  return { ...silentLogger, warn: (obj: object | string, msg?: string) => (typeof obj === 'string' ? record({}, obj) : record(obj, msg ?? '')) };
+}
 
 const DEADLINE = 5000;
 
@@ -249,7 +254,7 @@ describe('tlsTransport: mutual TLS', () => {
     expect(tlsTransport(mtlsServer()).verifiesPeers).toBe(true);
     expect(tlsTransport(serverOptions()).verifiesPeers).toBe(false);
     const warnings: string[] = [];
-    const logger = { warn: (_obj: object, msg: string) => warnings.push(msg) };
+    const logger = warningLogger((_obj, msg) => warnings.push(msg));
     expect(tlsTransport(mtlsServer({ rejectUnauthorized: false, logger })).verifiesPeers).toBe(false);
     expect(warnings).toHaveLength(1);
   });
@@ -309,7 +314,7 @@ describe('tlsTransport: mutual TLS', () => {
 
   it('with rejectUnauthorized false accepts an unverified client but reports no certificate, and warns', async () => {
     const warnings: { obj: object; msg: string }[] = [];
-    const logger = { warn: (obj: object, msg: string) => warnings.push({ obj, msg }) };
+    const logger = warningLogger((obj, msg) => warnings.push({ obj, msg }));
     const server = await serve(tlsTransport(mtlsServer({ rejectUnauthorized: false, logger })), resources);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]?.msg).toMatch(/NOT verified/);
@@ -327,7 +332,7 @@ describe('tlsTransport: options', () => {
     const client = tlsTransport({
       ca: pki.ca.cert,
       rejectUnauthorized: false,
-      logger: { warn: (obj, msg) => warnings.push({ obj, msg }) },
+      logger: warningLogger((obj, msg) => warnings.push({ obj, msg })),
     });
     expect(warnings).toEqual([
       { obj: { transport: 'tls', rejectUnauthorized: false }, msg: expect.stringMatching(/rejectUnauthorized: false/) },
@@ -340,8 +345,8 @@ describe('tlsTransport: options', () => {
 
   it('does not warn with the default rejectUnauthorized', () => {
     const warnings: string[] = [];
-    tlsTransport({ ca: pki.ca.cert, logger: { warn: (_obj, msg) => warnings.push(msg) } });
-    tlsTransport({ ca: pki.ca.cert, rejectUnauthorized: true, logger: { warn: (_obj, msg) => warnings.push(msg) } });
+    tlsTransport({ ca: pki.ca.cert, logger: warningLogger((_obj, msg) => warnings.push(msg)) });
+    tlsTransport({ ca: pki.ca.cert, rejectUnauthorized: true, logger: warningLogger((_obj, msg) => warnings.push(msg)) });
     expect(warnings).toEqual([]);
   });
 
