@@ -21,7 +21,7 @@ const consumers = [
     what: 'two nodes over TCP, one sync request',
     install: ['@systemge/node', '@systemge/transport-tcp'],
     // A TCP-only user must not pull in the HTTP/WebSocket stack.
-    forbidden: ['fastify', 'ws', '@fastify/websocket', '@systemge/http', '@systemge/websocket', '@systemge/dashboard'],
+    forbidden: ['fastify', 'ws', '@fastify/websocket', '@systemge/http', '@systemge/websocket', '@systemge/dashboard', '@systemge/dashboard-link'],
     // The first ```ts block of these READMEs is type-checked; `run: true` ones are executed too.
     readmes: [
       { file: 'README.md', run: false },

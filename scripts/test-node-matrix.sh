@@ -17,7 +17,7 @@ versions=("$@")
 cache="${SYSTEMGE_NODE_CACHE:-$HOME/.cache/systemge-node}"
 # Core packages with unit tests; each runs on its own so one failure does not hide the others.
 packages=()
-for dir in packages/protocol packages/transport-* packages/node packages/metrics packages/http packages/websocket; do
+for dir in packages/protocol packages/access packages/transport-* packages/node packages/dashboard-link packages/metrics packages/http packages/websocket; do
   [ -f "$dir/package.json" ] && grep -q '"test":' "$dir/package.json" && packages+=("$dir")
 done
 
