@@ -8,7 +8,7 @@ import {
   type SyncResponse,
   type SystemgeNode,
 } from '@systemge/node';
-import { isLoopbackHost } from '@systemge/access';
+import { formatHost, isLoopbackHost } from '@systemge/access';
 import type { Transport } from '@systemge/protocol';
 import { tcpTransport } from '@systemge/transport-tcp';
 import { tlsTransport } from '@systemge/transport-tls';
@@ -104,7 +104,7 @@ export async function connectToNode(access: NodeAccess): Promise<NodeClient> {
   return {
     node,
     self,
-    address: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+    address: `${formatHost(host)}:${port}`,
     get commandsEnabled() {
       return info()?.syncTopics.includes(REMOTE_COMMAND_TOPIC) ?? false;
     },
