@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolveLimits, type ProtocolLimits, type Transport } from '@systemge/protocol';
-import { AddressList, type AccessControlConfig } from './access-control.js';
+import { AddressList, type AccessControlConfig } from './connect/access-control.js';
 import { ConfigError } from './errors.js';
-import type { RateLimitConfig } from './rate-limits.js';
+import type { RateLimitConfig } from './messaging/rate-limits.js';
 
 /** A peer to dial. */
 export interface EndpointConfig {

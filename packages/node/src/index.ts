@@ -50,8 +50,8 @@ export type {
 } from './node-types.js';
 export { SYNC_LATENCY_BUCKETS_MS, MAX_TOPIC_SERIES, OTHER_TOPIC, type NodeStats, type TopicCounts } from './stats.js';
 export { silentLogger, type Logger, type LogFn } from './logger.js';
-export { backoffDelay } from './endpoint-dialer.js';
-export { newSyncToken } from './sync-requests.js';
+export { backoffDelay } from './connect/backoff.js';
+export { newSyncToken } from './messaging/sync-requests.js';
 export {
   ConfigError,
   NodeStatusError,
@@ -88,5 +88,5 @@ export {
   type NodeDescription,
   type ProcessDescription,
 } from './dashboard-link.js';
-export { AddressList, unmapIPv4, type AccessControlConfig, type InvalidEntryError } from './access-control.js';
-export { TokenBucket, type RateLimitConfig } from './rate-limits.js';
+export { AddressList, unmapIPv4, type AccessControlConfig, type InvalidEntryError } from './connect/access-control.js';
+export { TokenBucket, type RateLimitConfig } from './messaging/rate-limits.js';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Payload, SystemgeError } from '@systemge/protocol';
-import { PeerLostError, SyncFailureError, SyncTimeoutError } from './errors.js';
-import type { SyncOutcome, SyncRequest, SyncResponse } from './node-types.js';
-import type { Counters } from './stats.js';
+import { PeerLostError, SyncFailureError, SyncTimeoutError } from '../errors.js';
+import type { SyncOutcome, SyncRequest, SyncResponse } from '../node-types.js';
+import type { Counters } from '../stats.js';
 
 const TOKEN_BYTES = 16;
 const POOL_TOKENS = 256;

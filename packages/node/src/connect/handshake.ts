@@ -1,0 +1,117 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import {
+  type CloseInfo,
+  FrameKind,
+  type HandshakeAckFrame,
+  type HandshakeFrame,
+  type PeerCertificateInfo,
+  PROTOCOL_VERSION,
+  ProtocolVersionError,
+  type SystemgeError,
+} from '@systemge/protocol';
+import type { AuthConfig, EndpointConfig } from '../config.js';
+import { AuthenticationError, DuplicateNameError, errorFromRefusal, HandshakeError } from '../errors.js';
+import { endpointKey } from './backoff.js';
+
+/*
+ * The handshake as pure functions: the frames a node sends, and the checks of the frame it receives.
+ * No state, no I/O: the handshake driver (handshaker.ts) sends, refuses and makes peers ready.
+ */
+
+/** What a node announces about itself in its handshake or ack. */
+export interface HandshakeIdentity {
+  name: string;
+  asyncTopics: string[];
+  syncTopics: string[];
+  info: Record<string, string>;
+}
+
+/** What the checks need to know about this node and the connection. */
+export interface HandshakeCheck {
+  /** This node's name. */
+  ownName: string;
+  auth: AuthConfig;
+  /** The verified certificate of the connection's other side (TLS), if any. */
+  certificate: PeerCertificateInfo | undefined;
+  /** True when a ready peer of that name is already connected. */
+  isConnected(name: string): boolean;
+}
+
+/** The dialer's first frame. `auth` is the endpoint's token, else `auth.token`. */
+export function helloFrame(self: HandshakeIdentity, auth: string | undefined): HandshakeFrame {
+  return {
+    kind: FrameKind.Handshake,
+    version: PROTOCOL_VERSION,
+    name: self.name,
+    auth,
+    asyncTopics: self.asyncTopics,
+    syncTopics: self.syncTopics,
+    info: self.info,
+  };
+}
+
+/** The listener's answer to an accepted handshake. */
+export function ackFrame(self: HandshakeIdentity): HandshakeAckFrame {
+  return {
+    kind: FrameKind.HandshakeAck,
+    version: PROTOCOL_VERSION,
+    name: self.name,
+    asyncTopics: self.asyncTopics,
+    syncTopics: self.syncTopics,
+    info: self.info,
+  };
+}
+
+/** Constant-time token check; digests make the comparison independent of the token lengths. */
+export function tokenMatches(given: string | undefined, expected: string): boolean {
+  const a = createHash('sha256').update(given ?? '').digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b) && given !== undefined;
+}
+
+/** With `auth.requireCertificateName`, the verified peer certificate must carry the announced name. */
+export function certificateNames(auth: AuthConfig, certificate: PeerCertificateInfo | undefined, name: string): boolean {
+  if (auth.requireCertificateName !== true) return true;
+  if (certificate === undefined) return false;
+  return certificate.subjectCN === name || certificate.subjectAltNames.includes(`DNS:${name}`) || certificate.subjectAltNames.includes(name);
+}
+
+/** The dialer's token (and certificate name, when required) against `auth.peerTokens[name]` or `auth.token`. */
+export function authorized(frame: HandshakeFrame, check: HandshakeCheck): boolean {
+  if (!certificateNames(check.auth, check.certificate, frame.name)) return false;
+  const { token, peerTokens } = check.auth;
+  const expected = (peerTokens !== undefined && Object.hasOwn(peerTokens, frame.name) ? peerTokens[frame.name] : undefined) ?? token;
+  if (expected === undefined) return true;
+  return tokenMatches(frame.auth, expected);
+}
+
+export function nameClash(check: HandshakeCheck, name: string): DuplicateNameError | undefined {
+  if (name === check.ownName) return new DuplicateNameError(`peer uses this node's own name "${name}"`);
+  if (check.isConnected(name)) return new DuplicateNameError(`a node named "${name}" is already connected to ${check.ownName}`);
+  return undefined;
+}
+
+/** Listening side: why the dialer's handshake is refused, or undefined to accept it. */
+export function checkHello(frame: HandshakeFrame, check: HandshakeCheck): SystemgeError | undefined {
+  if (frame.version !== PROTOCOL_VERSION) return new ProtocolVersionError(frame.version, PROTOCOL_VERSION);
+  if (!authorized(frame, check)) return new AuthenticationError();
+  return nameClash(check, frame.name);
+}
+
+/** Dialing side: why the listener's ack is refused, or undefined to accept it. */
+export function checkAck(frame: HandshakeAckFrame, check: HandshakeCheck, endpoint: EndpointConfig | undefined): SystemgeError | undefined {
+  if (frame.version !== PROTOCOL_VERSION) return new ProtocolVersionError(frame.version, PROTOCOL_VERSION);
+  if (!certificateNames(check.auth, check.certificate, frame.name)) return new AuthenticationError();
+  if (endpoint?.name !== undefined && endpoint.name !== frame.name) {
+    return new HandshakeError(`expected peer "${endpoint.name}" at ${endpointKey(endpoint)}, it is "${frame.name}"`);
+  }
+  return nameClash(check, frame.name);
+}
+
+/** The error a dial's handshake fails with when the connection closes before it completed. */
+export function refusalError(info: CloseInfo): Error {
+  if (info.initiator === 'remote' && info.code !== 'normal' && info.code !== 'SYSTEMGE_ERR_CONNECTION_CLOSED') {
+    return errorFromRefusal(info.code, info.reason);
+  }
+  return info.error ?? new HandshakeError(`connection closed during handshake: ${info.reason}`);
+}
