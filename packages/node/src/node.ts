@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Listener, Payload } from '@systemge/protocol';
+import type { Payload } from '@systemge/protocol';
 import type { AnyTopics, Application, NodePlugin, PluginContext, TopicMap } from './components.js';
 import { type EndpointConfig, type NodeConfig, resolveNodeConfig, type ResolvedNodeConfig } from './config.js';
 import type { AddressList } from './connect/access-control.js';
@@ -9,8 +9,9 @@ import type { HandshakeIdentity } from './connect/handshake.js';
 import { Handshaker } from './connect/handshaker.js';
 import { InboundGate } from './connect/inbound-gate.js';
 import { type Clock, type NodeContext, systemClock } from './context.js';
-import { NodeStatusError, NodeStoppedError, PeerNotConnectedError } from './errors.js';
+import { PeerNotConnectedError } from './errors.js';
 import { CommandRegistry } from './host/commands.js';
+import { Lifecycle } from './host/lifecycle.js';
 import { PluginHost } from './host/plugin-host.js';
 import { type AnyAsyncHandler, type AnySyncHandler, TopicHandlers } from './messaging/handlers.js';
 import { HoldQueue } from './messaging/hold-queue.js';
@@ -58,9 +59,7 @@ export function createNode<T extends TopicMap = AnyTopics>(
  */
 class NodeImpl<T extends TopicMap> extends EventEmitter {
   readonly name: string;
-  status: NodeStatus = 'stopped';
   private readonly config: ResolvedNodeConfig;
-  private readonly application: Application<T>;
   private readonly logger: Logger;
   private readonly ctx: NodeContext;
   /** This node as its public interface (handlers and plugins get this). */
@@ -77,15 +76,12 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   private readonly inbound: Inbound<T>;
   private readonly outbound: Outbound;
   private readonly liveness: Liveness;
-  private listener: Listener | undefined;
-  private transition: Promise<void> | undefined;
-  private startedAt = 0;
+  private readonly lifecycle: Lifecycle;
 
   constructor(config: NodeConfig, application: Application<T>, options: NodeOptions<T>, clock: Clock) {
     super();
     this.config = resolveNodeConfig(config);
     this.name = this.config.name;
-    this.application = application;
     this.self = this as unknown as SystemgeNode<T>;
     this.logger = childLogger(options.logger ?? silentLogger, { node: this.name });
     const ctx: NodeContext = {
@@ -95,7 +91,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       counters: new Counters(),
       clock,
       emit: (event, ...args) => void this.emit(event, ...args),
-      status: () => this.status,
+      status: () => this.lifecycle.status,
       requestStop: (reason) => void this.stop(reason).catch(() => {}),
     };
     this.ctx = ctx;
@@ -134,16 +130,44 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       liveness: this.liveness,
       dialer: this.dialer,
     });
+    const pluginContext: PluginContext<T> = { node: this.self, application, logger: this.logger };
+    this.lifecycle = new Lifecycle(
+      ctx,
+      {
+        onConnection: (connection) => this.connections.onIncoming(connection),
+        onRefused: (remote, reason) => this.gate.onRefused(remote, reason),
+        accept: (remote) => this.gate.check(remote),
+        dialAll: () => this.dialer.start(),
+        cancelDials: () => this.dialer.cancel(),
+        shutdownDials: () => this.dialer.shutdown(),
+        startLiveness: () => this.liveness.start(),
+        stopLiveness: () => this.liveness.stop(),
+        startPlugins: () => this.plugins.startAll(pluginContext),
+        stopPlugins: () => this.plugins.stopAll(pluginContext),
+        appStart: () => application.onStart?.(this.self),
+        appStop: () => application.onStop?.(this.self),
+        connections: () => peers.connections(),
+        handlersIdle: (ms) => this.inbound.dispatcher.idle(ms),
+        failRequests: (error) => this.outbound.requests.failAll(error),
+        releaseDrainWaiters: () => this.outbound.resolveDrainWaiters(),
+      },
+      (status, previous) => this.emit('status', status, previous),
+    );
   }
 
   // ---------------------------------------------------------------- status
 
+  get status(): NodeStatus {
+    return this.lifecycle.status;
+  }
+
   get address(): { host: string; port: number } | undefined {
-    return this.listener === undefined ? undefined : { host: this.listener.host, port: this.listener.port };
+    const listener = this.lifecycle.listener;
+    return listener === undefined ? undefined : { host: listener.host, port: listener.port };
   }
 
   get uptimeMs(): number {
-    return this.status === 'started' ? this.ctx.clock.now() - this.startedAt : 0;
+    return this.lifecycle.uptimeMs;
   }
 
   get stats(): NodeStats {
@@ -169,14 +193,6 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     return this.gate.denyList;
   }
 
-  private setStatus(status: NodeStatus): void {
-    const previous = this.status;
-    if (previous === status) return;
-    this.status = status;
-    this.logger.info({ status, previous }, `node ${status}`);
-    this.emit('status', status, previous);
-  }
-
   override emit<E extends NodeEventName>(event: E, ...args: NodeEvents[E]): boolean {
     try {
       return super.emit(event, ...args);
@@ -190,109 +206,24 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   /** What this node announces in a handshake: its name, handled topics and listen address. */
   private identity(): HandshakeIdentity {
     const info: Record<string, string> = {};
-    if (this.listener !== undefined) info.listen = `${this.listener.host}:${this.listener.port}`;
+    const listener = this.lifecycle.listener;
+    if (listener !== undefined) info.listen = `${listener.host}:${listener.port}`;
     return { name: this.name, asyncTopics: [...this.handlers.async.keys()], syncTopics: [...this.handlers.sync.keys()], info };
   }
 
   // ---------------------------------------------------------------- lifecycle
 
   start(): Promise<void> {
-    if (this.status !== 'stopped') {
-      return Promise.reject(new NodeStatusError(`cannot start node ${this.name}: it is ${this.status}`));
-    }
-    const run = this.doStart().finally(() => {
-      this.transition = undefined;
-    });
-    this.transition = run;
-    return run;
+    return this.lifecycle.start();
   }
 
-  private async doStart(): Promise<void> {
-    this.setStatus('starting');
-    try {
-      const { transport } = this.config;
-      if (this.config.listen !== false && transport !== undefined) {
-        this.listener = await transport.listen({
-          host: this.config.listen.host,
-          port: this.config.listen.port,
-          limits: this.config.limits,
-          highWaterMark: this.config.connection.highWaterMark,
-          onConnection: (connection) => this.connections.onIncoming(connection),
-          onRefused: (remote, reason) => this.gate.onRefused(remote, reason),
-          accept: (remote) => this.gate.check(remote),
-        });
-        this.logger.info({ host: this.listener.host, port: this.listener.port }, 'listening');
-      }
-      await this.dialer.start();
-      this.liveness.start();
-      await this.plugins.startAll(this.pluginContext());
-      await this.application.onStart?.(this.self);
-      this.startedAt = this.ctx.clock.now();
-      this.setStatus('started');
-    } catch (error) {
-      this.logger.error({ err: error }, 'start failed');
-      await this.teardown(error instanceof Error ? error.message : 'start failed', 0);
-      this.setStatus('stopped');
-      throw error;
-    }
-  }
-
-  async stop(reason = 'node stopping'): Promise<void> {
-    if (this.status === 'stopped') return;
-    if (this.status === 'stopping') {
-      await this.transition;
-      return;
-    }
-    if (this.status === 'starting') {
-      // start() may be waiting on endpoint attempts (forever with maxAttempts 0): cancel them.
-      this.dialer.cancel();
-      await this.transition?.catch(() => {});
-      if ((this.status as NodeStatus) !== 'started') return;
-    }
-    const run = this.doStop(reason).finally(() => {
-      this.transition = undefined;
-    });
-    this.transition = run;
-    await run;
-  }
-
-  private async doStop(reason: string): Promise<void> {
-    this.setStatus('stopping');
-    try {
-      await this.application.onStop?.(this.self);
-    } catch (error) {
-      this.logger.error({ err: error }, 'onStop failed');
-    }
-    await this.teardown(reason, this.config.shutdownTimeoutMs);
-    this.setStatus('stopped');
-  }
-
-  /** Releases everything start() acquired: plugins, listener, dials, handlers, requests, sockets. */
-  private async teardown(reason: string, handlerDeadlineMs: number): Promise<void> {
-    this.liveness.stop();
-    await this.plugins.stopAll(this.pluginContext());
-    const listener = this.listener;
-    this.listener = undefined;
-    await listener?.close();
-    this.dialer.shutdown();
-    // A counted pause: the dispatcher releasing its own backpressure pause must not resume reading now.
-    for (const peer of this.peerTable.connections()) if (!peer.closed) peer.pauseReading();
-    if (handlerDeadlineMs > 0) {
-      const idle = await this.inbound.dispatcher.idle(handlerDeadlineMs);
-      if (!idle) this.logger.warn({ deadlineMs: handlerDeadlineMs }, 'handlers still running at the shutdown deadline');
-    }
-    this.outbound.requests.failAll(new NodeStoppedError(this.name));
-    await Promise.all([...this.peerTable.connections()].map((peer) => peer.close(reason, 'normal')));
-    this.outbound.resolveDrainWaiters();
+  stop(reason?: string): Promise<void> {
+    return this.lifecycle.stop(reason);
   }
 
   async restart(): Promise<void> {
     await this.stop('node restarting');
     await this.start();
-  }
-
-  private pluginContext(): PluginContext<T> {
-    return { node: this.self, application: this.application, logger: this.logger };
   }
 
   // ---------------------------------------------------------------- connections
