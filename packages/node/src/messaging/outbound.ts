@@ -27,7 +27,7 @@ export class Outbound {
   constructor(ctx: NodeContext, neighbours: OutboundNeighbours) {
     this.ctx = ctx;
     this.n = neighbours;
-    this.requests = new SyncRequests(ctx.counters);
+    this.requests = new SyncRequests(ctx.counters, ctx.clock);
   }
 
   private assertSending(): void {

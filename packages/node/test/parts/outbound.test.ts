@@ -35,6 +35,31 @@ describe('Outbound', () => {
     return expect(request.first()).resolves.toBe('pong');
   });
 
+  it('settles a sync request at its timeout with the answers it has, on the clock', async () => {
+    const s = setup();
+    const a = s.add('a', [], ['ping']);
+    s.add('b', [], ['ping']);
+    const request = s.outbound.syncRequest('ping', 'x', { timeoutMs: 1000 });
+    s.outbound.onResponse(a.peer, { kind: FrameKind.SyncResponse, topic: 'ping', payload: 'from a', syncToken: request.token });
+    await s.clock.advance(999);
+    expect(request.outcome).toBeUndefined();
+    await s.clock.advance(1);
+    expect(request.outcome).toBe('timeout');
+    expect(request.missing).toEqual(['b']);
+    expect(s.ctx.counters.syncTimeouts).toBe(1);
+    expect(s.clock.pending).toBe(0);
+  });
+
+  it('settles a sync request with PEER_LOST when its target goes, and cancels its timer', async () => {
+    const s = setup();
+    s.add('a', [], ['ping']);
+    const request = s.outbound.syncRequest('ping', 'x', { timeoutMs: 1000 });
+    expect(s.clock.pending).toBe(1);
+    s.outbound.requests.peerLost('a', 'gone');
+    await expect(request.first()).rejects.toMatchObject({ code: 'SYSTEMGE_ERR_PEER_LOST' });
+    expect(s.clock.pending).toBe(0);
+  });
+
   it('refuses to send over maxBufferedBytes with a typed error and counts it', () => {
     const s = setup();
     const { connection } = s.add('a', ['news'], []);
