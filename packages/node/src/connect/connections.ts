@@ -1,4 +1,5 @@
 import { type CloseInfo, type Connection, type Frame, FrameKind, type SystemgeError } from '@systemge/protocol';
+import type { AnyTopics } from '../components.js';
 import type { NodeContext } from '../context.js';
 import { HandshakeError } from '../errors.js';
 import type { Inbound } from '../messaging/inbound.js';
@@ -16,7 +17,7 @@ export interface ConnectionsNeighbours {
   peers: PeerTable;
   gate: InboundGate;
   handshaker: Handshaker;
-  inbound: Pick<Inbound<never>, 'onMessage' | 'forget' | 'sendFailure'>;
+  inbound: Pick<Inbound<AnyTopics>, 'onMessage' | 'forget' | 'sendFailure'>;
   outbound: Pick<Outbound, 'onResponse' | 'onDrain' | 'requests'>;
   liveness: Pick<Liveness, 'onHeartbeat'>;
   dialer: Pick<Dialer, 'onPeerLost'>;
