@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { parseArgs } from 'node:util';
-import type { Logger } from '@systemge/node';
+import { isLoopbackHost, type Logger } from '@systemge/node';
 import { loadConfigFile } from './config-file.js';
-import { UsageError } from './errors.js';
+import { InsecureTokenError, UsageError } from './errors.js';
 import { startSystem, type RunningSystem } from './runner.js';
 
 /** Exit codes of the `systemge` command. */
@@ -49,15 +51,21 @@ Options:
   --log-level <level>   silent | error | warn | info | debug (default: warn), logs go to stderr as JSON lines`,
   validate: `Usage: systemge validate <config>
 
-Checks <config> (JSON or YAML): every field, file references, duplicate names and ports.
-Prints "valid" and exits 0, or prints the file, the field path and what was expected and exits 1.`,
+Runs every check "systemge start" runs short of binding ports: every field, file references and
+certificates, duplicate names and ports, HTTP/WebSocket/dashboard options, the dashboard token
+rule and dashboard links that would send a token in clear text. Prints "valid" and exits 0, or
+prints the file, the field path and what was expected and exits 1.`,
   command: `Usage: systemge command <node> <cmd> [args...] --dashboard <url> [--token <token>]
 
 Runs <cmd> with [args...] on <node> through the dashboard's HTTP API and prints the result.
 
 Options:
-  --dashboard <url>   dashboard address, e.g. http://127.0.0.1:7070 (or SYSTEMGE_DASHBOARD)
-  --token <token>     dashboard token (or SYSTEMGE_DASHBOARD_TOKEN)`,
+  --dashboard <url>   dashboard address, e.g. https://ops.example.com:8443 (or SYSTEMGE_DASHBOARD)
+  --token <token>     dashboard token (or SYSTEMGE_DASHBOARD_TOKEN)
+  --ca <file>         PEM CA that verifies an https dashboard (default: the system's CAs)
+  --cert <file>       PEM client certificate, for a dashboard that requires one (with --key)
+  --key <file>        PEM key of --cert
+  --allow-insecure    send the token over plain http to a host that is not loopback (refused otherwise)`,
 };
 
 const LEVELS = ['silent', 'error', 'warn', 'info', 'debug'] as const;
@@ -122,26 +130,75 @@ async function start(file: string, level: (typeof LEVELS)[number], io: CLIIO): P
   return ExitCode.ok;
 }
 
-async function command(node: string, cmd: string, args: string[], dashboard: string, token: string | undefined, io: CLIIO): Promise<number> {
+/** How `systemge command` reaches the dashboard. */
+interface DashboardAccess {
+  url: string;
+  token: string | undefined;
+  ca: string | undefined;
+  cert: string | undefined;
+  key: string | undefined;
+  allowInsecure: boolean;
+}
+
+function readPEM(flag: string, file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new UsageError(`${flag}: cannot read ${file}: ${(cause as Error).message}`);
+  }
+}
+
+/** POSTs JSON over http or https (with an optional CA and client certificate). */
+function postJSON(url: URL, body: string, headers: Record<string, string>, access: DashboardAccess): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const tls = url.protocol === 'https:' ? { ca: readPEM('--ca', access.ca), cert: readPEM('--cert', access.cert), key: readPEM('--key', access.key) } : {};
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, ...tls }, (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.setTimeout(30_000, () => req.destroy(new Error('no answer within 30 s')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function command(node: string, cmd: string, args: string[], access: DashboardAccess, io: CLIIO): Promise<number> {
   let url: URL;
   try {
-    url = new URL(`/api/nodes/${encodeURIComponent(node)}/command`, dashboard);
+    url = new URL(`/api/nodes/${encodeURIComponent(node)}/command`, access.url);
   } catch {
-    throw new UsageError(`--dashboard must be a URL such as http://127.0.0.1:7070, got "${dashboard}"`);
+    throw new UsageError(`--dashboard must be a URL such as https://127.0.0.1:7070, got "${access.url}"`);
   }
-  let response: Response;
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--dashboard must be an http:// or https:// URL, got "${access.url}"`);
+  if ((access.cert === undefined) !== (access.key === undefined)) throw new UsageError('--cert and --key go together');
+  const { token } = access;
+  if (token !== undefined && url.protocol === 'http:' && !access.allowInsecure && !isLoopbackHost(url.hostname)) {
+    throw new InsecureTokenError(url.origin);
+  }
+  let response: { status: number; text: string };
   try {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
-      body: JSON.stringify({ command: cmd, args }),
-    });
+    response = await postJSON(
+      url,
+      JSON.stringify({ command: cmd, args }),
+      { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+      access,
+    );
   } catch (error) {
+    if ((error as { code?: string }).code === UsageError.code) throw error;
     io.err(`systemge: cannot reach the dashboard at ${url.origin}: ${(error as Error).message}`);
     return ExitCode.unavailable;
   }
-  const body = (await response.json().catch(() => ({}))) as { result?: string; error?: string; commands?: string[] };
-  if (response.ok) {
+  let body: { result?: string; error?: string; commands?: string[] } = {};
+  try {
+    body = JSON.parse(response.text) as typeof body;
+  } catch {
+    // Not JSON: report the status.
+  }
+  if (response.status >= 200 && response.status < 300) {
     io.out(body.result ?? '');
     return ExitCode.ok;
   }
@@ -162,7 +219,7 @@ export async function main(argv: string[], io: CLIIO): Promise<number> {
       io.out(version());
       return ExitCode.ok;
     }
-    const help = HELP[sub];
+    const help = Object.hasOwn(HELP, sub) ? HELP[sub] : undefined;
     if (help === undefined || sub === 'main') throw new UsageError(`unknown command "${sub}"; try systemge --help`);
     const { values, positionals } = parseArgs({
       args: rest,
@@ -173,6 +230,10 @@ export async function main(argv: string[], io: CLIIO): Promise<number> {
         'log-level': { type: 'string' },
         dashboard: { type: 'string' },
         token: { type: 'string' },
+        ca: { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        'allow-insecure': { type: 'boolean' },
       },
     });
     if (values.help === true) {
@@ -195,10 +256,23 @@ export async function main(argv: string[], io: CLIIO): Promise<number> {
     if (node === undefined || cmd === undefined) throw new UsageError('usage: systemge command <node> <cmd> [args...] --dashboard <url>');
     const dashboard = values.dashboard ?? io.env.SYSTEMGE_DASHBOARD;
     if (dashboard === undefined) throw new UsageError('--dashboard <url> is required (or set SYSTEMGE_DASHBOARD)');
-    return await command(node, cmd, args, dashboard, values.token ?? io.env.SYSTEMGE_DASHBOARD_TOKEN, io);
+    return await command(
+      node,
+      cmd,
+      args,
+      {
+        url: dashboard,
+        token: values.token ?? io.env.SYSTEMGE_DASHBOARD_TOKEN,
+        ca: values.ca,
+        cert: values.cert,
+        key: values.key,
+        allowInsecure: values['allow-insecure'] === true,
+      },
+      io,
+    );
   } catch (error) {
     const e = error as { code?: string; message: string };
-    if (e.code === 'SYSTEMGE_ERR_CLI_USAGE' || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    if (e.code === 'SYSTEMGE_ERR_CLI_USAGE' || e.code === InsecureTokenError.code || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
       io.err(`systemge: ${e.message}`);
       return ExitCode.usage;
     }

@@ -6,6 +6,7 @@ import type { Transport } from '@systemge/protocol';
 import type { WebSocketComponentOptions } from '@systemge/websocket';
 import { parse as parseYAML } from 'yaml';
 import { ConfigFileError } from './errors.js';
+import { preflight } from './system-parts.js';
 
 /** `{ "kind": "tcp" }` or `{ "kind": "tls", ... }` with certificate files relative to the config file. */
 export type TransportFileConfig =
@@ -56,6 +57,8 @@ export type WebSocketFileConfig = Pick<
   | 'onRateLimit'
   | 'pingIntervalMs'
   | 'maxBufferedBytes'
+  | 'slowClientTimeoutMs'
+  | 'hardMaxBufferedBytes'
   | 'origins'
   | 'allowMissingOrigin'
   | 'maxClients'
@@ -70,6 +73,23 @@ export interface DashboardLinkFileConfig {
   host: string;
   port: number;
   token?: string;
+  /** Transport of the link. Default: the node's own `transport` (TLS when the node uses TLS). */
+  transport?: TransportFileConfig;
+  /** TLS server name of the dashboard, when it differs from `host`. */
+  serverName?: string;
+  /** Send `token` over plain TCP to a non-loopback host. Default false: refused. */
+  allowInsecure?: boolean;
+}
+
+/** HTTPS of the dashboard: certificate files relative to the config file, optional client certificates. */
+export interface DashboardHTTPSFileConfig {
+  certFile: string;
+  keyFile: string;
+  /** CA that verifies client certificates; required with `requestClientCert`. */
+  caFile?: string;
+  /** Mutual TLS: refuse browsers and API clients without a certificate `caFile` verifies. Default false. */
+  requestClientCert?: boolean;
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
 }
 
 /** One node of a configuration file: the node's own config plus its application and faces. */
@@ -92,8 +112,10 @@ export interface DashboardFileConfig {
   token?: string;
   allowedOrigins?: string[];
   metricsIntervalMs?: number;
-  /** Where nodes of other processes register. Default: 127.0.0.1, any free port. */
-  systemge?: { host?: string; port?: number };
+  /** Serve the page, API and `/ws` over HTTPS. Default: plain HTTP. */
+  https?: DashboardHTTPSFileConfig;
+  /** Where nodes of other processes register. Default: 127.0.0.1, any free port, plain TCP. */
+  systemge?: { host?: string; port?: number; transport?: TransportFileConfig };
 }
 
 /** A whole configuration file. */
@@ -156,18 +178,20 @@ function substituteEnv(value: unknown, path: string, c: Checker, env: NodeJS.Pro
     const match = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value);
     if (match === null) return value;
     const name = match[1] as string;
-    const replacement = env[name];
+    const replacement = Object.hasOwn(env, name) ? env[name] : undefined;
     if (replacement === undefined) c.fail(path, `environment variable ${name} is not set`);
     return replacement;
   }
   if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, `${path}[${i}]`, c, env));
   if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, path === '' ? k : `${path}.${k}`, c, env);
-    return out;
+    // fromEntries defines own properties: a `__proto__` key stays a field (and is refused as unknown).
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, path === '' ? k : `${path}.${k}`, c, env)]));
   }
   return value;
 }
+
+/** Longest delay a Node timer holds, ms; the HTTP and WebSocket components refuse longer times. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 function checkObject(c: Checker, value: unknown, path: string, fields: Record<string, Check>, required: string[] = []): void {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) c.fail(path, `expected an object, got ${describe(value)}`);
@@ -176,7 +200,7 @@ function checkObject(c: Checker, value: unknown, path: string, fields: Record<st
   }
   for (const [key, v] of Object.entries(value)) {
     const sub = path === '' ? key : `${path}.${key}`;
-    const check = fields[key];
+    const check = Object.hasOwn(fields, key) ? fields[key] : undefined;
     if (check === undefined) c.fail(sub, `unknown field; known fields: ${Object.keys(fields).join(', ')}`);
     check(v, sub);
   }
@@ -240,21 +264,11 @@ function checkNode(c: Checker, node: unknown, path: string): void {
   if (record.options !== undefined && (typeof record.options !== 'object' || record.options === null || Array.isArray(record.options))) {
     c.fail(`${path}.options`, `expected an object, got ${describe(record.options)}`);
   }
-  if (record.transport !== undefined) {
-    const t = record.transport as Record<string, unknown>;
-    checkObject(c, t, `${path}.transport`, { kind: k.oneOf('tcp', 'tls'), noDelay: k.bool, keepAliveMs: k.int(0), certFile: k.file, keyFile: k.file, caFile: k.file, requestClientCert: k.bool, rejectUnauthorized: k.bool, minVersion: k.oneOf('TLSv1.2', 'TLSv1.3'), handshakeTimeoutMs: k.int(1) }, ['kind']);
-    const tlsOnly = ['certFile', 'keyFile', 'caFile', 'requestClientCert', 'rejectUnauthorized', 'minVersion', 'handshakeTimeoutMs'];
-    for (const key of t.kind === 'tcp' ? tlsOnly : ['noDelay', 'keepAliveMs']) {
-      if (key in t) c.fail(`${path}.transport.${key}`, `not an option of "kind": "${String(t.kind)}"`);
-    }
-    if (t.kind === 'tls' && record.listen !== false && (t.certFile === undefined || t.keyFile === undefined)) {
-      c.fail(`${path}.transport`, 'a listening TLS node needs certFile and keyFile');
-    }
-  }
+  if (record.transport !== undefined) checkTransport(c, record.transport, `${path}.transport`, record.listen !== false);
   if (record.http !== undefined) {
     checkObject(c, record.http, `${path}.http`, {
-      host: k.str, port: k.port, bodyLimit: k.int(1), connectionTimeoutMs: k.int(0), requestTimeoutMs: k.int(0),
-      headersTimeoutMs: k.int(0), keepAliveTimeoutMs: k.int(0), allow: k.strings, deny: k.strings, https: k.https,
+      host: k.str, port: k.port, bodyLimit: k.int(1), connectionTimeoutMs: k.int(0, MAX_TIMER_MS), requestTimeoutMs: k.int(0, MAX_TIMER_MS),
+      headersTimeoutMs: k.int(0, MAX_TIMER_MS), keepAliveTimeoutMs: k.int(0, MAX_TIMER_MS), allow: k.strings, deny: k.strings, https: k.https,
     });
   }
   if (record.websocket !== undefined) {
@@ -262,7 +276,8 @@ function checkNode(c: Checker, node: unknown, path: string): void {
     checkObject(c, ws, `${path}.websocket`, {
       sharePort: k.bool, path: k.str, host: k.str, port: k.port, binary: k.bool, maxMessageBytes: k.int(1),
       messagesPerSecond: k.int(0), messageBurst: k.int(1), bytesPerSecond: k.int(0), byteBurst: k.int(1),
-      onRateLimit: k.oneOf('error', 'close'), pingIntervalMs: k.int(0), maxBufferedBytes: k.int(1),
+      onRateLimit: k.oneOf('error', 'close'), pingIntervalMs: k.int(0, MAX_TIMER_MS), maxBufferedBytes: k.int(1),
+      slowClientTimeoutMs: k.int(1, MAX_TIMER_MS), hardMaxBufferedBytes: k.int(1),
       origins: k.strings, allowMissingOrigin: k.bool, maxClients: k.int(1), https: k.https,
     });
     if (ws.sharePort === true && record.http === undefined) c.fail(`${path}.websocket.sharePort`, 'needs an "http" section on the same node');
@@ -271,7 +286,30 @@ function checkNode(c: Checker, node: unknown, path: string): void {
     }
   }
   if (record.dashboard !== undefined) {
-    checkObject(c, record.dashboard, `${path}.dashboard`, { host: k.str, port: k.int(1, 65535), token: k.str }, ['host', 'port']);
+    checkObject(
+      c,
+      record.dashboard,
+      `${path}.dashboard`,
+      {
+        host: k.str, port: k.int(1, 65535), token: k.str, serverName: k.str, allowInsecure: k.bool,
+        transport: (v, p) => checkTransport(c, v, p, false),
+      },
+      ['host', 'port'],
+    );
+  }
+}
+
+/** `{ kind: 'tcp' | 'tls', ... }`; a listening TLS transport needs its certificate and key. */
+function checkTransport(c: Checker, value: unknown, path: string, listening: boolean): void {
+  const k = makeChecks(c);
+  checkObject(c, value, path, { kind: k.oneOf('tcp', 'tls'), noDelay: k.bool, keepAliveMs: k.int(0), certFile: k.file, keyFile: k.file, caFile: k.file, requestClientCert: k.bool, rejectUnauthorized: k.bool, minVersion: k.oneOf('TLSv1.2', 'TLSv1.3'), handshakeTimeoutMs: k.int(1) }, ['kind']);
+  const t = value as Record<string, unknown>;
+  const tlsOnly = ['certFile', 'keyFile', 'caFile', 'requestClientCert', 'rejectUnauthorized', 'minVersion', 'handshakeTimeoutMs'];
+  for (const key of t.kind === 'tcp' ? tlsOnly : ['noDelay', 'keepAliveMs']) {
+    if (key in t) c.fail(`${path}.${key}`, `not an option of "kind": "${String(t.kind)}"`);
+  }
+  if (t.kind === 'tls' && listening && (t.certFile === undefined || t.keyFile === undefined)) {
+    c.fail(path, 'a listening TLS node needs certFile and keyFile');
   }
 }
 
@@ -294,7 +332,10 @@ export function validateConfig(data: unknown, file: string, env: NodeJS.ProcessE
       dashboard: (v, p) =>
         checkObject(c, v, p, {
           host: k.str, port: k.port, token: k.str, allowedOrigins: k.strings, metricsIntervalMs: k.int(10),
-          systemge: (s, sp) => checkObject(c, s, sp, { host: k.str, port: k.port }),
+          https: (h, hp) =>
+            checkObject(c, h, hp, { certFile: k.file, keyFile: k.file, caFile: k.file, requestClientCert: k.bool, minVersion: k.oneOf('TLSv1.2', 'TLSv1.3') }, ['certFile', 'keyFile']),
+          systemge: (s, sp) =>
+            checkObject(c, s, sp, { host: k.str, port: k.port, transport: (t, tp) => checkTransport(c, t, tp, true) }),
         }),
     },
     ['nodes'],
@@ -321,7 +362,9 @@ export function validateConfig(data: unknown, file: string, env: NodeJS.ProcessE
   claim(config.dashboard?.port, 'dashboard.port');
   claim(config.dashboard?.systemge?.port, 'dashboard.systemge.port');
   delete config.$schema;
-  return { file, dir, config };
+  const loaded = { file, dir, config };
+  preflight(loaded);
+  return loaded;
 }
 
 /** Reads and validates a JSON or YAML configuration file. */

@@ -19,3 +19,17 @@ export class UsageError extends SystemgeError {
     super(UsageError.code, message);
   }
 }
+
+/** `systemge command` would send the dashboard token over plain HTTP to a non-loopback host. */
+export class InsecureTokenError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_CLI_INSECURE_TOKEN';
+  readonly url: string;
+  constructor(url: string) {
+    super(
+      InsecureTokenError.code,
+      `refusing to send the dashboard token in clear text to ${url} (plain http, not a loopback host): ` +
+        'serve the dashboard over https (dashboard.https) and use an https:// URL, or pass --allow-insecure',
+    );
+    this.url = url;
+  }
+}

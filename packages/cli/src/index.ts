@@ -11,6 +11,7 @@ export {
   type WebSocketFileConfig,
   type DashboardFileConfig,
   type DashboardLinkFileConfig,
+  type DashboardHTTPSFileConfig,
 } from './config-file.js';
 export {
   startSystem,
@@ -19,4 +20,4 @@ export {
   type ApplicationContext,
   type ApplicationModule,
 } from './runner.js';
-export { ConfigFileError, UsageError } from './errors.js';
+export { ConfigFileError, InsecureTokenError, UsageError } from './errors.js';

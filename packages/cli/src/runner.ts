@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createDashboard, type Dashboard } from '@systemge/dashboard';
@@ -14,12 +13,10 @@ import {
   silentLogger,
   type SystemgeNode,
 } from '@systemge/node';
-import type { Transport } from '@systemge/protocol';
-import { tcpTransport } from '@systemge/transport-tcp';
-import { tlsTransport } from '@systemge/transport-tls';
 import { websocketComponent, type WebSocketComponent } from '@systemge/websocket';
-import type { LoadedConfig, NodeFileConfig, TransportFileConfig } from './config-file.js';
+import type { LoadedConfig, NodeFileConfig } from './config-file.js';
 import { ConfigFileError } from './errors.js';
+import { dashboardOptionsFor, httpOptionsFor, linkTransportConfig, transportFor, websocketOptionsFor } from './system-parts.js';
 
 /** What an application factory gets: its node's name and options, and the node's faces. */
 export interface ApplicationContext {
@@ -50,28 +47,6 @@ export interface RunningSystem {
   dashboard: Dashboard | undefined;
   /** Stops the dashboard, links and nodes. */
   stop(): Promise<void>;
-}
-
-function transportFor(config: TransportFileConfig | undefined, dir: string, logger: Logger): Transport {
-  if (config === undefined || config.kind === 'tcp') {
-    return tcpTransport({ noDelay: config?.noDelay, keepAliveMs: config?.keepAliveMs });
-  }
-  const file = (f: string | undefined): string | undefined => (f === undefined ? undefined : resolve(dir, f));
-  return tlsTransport({
-    certFile: file(config.certFile),
-    keyFile: file(config.keyFile),
-    caFile: file(config.caFile),
-    requestClientCert: config.requestClientCert,
-    rejectUnauthorized: config.rejectUnauthorized,
-    minVersion: config.minVersion,
-    handshakeTimeoutMs: config.handshakeTimeoutMs,
-    logger,
-  });
-}
-
-function readTLS(https: { certFile: string; keyFile: string } | undefined, dir: string): { cert: string; key: string } | undefined {
-  if (https === undefined) return undefined;
-  return { cert: readFileSync(resolve(dir, https.certFile), 'utf8'), key: readFileSync(resolve(dir, https.keyFile), 'utf8') };
 }
 
 async function loadApplication(
@@ -105,21 +80,8 @@ async function build(loaded: LoadedConfig, logger: Logger): Promise<RunningNode[
   for (const [index, spec] of loaded.config.nodes.entries()) {
     const { application: _a, options, transport, http: httpSpec, websocket: wsSpec, dashboard: _d, ...nodeFields } = spec;
     const nodeLogger = logger.child?.({ node: spec.name }) ?? logger;
-    const http =
-      httpSpec === undefined
-        ? undefined
-        : httpComponent({ ...httpSpec, https: readTLS(httpSpec.https, loaded.dir) });
-    const websocket =
-      wsSpec === undefined
-        ? undefined
-        : websocketComponent({
-            ...(() => {
-              const { sharePort: _s, https: _h, ...rest } = wsSpec;
-              return rest;
-            })(),
-            http: wsSpec.sharePort === true ? http : undefined,
-            https: readTLS(wsSpec.https, loaded.dir),
-          });
+    const http = httpSpec === undefined ? undefined : httpComponent(httpOptionsFor(httpSpec, loaded.dir));
+    const websocket = wsSpec === undefined ? undefined : websocketComponent(websocketOptionsFor(wsSpec, loaded.dir, http));
     const application = await loadApplication(loaded, index, spec, {
       name: spec.name,
       options: options ?? {},
@@ -150,15 +112,7 @@ export async function startSystem(loaded: LoadedConfig, logger: Logger = silentL
   try {
     const d = loaded.config.dashboard;
     if (d !== undefined) {
-      dashboard = createDashboard({
-        host: d.host,
-        port: d.port,
-        token: d.token,
-        allowedOrigins: d.allowedOrigins,
-        metricsIntervalMs: d.metricsIntervalMs,
-        systemge: { transport: tcpTransport(), host: d.systemge?.host, port: d.systemge?.port },
-        logger,
-      });
+      dashboard = createDashboard(dashboardOptionsFor(d, loaded.dir, logger));
       for (const r of nodes) dashboard.addNode(r.node);
       await dashboard.start();
     }
@@ -166,9 +120,20 @@ export async function startSystem(loaded: LoadedConfig, logger: Logger = silentL
     for (const [index, r] of nodes.entries()) {
       await r.node.start();
       started.push(r);
-      const link = loaded.config.nodes[index]?.dashboard;
+      const spec = loaded.config.nodes[index]!;
+      const link = spec.dashboard;
       if (link !== undefined) {
-        r.link = await connectDashboard(r.node, { host: link.host, port: link.port, token: link.token, transport: tcpTransport(), logger });
+        r.link = await connectDashboard(r.node, {
+          host: link.host,
+          port: link.port,
+          token: link.token,
+          serverName: link.serverName,
+          allowInsecure: link.allowInsecure,
+          transport: transportFor(linkTransportConfig(spec), loaded.dir, logger),
+          logger,
+        });
+        // A refused token is final and logged by the link; the node keeps running.
+        r.link.ready().catch(() => {});
       }
     }
   } catch (error) {

@@ -17,6 +17,7 @@ import {
   type TopicMap,
 } from '@systemge/node';
 import type { ProtocolLimits, Transport } from '@systemge/protocol';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify';
 import { DASHBOARD_WS_PROTOCOL, isLoopbackHost, normalizeOrigin, TokenCheck, TOKEN_PATTERN } from './access.js';
 import { DashboardOptionError, DashboardTokenRequiredError, DuplicateNodeError, UnknownNodeError } from './errors.js';
@@ -45,12 +46,33 @@ export interface DashboardSystemgeOptions {
   commandTimeoutMs?: number;
 }
 
+/** TLS of the dashboard's HTTP server: the page, the API, `/metrics` and `/ws` are served over HTTPS. */
+export interface DashboardHTTPSOptions {
+  /** PEM certificate chain of the server. */
+  cert: string | Buffer;
+  /** PEM private key of `cert`. */
+  key: string | Buffer;
+  /** Passphrase of an encrypted `key`. Default: none. */
+  passphrase?: string;
+  /** PEM CA certificate(s) that verify client certificates; required with `requestClientCert`. */
+  ca?: string | Buffer | (string | Buffer)[];
+  /**
+   * Mutual TLS: every client (browser, API client, WebSocket) must present a certificate that
+   * `ca` verifies; others are refused in the TLS handshake, before any HTTP is read. Default false.
+   */
+  requestClientCert?: boolean;
+  /** Lowest TLS version accepted. Default `'TLSv1.2'`. */
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+}
+
 /** Options of `createDashboard`. */
 export interface DashboardOptions {
   /** Interface the HTTP server binds. Anything but loopback requires `token`. Default `127.0.0.1`. */
   host?: string;
   /** HTTP port; 0 picks a free one (read it from `url`). Default 0. */
   port?: number;
+  /** Serve HTTPS (optionally requiring client certificates) instead of HTTP. Default: plain HTTP. */
+  https?: DashboardHTTPSOptions;
   /**
    * Token every API request, WebSocket client and remote node must present
    * (`Authorization: Bearer <token>`, the `systemge.bearer.<token>` WebSocket subprotocol, the
@@ -111,7 +133,7 @@ export interface Dashboard {
   start(): Promise<void>;
   /** Closes WebSocket clients, the HTTP server and the Systemge listener. Local nodes keep running. */
   stop(): Promise<void>;
-  /** `http://host:port` once started. */
+  /** `http://host:port` (`https://` with `https`) once started. */
   readonly url: string | undefined;
   /** Address remote nodes dial (`connectDashboard(node, { host, port, ... })`) once started. */
   readonly systemgeAddress: { host: string; port: number } | undefined;
@@ -133,10 +155,80 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+const MIN_TLS_VERSIONS: readonly string[] = ['TLSv1.2', 'TLSv1.3'];
+
+function isPEM(value: unknown): boolean {
+  return (typeof value === 'string' && value.length > 0) || (Buffer.isBuffer(value) && value.length > 0);
+}
+
+/** Checks `https` and turns it into the options of Node's `https.createServer`. */
+function httpsServerOptions(https: DashboardHTTPSOptions): Record<string, unknown> {
+  if (typeof https !== 'object' || https === null) throw new DashboardOptionError('https', 'an object { cert, key, ca?, requestClientCert? }');
+  if (!isPEM(https.cert)) throw new DashboardOptionError('https.cert', 'a PEM certificate chain (string or Buffer)');
+  if (!isPEM(https.key)) throw new DashboardOptionError('https.key', 'a PEM private key (string or Buffer)');
+  const cas = https.ca === undefined ? [] : Array.isArray(https.ca) ? https.ca : [https.ca];
+  if (cas.some((ca) => !isPEM(ca))) throw new DashboardOptionError('https.ca', 'PEM CA certificate(s) (string, Buffer or an array of them)');
+  if (https.requestClientCert !== undefined && typeof https.requestClientCert !== 'boolean') {
+    throw new DashboardOptionError('https.requestClientCert', 'true or false');
+  }
+  if (https.requestClientCert === true && cas.length === 0) {
+    throw new DashboardOptionError('https.ca', 'set when https.requestClientCert is true (the CA that verifies client certificates)');
+  }
+  const minVersion = https.minVersion ?? 'TLSv1.2';
+  if (!MIN_TLS_VERSIONS.includes(minVersion)) throw new DashboardOptionError('https.minVersion', `"TLSv1.2" or "TLSv1.3", got ${String(minVersion)}`);
+  const options: Record<string, unknown> = { cert: https.cert, key: https.key, minVersion };
+  if (https.passphrase !== undefined) options.passphrase = https.passphrase;
+  if (cas.length > 0) options.ca = cas;
+  if (https.requestClientCert === true) {
+    options.requestCert = true;
+    options.rejectUnauthorized = true;
+  }
+  // Certificates and keys are parsed now, so a bad one fails createDashboard rather than start().
+  try {
+    createSecureContext(options as SecureContextOptions);
+  } catch (cause) {
+    throw new DashboardOptionError('https', `a usable certificate, key and CA: ${(cause as Error).message}`, { cause });
+  }
+  return options;
+}
+
 function checkInteger(option: string, value: unknown, min: number, max: number): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new DashboardOptionError(option, `an integer from ${min} to ${max}, got ${String(value)}`);
   }
+}
+
+/**
+ * Runs every check `createDashboard` runs on `options`, without creating or binding anything, and
+ * throws the same errors (`SYSTEMGE_ERR_DASHBOARD_TOKEN_REQUIRED`, `SYSTEMGE_ERR_DASHBOARD_INVALID_OPTION`).
+ * Returns the options of Node's `https.createServer` when `https` is set.
+ */
+export function checkDashboardOptions(options: DashboardOptions): Record<string, unknown> | undefined {
+  const host = options.host ?? '127.0.0.1';
+  if (typeof host !== 'string' || host === '') throw new DashboardOptionError('host', 'a non-empty string');
+  checkInteger('port', options.port ?? 0, 0, 65535);
+  checkInteger('metricsIntervalMs', options.metricsIntervalMs ?? 1000, 10, 3_600_000);
+  const { token, systemge } = options;
+  if (token !== undefined && (typeof token !== 'string' || !TOKEN_PATTERN.test(token))) {
+    throw new DashboardOptionError('token', "a non-empty string of letters, digits and !#$%&'*+.^_`|~-");
+  }
+  if (token === undefined && !isLoopbackHost(host)) throw new DashboardTokenRequiredError(host, 'dashboard');
+  if (systemge !== undefined) {
+    const sysHost = systemge.host ?? host;
+    if (typeof sysHost !== 'string' || sysHost === '') throw new DashboardOptionError('systemge.host', 'a non-empty string');
+    if (token === undefined && !isLoopbackHost(sysHost)) throw new DashboardTokenRequiredError(sysHost, 'systemge');
+    checkInteger('systemge.port', systemge.port ?? 0, 0, 65535);
+    checkInteger('systemge.describeTimeoutMs', systemge.describeTimeoutMs ?? 5000, 1, 3_600_000);
+    checkInteger('systemge.commandTimeoutMs', systemge.commandTimeoutMs ?? 15_000, 1, 3_600_000);
+    if (typeof systemge.transport !== 'object' || systemge.transport === null) {
+      throw new DashboardOptionError('systemge.transport', 'a Transport, e.g. tcpTransport()');
+    }
+  }
+  const allowedOrigins = options.allowedOrigins;
+  if (allowedOrigins !== undefined && (!Array.isArray(allowedOrigins) || allowedOrigins.some((o) => typeof o !== 'string'))) {
+    throw new DashboardOptionError('allowedOrigins', 'an array of origins such as "https://ops.example.com"');
+  }
+  return options.https === undefined ? undefined : httpsServerOptions(options.https);
 }
 
 class DashboardServer implements Dashboard, DashboardCore {
@@ -146,6 +238,7 @@ class DashboardServer implements Dashboard, DashboardCore {
   private readonly intervalMs: number;
   private readonly logger: Logger;
   private readonly tokenCheck: TokenCheck | undefined;
+  private readonly secure: boolean;
   private readonly app: FastifyInstance;
   private readonly tracked = new Map<string, TrackedNode>();
   private readonly detach = new Map<TrackedNode, () => void>();
@@ -164,33 +257,16 @@ class DashboardServer implements Dashboard, DashboardCore {
     this.port = options.port ?? 0;
     this.intervalMs = options.metricsIntervalMs ?? 1000;
     this.logger = options.logger ?? silentLogger;
-    if (typeof this.host !== 'string' || this.host === '') throw new DashboardOptionError('host', 'a non-empty string');
-    checkInteger('port', this.port, 0, 65535);
-    checkInteger('metricsIntervalMs', this.intervalMs, 10, 3_600_000);
-    const { token, systemge } = options;
-    if (token !== undefined && (typeof token !== 'string' || !TOKEN_PATTERN.test(token))) {
-      throw new DashboardOptionError('token', "a non-empty string of letters, digits and !#$%&'*+.^_`|~-");
-    }
-    if (token === undefined && !isLoopbackHost(this.host)) throw new DashboardTokenRequiredError(this.host, 'dashboard');
-    if (systemge !== undefined) {
-      const sysHost = systemge.host ?? this.host;
-      if (token === undefined && !isLoopbackHost(sysHost)) throw new DashboardTokenRequiredError(sysHost, 'systemge');
-      checkInteger('systemge.port', systemge.port ?? 0, 0, 65535);
-      checkInteger('systemge.describeTimeoutMs', systemge.describeTimeoutMs ?? 5000, 1, 3_600_000);
-      checkInteger('systemge.commandTimeoutMs', systemge.commandTimeoutMs ?? 15_000, 1, 3_600_000);
-      if (typeof systemge.transport !== 'object' || systemge.transport === null) {
-        throw new DashboardOptionError('systemge.transport', 'a Transport, e.g. tcpTransport()');
-      }
-    }
+    const { token } = options;
+    const httpsOptions = checkDashboardOptions(options);
+    this.secure = httpsOptions !== undefined;
     const allowedOrigins = options.allowedOrigins;
-    if (allowedOrigins !== undefined && (!Array.isArray(allowedOrigins) || allowedOrigins.some((o) => typeof o !== 'string'))) {
-      throw new DashboardOptionError('allowedOrigins', 'an array of origins such as "https://ops.example.com"');
-    }
     this.tokenCheck = token === undefined ? undefined : new TokenCheck(token);
     this.probe.read();
 
     // Node names may be 128 bytes (more with a raised limit), i.e. several hundred URL-encoded characters.
     this.app = fastify({
+      ...(httpsOptions === undefined ? {} : { https: httpsOptions }),
       logger: false,
       bodyLimit: 64 * 1024,
       routerOptions: { maxParamLength: 2048 },
@@ -215,7 +291,8 @@ class DashboardServer implements Dashboard, DashboardCore {
   // ------------------------------------------------------------ lifecycle
 
   get url(): string | undefined {
-    return this.listening === undefined ? undefined : `http://${urlHost(this.listening.host)}:${this.listening.port}`;
+    if (this.listening === undefined) return undefined;
+    return `${this.secure ? 'https' : 'http'}://${urlHost(this.listening.host)}:${this.listening.port}`;
   }
 
   get systemgeAddress(): { host: string; port: number } | undefined {
@@ -241,6 +318,16 @@ class DashboardServer implements Dashboard, DashboardCore {
     this.state = 'started';
     this.timer = setInterval(() => void this.tick(), this.intervalMs);
     this.logger.info({ url: this.url, systemge: this.systemgeAddress }, 'dashboard started');
+    if (!this.secure && this.tokenCheck !== undefined && !isLoopbackHost(this.host)) {
+      this.logger.warn({ host: this.host }, 'dashboard serves plain HTTP on a non-loopback address: the token crosses the network in clear text; set https');
+    }
+    const sys = this.options.systemge;
+    if (sys !== undefined && this.tokenCheck !== undefined && sys.transport.name !== 'tls' && !isLoopbackHost(sys.host ?? this.host)) {
+      this.logger.warn(
+        { host: sys.host ?? this.host, transport: sys.transport.name },
+        'dashboard links use an unencrypted transport on a non-loopback address: remote nodes send the token in clear text; use tlsTransport',
+      );
+    }
   }
 
   async stop(): Promise<void> {
@@ -388,16 +475,14 @@ class DashboardServer implements Dashboard, DashboardCore {
   async runAll(command: string, caller: Caller): Promise<Record<string, { result: string } | { error: string; code: string }>> {
     const names = [...this.tracked.values()].filter((t) => t.reachable).map((t) => t.name);
     const settled = await Promise.allSettled(names.map((name) => this.run(name, command, [], caller)));
-    const results: Record<string, { result: string } | { error: string; code: string }> = {};
-    settled.forEach((s, i) => {
-      const name = names[i]!;
-      if (s.status === 'fulfilled') results[name] = { result: s.value };
-      else {
+    // fromEntries defines own properties: a node named `__proto__` is a key like any other.
+    return Object.fromEntries(
+      settled.map((s, i): [string, { result: string } | { error: string; code: string }] => {
+        if (s.status === 'fulfilled') return [names[i]!, { result: s.value }];
         const e = s.reason as { message?: string; code?: string };
-        results[name] = { error: e.message ?? String(s.reason), code: e.code ?? 'SYSTEMGE_ERR_DASHBOARD_COMMAND_FAILED' };
-      }
-    });
-    return results;
+        return [names[i]!, { error: e.message ?? String(s.reason), code: e.code ?? 'SYSTEMGE_ERR_DASHBOARD_COMMAND_FAILED' }];
+      }),
+    );
   }
 
   prometheus(): { contentType: string; body: string } {

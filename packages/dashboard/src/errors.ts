@@ -16,13 +16,16 @@ export class DashboardError extends SystemgeError {
 export class DashboardTokenRequiredError extends DashboardError {
   static readonly code = 'SYSTEMGE_ERR_DASHBOARD_TOKEN_REQUIRED';
   readonly host: string;
+  /** Which listener: `dashboard` (the HTTP server, option `host`) or `systemge` (option `systemge.host`). */
+  readonly listener: string;
   constructor(host: string, what: string) {
     super(
       DashboardTokenRequiredError.code,
-      `${what} host ${JSON.stringify(host)} is not a loopback address: set options.token to require a token from every client and remote node`,
+      `${what} host ${JSON.stringify(host)} is not a loopback address: set the dashboard token (option token) to require it from every client and remote node`,
       500,
     );
     this.host = host;
+    this.listener = what;
   }
 }
 
@@ -30,8 +33,11 @@ export class DashboardTokenRequiredError extends DashboardError {
 export class DashboardOptionError extends DashboardError {
   static readonly code = 'SYSTEMGE_ERR_DASHBOARD_INVALID_OPTION';
   readonly option: string;
-  constructor(option: string, requirement: string) {
-    super(DashboardOptionError.code, `dashboard option ${option} must be ${requirement}`, 500);
+  /** What the option must be, without the option's name. */
+  readonly requirement: string;
+  constructor(option: string, requirement: string, options?: SystemgeErrorOptions) {
+    super(DashboardOptionError.code, `dashboard option ${option} must be ${requirement}`, 500, options);
+    this.requirement = requirement;
     this.option = option;
   }
 }

@@ -1,7 +1,9 @@
 export {
   createDashboard,
+  checkDashboardOptions,
   type Dashboard,
   type DashboardOptions,
+  type DashboardHTTPSOptions,
   type DashboardSystemgeOptions,
   type DashboardNodeSummary,
   type DashboardNodeDetails,

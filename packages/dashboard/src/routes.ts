@@ -115,6 +115,10 @@ export function registerRoutes(app: FastifyInstance, core: DashboardCore, rules:
     }
   });
 
+  // The API reads JSON only. Fastify also parses text/plain by default, which would turn a text body into
+  // a 400 about its shape; without that parser any other media type gets 415.
+  app.removeContentTypeParser('text/plain');
+
   app.setErrorHandler((error, _request, reply) => {
     const { status, body } = errorReply(error);
     void reply.code(status).type('application/json; charset=utf-8').send(body);

@@ -153,7 +153,12 @@ export function forkRemoteNodes(args: {
       clearTimeout(timer);
       reject(new Error(`remote process exited before it was ready (${code ?? signal})`));
     });
-    child.on('message', (message: { type?: string; pid?: number }) => {
+    child.on('message', (message: { type?: string; pid?: number; code?: string }) => {
+      if (message.type === 'refused') {
+        clearTimeout(timer);
+        reject(Object.assign(new Error(`the dashboard refused the remote links: ${message.code}`), { code: message.code }));
+        return;
+      }
       if (message.type !== 'ready') return;
       clearTimeout(timer);
       resolve({ child, pid: message.pid!, kill });

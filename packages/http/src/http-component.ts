@@ -75,15 +75,15 @@ export interface HTTPComponentOptions {
   port?: number;
   /** Largest request body accepted, bytes; larger bodies get 413. Default 1048576 (1 MiB). */
   bodyLimit?: number;
-  /** Closes a socket idle for this long, ms; 0 = never. Default 0. Ignored with `fastify`. */
+  /** Closes a socket idle for this long, ms; 0 = never. Default 0. Ignored with `fastify`. Times: at most 2147483647 ms. */
   connectionTimeoutMs?: number;
   /** Time allowed to receive a whole request, ms; 0 = unlimited. Default 30000. Ignored with `fastify`. */
   requestTimeoutMs?: number;
-  /** Time allowed to receive the request headers, ms (slow-header defence). Default 10000. Ignored with `fastify`. */
+  /** Time allowed to receive the request headers, ms (slow-header defence); 0 = unlimited. Default 10000. Ignored with `fastify`. */
   headersTimeoutMs?: number;
-  /** How long an idle keep-alive connection stays open, ms. Default 72000. Ignored with `fastify`. */
+  /** How long an idle keep-alive connection stays open, ms; 0 = no keep-alive timeout. Default 72000. Ignored with `fastify`. */
   keepAliveTimeoutMs?: number;
-  /** Waiting for in-flight requests at stop, ms, before open connections are cut. Default 5000. */
+  /** Waiting for in-flight requests at stop, ms, before open connections are cut; 0 = cut at once. Default 5000. */
   closeTimeoutMs?: number;
   /** Addresses and CIDR blocks allowed to connect; empty = everyone not denied. Editable via `allowList`. Default `[]`. */
   allow?: readonly string[];
@@ -153,6 +153,18 @@ function nonNegativeInt(value: number | undefined, fallback: number, option: str
   return value;
 }
 
+/** Longest delay Node timers honour; a longer one fires after 1 ms with a `TimeoutOverflowWarning`. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** A time option in ms: a whole number from 0 (`zero` says what 0 means) to `MAX_TIMER_MS`. */
+function duration(value: number | undefined, fallback: number, option: string, zero: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_TIMER_MS) {
+    throw new HTTPConfigError(option, `expected an integer from 0 (${zero}) to ${MAX_TIMER_MS} ms, got ${String(value)}`);
+  }
+  return value;
+}
+
 function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
@@ -174,11 +186,12 @@ function resolveOptions(options: HTTPComponentOptions): ResolvedOptions {
   if (port > 65535) throw new HTTPConfigError('port', `expected 0-65535, got ${port}`);
   const bodyLimit = nonNegativeInt(options.bodyLimit, 1048576, 'bodyLimit');
   if (bodyLimit === 0) throw new HTTPConfigError('bodyLimit', 'must be at least 1 byte');
-  const requestTimeoutMs = nonNegativeInt(options.requestTimeoutMs, 30000, 'requestTimeoutMs');
-  const headersTimeoutMs = nonNegativeInt(
+  const requestTimeoutMs = duration(options.requestTimeoutMs, 30000, 'requestTimeoutMs', 'unlimited');
+  const headersTimeoutMs = duration(
     options.headersTimeoutMs,
     requestTimeoutMs === 0 ? 10000 : Math.min(10000, requestTimeoutMs),
     'headersTimeoutMs',
+    'unlimited',
   );
   if (requestTimeoutMs > 0 && headersTimeoutMs > requestTimeoutMs) {
     throw new HTTPConfigError('headersTimeoutMs', `${headersTimeoutMs} must not exceed requestTimeoutMs (${requestTimeoutMs})`);
@@ -196,11 +209,11 @@ function resolveOptions(options: HTTPComponentOptions): ResolvedOptions {
     host: options.host ?? '127.0.0.1',
     port,
     bodyLimit,
-    connectionTimeoutMs: nonNegativeInt(options.connectionTimeoutMs, 0, 'connectionTimeoutMs'),
+    connectionTimeoutMs: duration(options.connectionTimeoutMs, 0, 'connectionTimeoutMs', 'never'),
     requestTimeoutMs,
     headersTimeoutMs,
-    keepAliveTimeoutMs: nonNegativeInt(options.keepAliveTimeoutMs, 72000, 'keepAliveTimeoutMs'),
-    closeTimeoutMs: nonNegativeInt(options.closeTimeoutMs, 5000, 'closeTimeoutMs'),
+    keepAliveTimeoutMs: duration(options.keepAliveTimeoutMs, 72000, 'keepAliveTimeoutMs', 'no keep-alive timeout'),
+    closeTimeoutMs: duration(options.closeTimeoutMs, 5000, 'closeTimeoutMs', 'cut at once'),
   };
 }
 

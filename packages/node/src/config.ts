@@ -3,6 +3,7 @@ import { resolveLimits, type ProtocolLimits, type Transport } from '@systemge/pr
 import { AddressList, type AccessControlConfig } from './connect/access-control.js';
 import { ConfigError } from './errors.js';
 import type { RateLimitConfig } from './messaging/rate-limits.js';
+import { invalidDuration, MAX_TIMER_MS } from './timers.js';
 
 /** A peer to dial. */
 export interface EndpointConfig {
@@ -62,7 +63,7 @@ export interface HandlingConfig {
 }
 
 export interface SyncConfig {
-  /** Default timeout of a sync request, ms. Default 5000. */
+  /** Default timeout of a sync request, ms, 1 to 2147483647 (`MAX_TIMER_MS`). Default 5000. */
   timeoutMs?: number;
   /** Default cap on responses per request; 0 means one per targeted peer. Default 0. */
   maxResponses?: number;
@@ -88,9 +89,9 @@ export interface SyncConfig {
 export interface ConnectionConfig {
   /** Dial attempts per endpoint (at start, on `connect()`, and per reconnect) before giving up; 0 means forever. Default 5. */
   maxAttempts?: number;
-  /** Delay after the first failed attempt, ms. Default 200. */
+  /** Delay after the first failed attempt, ms, 0 to `MAX_TIMER_MS` (0 = retry at once). Default 200. */
   initialDelayMs?: number;
-  /** Cap on the delay between attempts (before jitter), ms. Default 10000. */
+  /** Cap on the delay between attempts, ms, 0 to `MAX_TIMER_MS` (jitter never takes a delay past `MAX_TIMER_MS`). Default 10000. */
   maxDelayMs?: number;
   /** Delay multiplier per failed attempt, 1..100 (1 = constant delay). Default 2. */
   backoffFactor?: number;
@@ -119,9 +120,9 @@ export interface ConnectionConfig {
   whileReconnecting?: 'queue' | 'reject';
   /** Messages held per reconnecting endpoint when `whileReconnecting` is `queue`. Default 1024. */
   reconnectQueueSize?: number;
-  /** Gives up one dial after this long, ms. Default 5000. */
+  /** Gives up one dial after this long, ms, 1 to `MAX_TIMER_MS`. Default 5000. */
   dialTimeoutMs?: number;
-  /** Closes a connection whose handshake is not done after this long, ms. Default 5000. */
+  /** Closes a connection whose handshake is not done after this long, ms, 1 to `MAX_TIMER_MS`. Default 5000. */
   handshakeTimeoutMs?: number;
   /** Outgoing bytes buffered per peer above which `asyncMessage` returns false, bytes. Default 1 MiB. */
   highWaterMark?: number;
@@ -132,14 +133,14 @@ export interface ConnectionConfig {
 export interface HeartbeatConfig {
   /**
    * A connection that received nothing for this long is probed, ms; liveness is checked every
-   * `intervalMs / 2`. Default 5000. 0 turns heartbeats off.
+   * `intervalMs / 2`. 0 to `MAX_TIMER_MS`; 0 turns heartbeats off. Default 5000.
    */
   intervalMs?: number;
   /**
    * A peer silent this long is declared dead (`peer:dead`, counted in `heartbeatTimeouts`) and its
    * socket destroyed, ms; detection happens within `timeoutMs + intervalMs`. Any bytes from the peer
    * count as life, and a peer whose event loop is busy for less than this is not declared dead.
-   * Must be greater than `intervalMs`. Default 15000.
+   * Must be greater than `intervalMs`, at most `MAX_TIMER_MS`. Default 15000.
    */
   timeoutMs?: number;
 }
@@ -160,7 +161,7 @@ export interface NodeConfig {
   sync?: SyncConfig;
   connection?: ConnectionConfig;
   heartbeat?: HeartbeatConfig;
-  /** How long `stop()` waits for running handlers, ms. Default 5000. */
+  /** How long `stop()` waits for running handlers, ms, 0 to `MAX_TIMER_MS` (0 = do not wait). Default 5000. */
   shutdownTimeoutMs?: number;
   /** Handshake authentication. Default: none (any peer may connect). */
   auth?: AuthConfig;
@@ -217,6 +218,15 @@ const number =
     }
   };
 
+/** A duration in ms that a timer can wait: an integer from `min` to MAX_TIMER_MS (2^31 - 1). */
+const duration =
+  (min: number): Check =>
+  (v, path) => {
+    if (invalidDuration(v, min) !== undefined) {
+      fail(path, `expected an integer from ${min} to ${MAX_TIMER_MS} ms (the Node.js timer maximum), got ${describe(v)}`);
+    }
+  };
+
 const nonEmptyString: Check = (v, path) => {
   if (typeof v !== 'string' || v.length === 0) fail(path, `expected a non-empty string, got ${describe(v)}`);
 };
@@ -234,7 +244,7 @@ function object(shape: Record<string, Check>): Check {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, `expected an object, got ${describe(v)}`);
     for (const [key, value] of Object.entries(v)) {
       const sub = path === '' ? key : `${path}.${key}`;
-      const check = shape[key];
+      const check = Object.hasOwn(shape, key) ? shape[key] : undefined;
       if (check === undefined) fail(sub, `unknown field; known fields: ${Object.keys(shape).join(', ')}`);
       if (value !== undefined) check(value, sub);
     }
@@ -301,29 +311,29 @@ const configCheck = object({
     queueSize: integer(1),
     concurrency: integer(1),
   }),
-  sync: object({ timeoutMs: integer(1), maxResponses: integer(0) }),
+  sync: object({ timeoutMs: duration(1), maxResponses: integer(0) }),
   connection: object({
     maxAttempts: integer(0),
-    initialDelayMs: integer(0),
-    maxDelayMs: integer(0),
+    initialDelayMs: duration(0),
+    maxDelayMs: duration(0),
     backoffFactor: number(1, 100),
     jitter: number(0, 1),
     onFailure: oneOf('continue', 'stop'),
     onLoss: oneOf('reconnect', 'stop'),
     whileReconnecting: oneOf('queue', 'reject'),
     reconnectQueueSize: integer(1),
-    dialTimeoutMs: integer(1),
-    handshakeTimeoutMs: integer(1),
+    dialTimeoutMs: duration(1),
+    handshakeTimeoutMs: duration(1),
     highWaterMark: integer(1),
     maxBufferedBytes: integer(1),
   }),
-  heartbeat: object({ intervalMs: integer(0), timeoutMs: integer(1) }),
-  shutdownTimeoutMs: integer(0),
+  heartbeat: object({ intervalMs: duration(0), timeoutMs: duration(1) }),
+  shutdownTimeoutMs: duration(0),
   access: object({
     allow: (v, path) => addressList(v, path),
     deny: (v, path) => addressList(v, path),
     maxAttemptsPerIp: integer(0),
-    attemptWindowMs: integer(1),
+    attemptWindowMs: duration(1),
     maxPendingHandshakes: integer(1),
     maxConnections: integer(1),
   }),

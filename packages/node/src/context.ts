@@ -42,6 +42,11 @@ export type EmitFn = <E extends NodeEventName>(event: E, ...args: NodeEvents[E])
 /** What every part of a node shares. Parts receive this and their neighbours' interfaces, never the node. */
 export interface NodeContext {
   readonly name: string;
+  /**
+   * Random id of this node instance, sent in every handshake: tells a self-dial and a second
+   * connection to the same node apart from a name clash.
+   */
+  readonly instance: string;
   readonly config: ResolvedNodeConfig;
   readonly logger: Logger;
   readonly counters: Counters;

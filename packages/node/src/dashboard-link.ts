@@ -1,7 +1,9 @@
+import { isIP } from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { Transport } from '@systemge/protocol';
+import { SystemgeError, type Transport } from '@systemge/protocol';
 import type { AnyTopics, TopicMap } from './components.js';
-import type { Logger } from './logger.js';
+import { AuthenticationError } from './errors.js';
+import { type Logger, silentLogger } from './logger.js';
 import { createNode } from './node.js';
 import type { NodeStatus, PeerInfo, SystemgeNode } from './node-types.js';
 import type { NodeStats } from './stats.js';
@@ -128,6 +130,12 @@ export interface DashboardLinkOptions {
   serverName?: string;
   /** TLS CA certificate (PEM) of the dashboard. */
   ca?: string;
+  /**
+   * Send `token` over a transport that does not encrypt (anything but `tls` and `memory`) to a
+   * host that is not loopback (127.0.0.0/8, ::1, localhost). Without it such a link is refused
+   * with `SYSTEMGE_ERR_INSECURE_LINK`, since anyone on the path could read the token. Default false.
+   */
+  allowInsecure?: boolean;
   /** Delay before the second connection attempt, ms; attempts go on forever with backoff. Default 200. */
   initialDelayMs?: number;
   /** Cap on the delay between attempts, ms. Default 5000. */
@@ -142,21 +150,76 @@ export interface DashboardLinkOptions {
 export interface DashboardLink {
   /** True while connected to the dashboard. */
   readonly connected: boolean;
-  /** Resolves once connected (the link keeps retrying in the background until then). */
+  /**
+   * Resolves once connected (the link keeps retrying in the background until then). Rejects with
+   * `SYSTEMGE_ERR_AUTH_FAILED` when the dashboard refuses the token: that refusal is final, the
+   * link stops and is logged at error level.
+   */
   ready(): Promise<void>;
   /** Closes the link. */
   close(): Promise<void>;
 }
 
 /**
+ * A dashboard link would send its token unencrypted across the network: the transport does not
+ * encrypt and the host is not loopback. Thrown by `connectDashboard` before anything is dialed.
+ */
+export class InsecureLinkError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_INSECURE_LINK';
+  readonly host: string;
+  readonly transport: string;
+  constructor(host: string, port: number, transport: string) {
+    super(
+      InsecureLinkError.code,
+      `dashboard link to ${host}:${port} would send its token over the unencrypted "${transport}" transport to a non-loopback host: ` +
+        'use a TLS transport (tlsTransport) or set allowInsecure: true',
+    );
+    this.host = host;
+    this.transport = transport;
+  }
+}
+
+/** Transports that do not put the token on a network in clear text. */
+const ENCRYPTED_TRANSPORTS: ReadonlySet<string> = new Set(['tls', 'memory']);
+
+/** True for hosts only this machine can reach: 127.0.0.0/8, ::1 (also IPv4-mapped), `localhost`. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (h === 'localhost') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) return h === '::1' || h === '0:0:0:0:0:0:0:1' || /^::ffff:127\./.test(h);
+  return false;
+}
+
+/** The auth refusal in a connection failure (directly, or as the cause of a wrapping error). */
+function authRefusal(error: unknown): Error | undefined {
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === AuthenticationError.code) return e as Error;
+  }
+  return undefined;
+}
+
+/**
  * Registers `node` with a dashboard over the Systemge protocol: the dashboard can describe it and
  * run its commands (including `stop` and `start`), and sees its status changes as they happen.
- * The link is its own small node with the same name; it does not listen and reconnects forever.
+ * The link is its own small node with the same name; it does not listen and reconnects forever,
+ * except after an auth refusal, which is final. Rejects with `SYSTEMGE_ERR_INSECURE_LINK` when a
+ * token would cross the network unencrypted (see `allowInsecure`).
  */
 export async function connectDashboard<T extends TopicMap = AnyTopics>(
   node: SystemgeNode<T>,
   options: DashboardLinkOptions,
 ): Promise<DashboardLink> {
+  const transportName = String(options.transport?.name);
+  if (
+    options.token !== undefined &&
+    options.allowInsecure !== true &&
+    !ENCRYPTED_TRANSPORTS.has(transportName) &&
+    !isLoopbackHost(String(options.host))
+  ) {
+    throw new InsecureLinkError(String(options.host), options.port, transportName);
+  }
+  const logger = options.logger ?? silentLogger;
   const probe = new EventLoopProbe();
   const link = createNode(
     {
@@ -205,13 +268,32 @@ export async function connectDashboard<T extends TopicMap = AnyTopics>(
     }
   };
   node.on('status', onStatus);
-  await link.start();
   let closed = false;
+  let refused: Error | undefined;
+  // An auth refusal will not change by retrying: stop the link, so `connect` below settles.
+  link.on('connect:failed', (_endpoint, attempt, error) => {
+    const refusal = authRefusal(error);
+    if (refusal === undefined || closed || refused !== undefined) return;
+    refused = refusal;
+    logger.error(
+      { node: node.name, dashboard: `${options.host}:${options.port}`, attempt, code: (refusal as { code?: string }).code },
+      'dashboard refused the link token; not retrying',
+    );
+    link.stop('dashboard refused the token').catch(() => {});
+  });
+  await link.start();
   const connecting = link
     .connect({ host: options.host, port: options.port, serverName: options.serverName, ca: options.ca })
     .then(
       () => undefined,
       (error: unknown) => {
+        if (refused !== undefined) throw refused;
+        const refusal = authRefusal(error);
+        if (refusal !== undefined && !closed) {
+          refused = refusal;
+          logger.error({ node: node.name, dashboard: `${options.host}:${options.port}` }, 'dashboard refused the link token; not retrying');
+          throw refusal;
+        }
         if (!closed) throw error;
       },
     );

@@ -4,8 +4,8 @@ import { SystemgeError, type SystemgeErrorOptions } from '@systemge/protocol';
 export class ConfigError extends SystemgeError {
   static readonly code = 'SYSTEMGE_ERR_INVALID_CONFIG';
   readonly path: string;
-  constructor(path: string, message: string) {
-    super(ConfigError.code, `invalid config at ${path === '' ? '(root)' : path}: ${message}`);
+  constructor(path: string, message: string, options?: SystemgeErrorOptions) {
+    super(ConfigError.code, `invalid config at ${path === '' ? '(root)' : path}: ${message}`, options);
     this.path = path;
   }
 }
@@ -190,10 +190,88 @@ export class UnknownCommandError extends SystemgeError {
   }
 }
 
+/** Shows at most 40 characters of a user-given string in a message, so a huge value cannot flood logs. */
+export function preview(value: string): string {
+  const chars = [...value];
+  return chars.length > 40 ? `"${chars.slice(0, 40).join('')}…" (${chars.length} characters)` : `"${value}"`;
+}
+
+/**
+ * A topic this node would have to announce to its peers is one their decoders must refuse: empty, not
+ * well-formed Unicode, or longer than `limits.maxTopicBytes` (UTF-8). Thrown by `addAsyncTopic` /
+ * `addSyncTopic`; handler maps with such a topic make `createNode` throw `SYSTEMGE_ERR_INVALID_CONFIG`
+ * with this error as `cause`.
+ */
+export class InvalidTopicError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_INVALID_TOPIC';
+  readonly topic: string;
+  /** Size in UTF-8 bytes. */
+  readonly bytes: number;
+  /** `limits.maxTopicBytes` of the node. */
+  readonly limit: number;
+  constructor(topic: string, bytes: number, limit: number, problem: string) {
+    super(InvalidTopicError.code, `invalid topic ${preview(topic)}: ${problem}`);
+    this.topic = topic;
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
+/** An argument of an API call is out of range, e.g. a `timeoutMs` above the timer maximum; `argument` names it. */
+export class InvalidArgumentError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_INVALID_ARGUMENT';
+  readonly argument: string;
+  constructor(argument: string, message: string) {
+    super(InvalidArgumentError.code, `invalid ${argument}: ${message}`);
+    this.argument = argument;
+  }
+}
+
+/**
+ * The node dialed itself: the listener that answered is this very node instance (recognised by the
+ * random instance id every handshake carries). Final: never retried.
+ */
+export class SelfDialError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_SELF_DIAL';
+  constructor(message: string) {
+    super(SelfDialError.code, message);
+  }
+}
+
+/**
+ * Close reason of a redundant connection: two nodes dialed each other at the same time, and the one
+ * connection per pair that both sides keep was chosen by the rule in the node README. Not an error a
+ * caller sees: the losing dial resolves with the surviving connection. Its code is the goodbye code.
+ */
+export class ConnectionSupersededError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_CONNECTION_SUPERSEDED';
+  constructor() {
+    super(ConnectionSupersededError.code, 'another connection between these nodes is kept');
+  }
+}
+
+/**
+ * The node listens on a non-loopback address without any authentication (no `auth.token`, no
+ * `auth.peerTokens`, no TLS client certificate verification): anyone who can reach the port may join.
+ * Reported as a `warning` event and logged at start; the node runs.
+ */
+export class InsecureListenError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_INSECURE_LISTEN';
+  readonly host: string;
+  constructor(host: string, port: number) {
+    super(
+      InsecureListenError.code,
+      `listening on ${host}:${port}, which is not a loopback address, without authentication: any node that can reach it may connect; set auth.token (or auth.peerTokens) or use TLS with client certificate verification`,
+    );
+    this.host = host;
+  }
+}
+
 /** Maps a goodbye code received during the handshake to a typed error for the dialing side. */
 export function errorFromRefusal(code: string, reason: string): SystemgeError {
   if (code === DuplicateNameError.code) return new DuplicateNameError(reason);
   if (code === 'SYSTEMGE_ERR_AUTH_FAILED') return new AuthenticationError();
+  if (code === SelfDialError.code) return new SelfDialError(reason);
   if (code === HandshakeTimeoutError.code) return new HandshakeError(reason);
   return new SystemgeError(code.startsWith('SYSTEMGE_ERR_') ? code : HandshakeError.code, reason);
 }

@@ -73,7 +73,13 @@ export {
   QueuedMessagesDiscardedError,
   UnknownCommandError,
   AuthenticationError,
+  InvalidTopicError,
+  InvalidArgumentError,
+  SelfDialError,
+  InsecureListenError,
+  ConnectionSupersededError,
 } from './errors.js';
+export { MAX_TIMER_MS } from './timers.js';
 export {
   connectDashboard,
   describeNode,
@@ -82,6 +88,8 @@ export {
   DASHBOARD_COMMAND_TOPIC,
   DASHBOARD_STATUS_TOPIC,
   parseCommandFailure,
+  InsecureLinkError,
+  isLoopbackHost,
   type CommandFailure,
   type DashboardLink,
   type DashboardLinkOptions,

@@ -60,9 +60,12 @@ export interface AsyncMessageOptions {
 export interface SyncRequestOptions {
   /** Ask only these peer names. Default: every peer that handles the topic. */
   to?: string | readonly string[];
-  /** Gives up waiting after this long, ms. Default: `sync.timeoutMs`. */
+  /**
+   * Gives up waiting after this long, ms: an integer from 1 to 2147483647 (`MAX_TIMER_MS`, the Node.js
+   * timer maximum). Anything else fails the request with `SYSTEMGE_ERR_INVALID_ARGUMENT`. Default: `sync.timeoutMs`.
+   */
   timeoutMs?: number;
-  /** Settles after this many responses; 0 = one per target. Default: `sync.maxResponses`. */
+  /** Settles after this many responses; 0 = one per target. A negative or fractional value fails the request with `SYSTEMGE_ERR_INVALID_ARGUMENT`. Default: `sync.maxResponses`. */
   maxResponses?: number;
 }
 
@@ -144,7 +147,13 @@ export interface SystemgeNode<T extends TopicMap = AnyTopics> {
   disconnect(name: string, reason?: string): Promise<void>;
   peers(): PeerInfo[];
 
+  /**
+   * Handles a topic from now on and announces it to connected peers. Throws `SYSTEMGE_ERR_INVALID_TOPIC`
+   * (nothing changes) for a topic peers would refuse: empty, not well-formed Unicode, or over
+   * `limits.maxTopicBytes` UTF-8 bytes.
+   */
   addAsyncTopic<K extends AsyncTopic<T>>(topic: K, handler: AsyncMessageHandler<AsyncPayload<T, K>, T>): void;
+  /** Like `addAsyncTopic`, for a sync topic; throws `SYSTEMGE_ERR_INVALID_TOPIC` likewise. */
   addSyncTopic<K extends SyncTopic<T>>(
     topic: K,
     handler: SyncMessageHandler<SyncRequestPayload<T, K>, SyncResponsePayload<T, K>, T>,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Payload } from '@systemge/protocol';
 import type { AnyTopics, Application, NodePlugin, PluginContext, TopicMap } from './components.js';
@@ -5,6 +6,7 @@ import { type EndpointConfig, type NodeConfig, resolveNodeConfig, type ResolvedN
 import type { AddressList } from './connect/access-control.js';
 import { Connections } from './connect/connections.js';
 import { type EndpointState, Dialer } from './connect/dialer.js';
+import { DuplicateResolution } from './connect/duplicate-resolution.js';
 import type { HandshakeIdentity } from './connect/handshake.js';
 import { Handshaker } from './connect/handshaker.js';
 import { InboundGate } from './connect/inbound-gate.js';
@@ -68,6 +70,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   private readonly commands: CommandRegistry<T>;
   private readonly peerTable = new PeerTable();
   private readonly gate: InboundGate;
+  private readonly duplicates: DuplicateResolution;
   private readonly handlers: TopicHandlers<T>;
   private readonly holds: HoldQueue<EndpointState>;
   private readonly handshaker: Handshaker;
@@ -86,6 +89,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     this.logger = childLogger(options.logger ?? silentLogger, { node: this.name });
     const ctx: NodeContext = {
       name: this.name,
+      instance: randomBytes(16).toString('base64url'),
       config: this.config,
       logger: this.logger,
       counters: new Counters(),
@@ -98,8 +102,17 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     this.plugins = new PluginHost(options.plugins ?? [], this.logger);
     const peers = this.peerTable;
     this.gate = new InboundGate(ctx, { connectionCount: () => peers.size });
+    this.duplicates = new DuplicateResolution(ctx, {
+      peers,
+      gate: this.gate,
+      peerGone: (peer, info) => this.connections.peerGone(peer, info),
+    });
     this.handlers = new TopicHandlers(ctx, peers, application);
-    this.inbound = new Inbound(ctx, { handlers: this.handlers, node: this.self });
+    this.inbound = new Inbound(ctx, {
+      handlers: this.handlers,
+      node: this.self,
+      currentConnectionOf: (peer) => this.duplicates.currentConnectionOf(peer),
+    });
     this.commands = new CommandRegistry(
       this.self,
       () => this.describeNode(),
@@ -113,7 +126,9 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     this.handshaker = new Handshaker(ctx, {
       peers,
       gate: this.gate,
+      duplicates: this.duplicates,
       identity: () => this.identity(),
+      onReplaced: (predecessor, peer) => this.dialer.transferEndpoint(predecessor, peer),
       onReady: (peer) => this.dialer.onPeerReady(peer),
     });
     this.dialer = new Dialer(ctx, {
@@ -129,6 +144,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       outbound: this.outbound,
       liveness: this.liveness,
       dialer: this.dialer,
+      duplicates: this.duplicates,
     });
     const pluginContext: PluginContext<T> = { node: this.self, application, logger: this.logger };
     this.lifecycle = new Lifecycle(
@@ -149,6 +165,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
         connections: () => peers.connections(),
         handlersIdle: (ms) => this.inbound.dispatcher.idle(ms),
         failRequests: (error) => this.outbound.requests.failAll(error),
+        forgetReplacements: () => this.duplicates.shutdown(),
         releaseDrainWaiters: () => this.outbound.resolveDrainWaiters(),
       },
       (status, previous) => this.emit('status', status, previous),
@@ -203,9 +220,9 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     }
   }
 
-  /** What this node announces in a handshake: its name, handled topics and listen address. */
+  /** What this node announces in a handshake: its name, handled topics, instance id and listen address. */
   private identity(): HandshakeIdentity {
-    const info: Record<string, string> = {};
+    const info: Record<string, string> = { instance: this.ctx.instance };
     const listener = this.lifecycle.listener;
     if (listener !== undefined) info.listen = `${listener.host}:${listener.port}`;
     return { name: this.name, asyncTopics: [...this.handlers.async.keys()], syncTopics: [...this.handlers.sync.keys()], info };

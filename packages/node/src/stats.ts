@@ -131,9 +131,8 @@ export class Counters {
   }
 
   topicsRecord(): Record<string, TopicCounts> {
-    const out: Record<string, TopicCounts> = {};
-    for (const [topic, c] of this.topicCounts) out[topic] = { received: c.received, sent: c.sent };
-    return out;
+    // fromEntries defines own properties: a topic named `__proto__` is a key like any other.
+    return Object.fromEntries([...this.topicCounts].map(([topic, c]) => [topic, { received: c.received, sent: c.sent }]));
   }
 }
 
@@ -143,6 +142,8 @@ export interface ConnectionFigures {
   readonly queue: { readonly length: number };
   readonly state: string;
   readonly direction: 'in' | 'out';
+  /** Replaced by another connection to the same node (closing): not counted as a connection. */
+  readonly superseded: boolean;
 }
 
 /** A fresh `NodeStats` from the counters, the live connections and the node-wide handling queue. */
@@ -158,7 +159,7 @@ export function statsSnapshot(c: Counters, connections: Iterable<ConnectionFigur
     bytesOut += peer.connection.bytesOut;
     queued += peer.queue.length;
     if (peer.connection.paused) paused++;
-    if (peer.state !== 'ready') continue;
+    if (peer.state !== 'ready' || peer.superseded) continue;
     if (peer.direction === 'in') connectionsIn++;
     else connectionsOut++;
   }

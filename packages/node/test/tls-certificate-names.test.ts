@@ -60,7 +60,7 @@ describe('mutual TLS with certificate names bound to node names', () => {
     const impostor = await startNode({ name: 'beta', transport: transportFor('mallory'), connection: { maxAttempts: 1 } });
     await expect(
       impostor.connect({ host: '127.0.0.1', port: alpha.address!.port, serverName: 'alpha' }),
-    ).rejects.toMatchObject({ cause: expect.objectContaining({ code: 'SYSTEMGE_ERR_AUTH_FAILED' }) });
+    ).rejects.toMatchObject({ code: 'SYSTEMGE_ERR_AUTH_FAILED' });
     expect(alpha.peers()).toEqual([]);
     expect(alpha.stats.handshakeFailures).toBe(1);
   });

@@ -143,6 +143,11 @@ export interface DialOptions {
 export interface Transport {
   /** Short name, e.g. `tcp`, `tls`, `memory`. */
   readonly name: string;
+  /**
+   * True when a listener only accepts peers whose certificate it verified (mutual TLS). Nodes use it to
+   * tell an open listener from an authenticated one. Default: false.
+   */
+  readonly verifiesPeers?: boolean;
   listen(options: ListenOptions): Promise<Listener>;
   dial(target: DialTarget, options?: DialOptions): Promise<Connection>;
 }

@@ -146,6 +146,7 @@ export function tlsTransport(options: TLSTransportOptions = {}): Transport {
 
   return {
     name: 'tls',
+    verifiesPeers: requestClientCert && rejectUnauthorized,
 
     listen(listenOptions: ListenOptions): Promise<Listener> {
       const limits = resolveLimits(listenOptions.limits);

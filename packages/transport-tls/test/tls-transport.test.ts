@@ -245,6 +245,15 @@ describe('tlsTransport: mutual TLS', () => {
     expect(await within(clientSide.nextFrame(), DEADLINE, 'echo')).toEqual(message('whoami', 'client'));
   });
 
+  it('says it verifies peers only when it requests client certificates and rejects unverified ones', () => {
+    expect(tlsTransport(mtlsServer()).verifiesPeers).toBe(true);
+    expect(tlsTransport(serverOptions()).verifiesPeers).toBe(false);
+    const warnings: string[] = [];
+    const logger = { warn: (_obj: object, msg: string) => warnings.push(msg) };
+    expect(tlsTransport(mtlsServer({ rejectUnauthorized: false, logger })).verifiesPeers).toBe(false);
+    expect(warnings).toHaveLength(1);
+  });
+
   it('one node certificate serves both roles, as in a P2P network', async () => {
     const options = { cert: pki.node.cert, key: pki.node.key, ca: pki.ca.cert, requestClientCert: true };
     const server = await serve(tlsTransport(options), resources);

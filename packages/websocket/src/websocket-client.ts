@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { TokenBucket } from '@systemge/node';
 import { OutgoingMessage, type WireFormat } from './wire-codec.js';
@@ -58,6 +59,12 @@ export class ClientState implements WebSocketClient {
   closed = false;
   /** Set when the server cuts the client off, so onDisconnect reports the server's reason. */
   serverReason: DisconnectReason | undefined;
+  /** Since when (epoch ms) the unsent data has been over `maxBufferedBytes`; undefined while under it. */
+  overSince: number | undefined;
+  /** Fires `slowClientTimeoutMs` after the send buffer went over `maxBufferedBytes`, to check it drained. */
+  slowTimer: NodeJS.Timeout | undefined;
+  /** A 'drain' listener is on the network socket. */
+  watchingDrain = false;
 
   constructor(
     readonly id: string,
@@ -65,6 +72,8 @@ export class ClientState implements WebSocketClient {
     readonly remoteAddress: string,
     readonly origin: string | undefined,
     readonly headers: IncomingHttpHeaders,
+    /** The network socket under the WebSocket: its 'drain' event tells when the send buffer emptied. */
+    readonly transport: Duplex,
     private readonly host: ClientHost,
     limits: { messagesPerSecond: number; messageBurst: number; bytesPerSecond: number; byteBurst: number },
   ) {

@@ -83,17 +83,27 @@ export interface WebSocketComponentOptions {
   byteBurst?: number;
   /** Over a rate limit: `'error'` drops the message and answers an error message; `'close'` closes with 1008. Default `'error'`. */
   onRateLimit?: 'error' | 'close';
-  /** Pings every client this often, ms; one that has not answered by the next ping is terminated. 0 = off. Default 30000. */
+  /** Pings every client this often, ms; one that has not answered by the next ping is terminated. 0 = off. Default 30000, at most 2147483647. */
   pingIntervalMs?: number;
-  /** A client whose unsent data would exceed this many bytes is disconnected instead of buffered. Default 4194304 (4 MiB). */
+  /**
+   * Soft limit on a client's unsent bytes. A client may go over it for a burst; one whose unsent data
+   * stays over it for `slowClientTimeoutMs` is disconnected (1008). Default 4194304 (4 MiB).
+   */
   maxBufferedBytes?: number;
+  /** How long a client's unsent data may stay over `maxBufferedBytes` before it is disconnected, ms. Default 5000, at most 2147483647. */
+  slowClientTimeoutMs?: number;
+  /**
+   * Hard limit on a client's unsent bytes: a send that would go over it disconnects the client (1008) at
+   * once, whatever the timeout. At least `maxBufferedBytes`. Default `16 × maxBufferedBytes` (64 MiB).
+   */
+  hardMaxBufferedBytes?: number;
   /** Allowed `Origin` values (`'https://app.example.com'`); others are refused with 403 before the upgrade. Default: any. */
   origins?: readonly string[];
   /** With `origins`, whether a request without an `Origin` header (not from a browser) is let in. Default true. */
   allowMissingOrigin?: boolean;
   /** Most clients at once; more are refused with 503 before the upgrade. Default 10000. */
   maxClients?: number;
-  /** At stop, how long clients get to answer the close frame, ms, before they are cut off. Default 1000. */
+  /** At stop, how long clients get to answer the close frame, ms, before they are cut off; 0 = cut off at once. Default 1000, at most 2147483647. */
   closeTimeoutMs?: number;
 }
 
@@ -143,6 +153,8 @@ interface ResolvedOptions {
   onRateLimit: 'error' | 'close';
   pingIntervalMs: number;
   maxBufferedBytes: number;
+  slowClientTimeoutMs: number;
+  hardMaxBufferedBytes: number;
   origins: Set<string> | undefined;
   allowMissingOrigin: boolean;
   maxClients: number;
@@ -152,6 +164,19 @@ interface ResolvedOptions {
 function int(value: number | undefined, fallback: number, option: string, min = 0): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < min) throw new WebSocketConfigError(option, `expected an integer >= ${min}, got ${value}`);
+  return value;
+}
+
+/** Longest delay Node timers honour; a longer one fires after 1 ms with a `TimeoutOverflowWarning`. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** A duration option in ms: an integer from `min` to `MAX_TIMER_MS` (`zero` says what 0 means, if allowed). */
+function duration(value: number | undefined, fallback: number, option: string, min: 0 | 1, zero = 'off'): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_TIMER_MS) {
+    const range = min === 0 ? `0 (${zero}) to ${MAX_TIMER_MS} ms` : `1 to ${MAX_TIMER_MS} ms`;
+    throw new WebSocketConfigError(option, `expected an integer from ${range}, got ${String(value)}`);
+  }
   return value;
 }
 
@@ -182,6 +207,16 @@ function resolveOptions(options: WebSocketComponentOptions): ResolvedOptions {
   }
   const name = options.name ?? 'websocket';
   if (name === '') throw new WebSocketConfigError('name', 'must not be empty');
+  const maxBufferedBytes = int(options.maxBufferedBytes, 4194304, 'maxBufferedBytes', 1);
+  const hardMaxBufferedBytes = int(
+    options.hardMaxBufferedBytes,
+    Math.min(maxBufferedBytes * 16, Number.MAX_SAFE_INTEGER),
+    'hardMaxBufferedBytes',
+    1,
+  );
+  if (hardMaxBufferedBytes < maxBufferedBytes) {
+    throw new WebSocketConfigError('hardMaxBufferedBytes', `${hardMaxBufferedBytes} is below maxBufferedBytes (${maxBufferedBytes})`);
+  }
   return {
     name,
     path,
@@ -194,12 +229,14 @@ function resolveOptions(options: WebSocketComponentOptions): ResolvedOptions {
     bytesPerSecond,
     byteBurst,
     onRateLimit,
-    pingIntervalMs: int(options.pingIntervalMs, 30000, 'pingIntervalMs'),
-    maxBufferedBytes: int(options.maxBufferedBytes, 4194304, 'maxBufferedBytes', 1),
+    pingIntervalMs: duration(options.pingIntervalMs, 30000, 'pingIntervalMs', 0),
+    maxBufferedBytes,
+    slowClientTimeoutMs: duration(options.slowClientTimeoutMs, 5000, 'slowClientTimeoutMs', 1),
+    hardMaxBufferedBytes,
     origins: options.origins === undefined ? undefined : new Set(options.origins.map((o, i) => normalizeOrigin(o, `origins[${i}]`))),
     allowMissingOrigin: options.allowMissingOrigin ?? true,
     maxClients: int(options.maxClients, 10000, 'maxClients', 1),
-    closeTimeoutMs: int(options.closeTimeoutMs, 1000, 'closeTimeoutMs'),
+    closeTimeoutMs: duration(options.closeTimeoutMs, 1000, 'closeTimeoutMs', 0, 'cut off at once'),
   };
 }
 
@@ -241,7 +278,8 @@ class WebSocketComponentImpl<T extends TopicMap> implements WebSocketComponent<T
   private readonly counters = new Counters();
   private readonly clientsById = new Map<string, ClientState>();
   private readonly groupsByName = new Map<string, Set<ClientState>>();
-  private handlers: WebSocketMessageHandlers<T> = {};
+  /** Only the own properties of the application's handler object: a topic never reaches `Object.prototype`. */
+  private handlers = new Map<string, WebSocketMessageHandler<T>>();
   private application: WebSocketComponentApplication<T> = {};
   private node: SystemgeNode<T> | undefined;
   private logger: Logger | undefined;
@@ -275,9 +313,10 @@ class WebSocketComponentImpl<T extends TopicMap> implements WebSocketComponent<T
     this.node = context.node;
     this.logger = context.logger;
     this.application = context.application as Application<T> & WebSocketComponentApplication<T>;
-    const handlers = this.application.getWebsocketMessageHandlers?.() ?? {};
-    for (const [topic, handler] of Object.entries(handlers)) {
+    const handlers = new Map<string, WebSocketMessageHandler<T>>();
+    for (const [topic, handler] of Object.entries(this.application.getWebsocketMessageHandlers?.() ?? {})) {
       if (typeof handler !== 'function') throw new WebSocketConfigError(`getWebsocketMessageHandlers()[${JSON.stringify(topic)}]`, 'handler must be a function');
+      handlers.set(topic, handler);
     }
     this.handlers = handlers;
 
@@ -413,7 +452,7 @@ class WebSocketComponentImpl<T extends TopicMap> implements WebSocketComponent<T
     }
     const raw: IncomingMessage = request.raw;
     const o = this.options;
-    const client = new ClientState(randomUUID(), socket, request.ip, request.headers.origin, raw.headers, this, o);
+    const client = new ClientState(randomUUID(), socket, request.ip, request.headers.origin, raw.headers, raw.socket, this, o);
     this.clientsById.set(client.id, client);
     this.counters.connections++;
     socket.on('message', (data, isBinary) => this.onMessage(client, data, isBinary));
@@ -450,6 +489,8 @@ class WebSocketComponentImpl<T extends TopicMap> implements WebSocketComponent<T
   private onClose(client: ClientState, code: number, reason: string): void {
     if (client.closed) return;
     client.closed = true;
+    clearTimeout(client.slowTimer);
+    client.slowTimer = undefined;
     this.clientsById.delete(client.id);
     for (const group of client.groups) this.removeFromGroup(client, group);
     client.groups.clear();
@@ -516,7 +557,7 @@ class WebSocketComponentImpl<T extends TopicMap> implements WebSocketComponent<T
       return;
     }
     const { message } = decoded;
-    const handler = this.handlers[message.topic];
+    const handler = this.handlers.get(message.topic);
     if (handler === undefined) {
       this.counters.unknownTopics++;
       this.sendError(client, `unknown topic ${JSON.stringify(message.topic)}`);
@@ -558,23 +599,67 @@ class WebSocketComponentImpl<T extends TopicMap> implements WebSocketComponent<T
 
   // ------------------------------------------------------------------ sending
 
-  /** The one place bytes go out: checks the client's send buffer against the ceiling first. */
+  /**
+   * The one place bytes go out. A send that would take the client's unsent data over
+   * `hardMaxBufferedBytes` cuts it off at once; going over `maxBufferedBytes` starts the slow-client
+   * clock, and a client still over it after `slowClientTimeoutMs` is cut off (see `checkSlow`).
+   */
   deliver(client: ClientState, message: OutgoingMessage): boolean {
     if (client.closed || client.serverReason !== undefined) return false;
     const data = message.get(client.format);
     const socket = client.socket;
     if (socket.readyState !== 1) return false;
-    const ceiling = this.options.maxBufferedBytes;
-    if (socket.bufferedAmount + data.length > ceiling) {
-      this.counters.slowClientDisconnects++;
-      this.logger?.info({ plugin: this.name, client: client.id, buffered: socket.bufferedAmount, ceiling }, 'WebSocket client too slow, disconnected');
-      client.terminate(1008, `send buffer over maxBufferedBytes (${ceiling})`);
+    const o = this.options;
+    const after = socket.bufferedAmount + data.length;
+    if (after > o.hardMaxBufferedBytes) {
+      this.cutSlow(client, `send buffer over hardMaxBufferedBytes (${o.hardMaxBufferedBytes})`);
       return false;
     }
     socket.send(data, { binary: client.format === 'msgpack' });
     this.counters.messagesOut++;
     this.counters.bytesOut += data.length;
+    if (after > o.maxBufferedBytes) this.overSoftLimit(client);
+    else client.overSince = undefined;
     return true;
+  }
+
+  /** The send buffer went over `maxBufferedBytes`: start the clock unless it runs already. */
+  private overSoftLimit(client: ClientState): void {
+    if (client.overSince !== undefined) return;
+    client.overSince = Date.now();
+    client.slowTimer ??= setTimeout(() => this.checkSlow(client), this.options.slowClientTimeoutMs);
+    if (!client.watchingDrain) {
+      client.watchingDrain = true;
+      client.transport.once('drain', () => {
+        client.watchingDrain = false;
+        if (client.socket.bufferedAmount <= this.options.maxBufferedBytes) client.overSince = undefined;
+      });
+    }
+  }
+
+  /** The slow-client clock ran out: cut the client off if its send buffer stayed over the limit all along. */
+  private checkSlow(client: ClientState): void {
+    client.slowTimer = undefined;
+    if (client.closed) return;
+    const o = this.options;
+    if (client.socket.bufferedAmount <= o.maxBufferedBytes) {
+      client.overSince = undefined;
+      return;
+    }
+    // Over the limit now, but maybe only again since it last drained: give it the rest of its time.
+    const since = (client.overSince ??= Date.now());
+    const left = o.slowClientTimeoutMs - (Date.now() - since);
+    if (left > 0) {
+      client.slowTimer = setTimeout(() => this.checkSlow(client), left);
+      return;
+    }
+    this.cutSlow(client, `send buffer over maxBufferedBytes (${o.maxBufferedBytes}) for ${o.slowClientTimeoutMs} ms`);
+  }
+
+  private cutSlow(client: ClientState, reason: string): void {
+    this.counters.slowClientDisconnects++;
+    this.logger?.info({ plugin: this.name, client: client.id, buffered: client.socket.bufferedAmount, reason }, 'WebSocket client too slow, disconnected');
+    client.terminate(1008, reason);
   }
 
   send(clientId: string, topic: string, payload: unknown): boolean {

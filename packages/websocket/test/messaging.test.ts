@@ -153,6 +153,7 @@ describe('WebSocket messaging', () => {
       [{ origins: ['not a url'] }, 'origins[0]'],
       [{ onRateLimit: 'drop' as never }, 'onRateLimit'],
       [{ maxMessageBytes: 1000, byteBurst: 10 }, 'byteBurst'],
+      [{ maxBufferedBytes: 1000, hardMaxBufferedBytes: 999 }, 'hardMaxBufferedBytes'],
     ];
     for (const [options, option] of bad) {
       expect(() => websocketComponent(options)).toThrow(expect.objectContaining({ code: 'SYSTEMGE_ERR_WS_CONFIG', option }));

@@ -6,11 +6,12 @@ import { startNode, TestClient, until } from './helpers.js';
 const MiB = 1024 * 1024;
 
 describe('slow clients', () => {
-  it('disconnects a client that stops reading once its send buffer reaches the ceiling, with bounded server memory', async () => {
-    const CEILING = MiB;
+  it('disconnects a client that stops reading once its send buffer reaches hardMaxBufferedBytes, with bounded server memory', async () => {
+    const CEILING = 4 * MiB;
     const disconnects: DisconnectReason[] = [];
     const app: WebSocketComponentApplication = { onDisconnect: (_c, r) => void disconnects.push(r) };
-    const ws = websocketComponent({ maxBufferedBytes: CEILING, pingIntervalMs: 0 });
+    // The soft limit's clock never runs out here: only the hard ceiling can cut the client off.
+    const ws = websocketComponent({ maxBufferedBytes: MiB, hardMaxBufferedBytes: CEILING, slowClientTimeoutMs: 600000, pingIntervalMs: 0 });
     await startNode({ name: 'ws' }, app, [ws]);
     const slow = await TestClient.open(ws.url as string);
     const fast = await TestClient.open(ws.url as string);
@@ -40,7 +41,7 @@ describe('slow clients', () => {
     }
 
     expect(disconnects).toHaveLength(1);
-    expect(disconnects[0]).toEqual({ code: 1008, reason: `send buffer over maxBufferedBytes (${CEILING})`, initiator: 'server' });
+    expect(disconnects[0]).toEqual({ code: 1008, reason: `send buffer over hardMaxBufferedBytes (${CEILING})`, initiator: 'server' });
     expect(ws.getStats()).toMatchObject({ slow_client_disconnects_total: 1, clients: 1 });
     expect(maxSlowBuffered).toBeLessThanOrEqual(CEILING);
     // Cut off at the ceiling plus what the kernel socket buffers absorbed, far below the total sent.

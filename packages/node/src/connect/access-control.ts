@@ -9,7 +9,7 @@ export interface AccessControlConfig {
   deny?: string[];
   /** Connection attempts one IP may make per `attemptWindowMs`; 0 = unlimited. Default 0. */
   maxAttemptsPerIp?: number;
-  /** Sliding window of `maxAttemptsPerIp`, ms. Default 10000. */
+  /** Sliding window of `maxAttemptsPerIp`, ms, 1 to 2147483647 (`MAX_TIMER_MS`). Default 10000. */
   attemptWindowMs?: number;
   /**
    * Accepted connections still handshaking. When full, the oldest is dropped to make room, so silent
@@ -27,6 +27,16 @@ interface Rule {
   /** Undefined for a single address. */
   prefix: number | undefined;
   family: 'ipv4' | 'ipv6';
+}
+
+/** True for addresses only this machine can reach (`localhost`, 127.0.0.0/8, `::1`). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  const version = isIP(h);
+  if (version === 4) return h.startsWith('127.');
+  if (version === 6) return h === '::1' || /^::ffff:127\./.test(h);
+  return false;
 }
 
 /** Builds the error thrown for an invalid entry; `path` names where it came from. */

@@ -1,11 +1,12 @@
 import type { ConnectionConfig, EndpointConfig } from '../config.js';
 import { type Clock, systemClock, type TimerHandle } from '../context.js';
+import { timerDelay } from '../timers.js';
 
 /** Delay before attempt `attempt + 1` (attempt counts from 1): exponential, capped, with ±jitter. */
 export function backoffDelay(config: Required<ConnectionConfig>, attempt: number, random = Math.random): number {
   const base = Math.min(config.initialDelayMs * config.backoffFactor ** (attempt - 1), config.maxDelayMs);
   const spread = base * config.jitter;
-  return Math.max(0, Math.round(base - spread + random() * 2 * spread));
+  return timerDelay(Math.round(base - spread + random() * 2 * spread));
 }
 
 export function endpointKey(endpoint: EndpointConfig): string {
@@ -29,7 +30,7 @@ export class Sleeper {
         this.timer = undefined;
         this.wake = undefined;
         resolve(true);
-      }, ms);
+      }, timerDelay(ms));
     });
   }
 

@@ -8,6 +8,7 @@ import type { Liveness } from '../peers/liveness.js';
 import { Peer } from '../peers/peer.js';
 import type { PeerTable } from '../peers/peer-table.js';
 import type { Dialer } from './dialer.js';
+import type { DuplicateResolution } from './duplicate-resolution.js';
 import { refusalError } from './handshake.js';
 import type { HandshakeSettle, Handshaker } from './handshaker.js';
 import type { InboundGate } from './inbound-gate.js';
@@ -21,6 +22,7 @@ export interface ConnectionsNeighbours {
   outbound: Pick<Outbound, 'onResponse' | 'onDrain' | 'requests'>;
   liveness: Pick<Liveness, 'onHeartbeat'>;
   dialer: Pick<Dialer, 'onPeerLost'>;
+  duplicates: Pick<DuplicateResolution, 'deferLoss'>;
 }
 
 /**
@@ -60,8 +62,8 @@ export class Connections {
       onDrain: () => this.n.outbound.onDrain(),
       onClose: (info) => {
         this.onClosed(peer, info);
-        // No-op once the handshake has settled.
-        onHandshake?.(refusalError(info));
+        // No-op once the handshake has settled; a superseded dial is settled by whoever superseded it.
+        if (!peer.superseded) onHandshake?.(refusalError(info));
       },
     });
   }
@@ -113,8 +115,7 @@ export class Connections {
       return;
     }
     if (peer.direction === 'out' && frame.kind === FrameKind.HandshakeAck) {
-      const error = this.n.handshaker.onAck(peer, frame);
-      onHandshake?.(error);
+      this.n.handshaker.onAck(peer, frame, onHandshake);
       return;
     }
     this.protocolViolation(peer, `expected a ${peer.direction === 'in' ? 'handshake' : 'handshake ack'}, got frame kind ${frame.kind}`);
@@ -138,6 +139,15 @@ export class Connections {
     if (dropped > 0) this.ctx.logger.warn({ peer: peer.name, dropped }, 'peer closed with messages still queued');
     if (!wasReady) return;
     this.n.peers.unregister(peer);
+    // Replaced by another connection to the same node: nothing was lost.
+    if (peer.superseded) return;
+    if (this.n.duplicates.deferLoss(peer, info)) return;
+    this.peerGone(peer, info);
+  }
+
+  /** A ready peer is gone for good: fail its requests, report it, and redial or stop as configured. */
+  peerGone(peer: Peer, info: CloseInfo): void {
+    const counters = this.ctx.counters;
     this.n.outbound.requests.peerLost(peer.name, info.reason);
     const lost = !peer.closingLocally;
     if (lost) counters.connectionsLost++;

@@ -1,12 +1,23 @@
 import type { CloseInfo } from '@systemge/protocol';
 import type { EndpointConfig } from '../config.js';
 import type { NodeContext } from '../context.js';
-import { ConnectAttemptsError, NodeStatusError, NodeStoppedError, PeerLostError } from '../errors.js';
+import {
+  AuthenticationError,
+  ConnectAttemptsError,
+  DuplicateNameError,
+  NodeStatusError,
+  NodeStoppedError,
+  PeerLostError,
+  SelfDialError,
+} from '../errors.js';
 import { emptyHoldSlot, type HoldOwner, type HoldQueue, type HoldSlot } from '../messaging/hold-queue.js';
 import type { PeerInfo } from '../node-types.js';
 import { Peer } from '../peers/peer.js';
 import { backoffDelay, endpointKey, Sleeper } from './backoff.js';
 import type { HandshakeSettle } from './handshaker.js';
+
+/** Refusals that another attempt cannot change: never retried. */
+const FINAL_REFUSALS: ReadonlySet<string> = new Set([AuthenticationError.code, DuplicateNameError.code, SelfDialError.code]);
 
 /** One configured (or runtime) endpoint: attempts, backoff, reconnects. Written only by `Dialer`. */
 export interface EndpointState extends HoldOwner {
@@ -119,11 +130,19 @@ export class Dialer {
     if (state !== undefined && this.n.holds.isHolding(state)) this.n.holds.flush(state, peer);
   }
 
-  /** A ready dialed peer was lost (not closed by this side): stop the node, or redial it. */
+  /** `peer` replaced `predecessor` (one connection per pair): the endpoint that dialed the predecessor owns `peer` now. */
+  transferEndpoint(predecessor: Peer, peer: Peer): void {
+    for (const s of this.endpoints.values()) if (s.peer === predecessor) s.peer = peer;
+  }
+
+  /**
+   * A ready peer owned by an endpoint was lost (not closed by this side): stop the node, or redial it.
+   * The owner is found by connection, not by the peer's endpoint: a kept incoming connection may own it.
+   */
   onPeerLost(peer: Peer, info: CloseInfo): void {
-    if (peer.endpoint === undefined) return;
-    const state = this.endpoints.get(endpointKey(peer.endpoint));
-    if (state === undefined || !state.active || state.peer !== peer) return;
+    let state: EndpointState | undefined;
+    for (const s of this.endpoints.values()) if (s.peer === peer) state = s;
+    if (state === undefined || !state.active) return;
     state.peer = undefined;
     if (this.ctx.config.connection.onLoss === 'stop') {
       const error = new PeerLostError(peer.name, info.reason);
@@ -136,7 +155,7 @@ export class Dialer {
     this.reconnect(state);
   }
 
-  /** One dial + handshake. Resolves with the ready peer. */
+  /** One dial + handshake. Resolves with the ready peer (the connection the peer kept, when it kept another). */
   private dialOnce(state: EndpointState): Promise<Peer> {
     const { transport } = this.ctx.config;
     if (transport === undefined) return Promise.reject(new NodeStatusError('no transport configured'));
@@ -160,10 +179,10 @@ export class Dialer {
             }
             const peer = new Peer(connection, 'out', endpoint, this.ctx.clock.now());
             let settled = false;
-            const settle = (error: Error | undefined): void => {
+            const settle: HandshakeSettle = (error, survivor) => {
               if (settled) return;
               settled = true;
-              if (error === undefined) resolve(peer);
+              if (error === undefined) resolve(survivor ?? peer);
               else reject(error);
             };
             this.n.attach(peer, settle);
@@ -185,11 +204,19 @@ export class Dialer {
       try {
         const peer = await this.dialOnce(state);
         state.peer = peer;
+        // The dial resolved with a connection the peer had already made (one connection per pair).
+        if (this.n.holds.isHolding(state)) this.n.holds.flush(state, peer);
         return peer;
       } catch (error) {
         const err = error instanceof Error ? error : new Error(String(error));
         if (!state.active) throw new NodeStoppedError(this.ctx.name);
         this.ctx.counters.connectionFailures++;
+        const code = (err as { code?: unknown }).code;
+        if (typeof code === 'string' && FINAL_REFUSALS.has(code)) {
+          this.ctx.logger.error({ endpoint: where, attempt, code, err: err.message }, 'connection refused for good; not retried');
+          this.ctx.emit('connect:failed', state.endpoint, attempt, err);
+          throw err;
+        }
         this.ctx.logger.warn({ endpoint: where, attempt, err: err.message }, 'connection attempt failed');
         this.ctx.emit('connect:failed', state.endpoint, attempt, err);
         if (policy.maxAttempts > 0 && attempt >= policy.maxAttempts) {

@@ -10,7 +10,7 @@ import {
   type SystemgeError,
 } from '@systemge/protocol';
 import type { AuthConfig, EndpointConfig } from '../config.js';
-import { AuthenticationError, DuplicateNameError, errorFromRefusal, HandshakeError } from '../errors.js';
+import { AuthenticationError, DuplicateNameError, errorFromRefusal, HandshakeError, SelfDialError } from '../errors.js';
 import { endpointKey } from './backoff.js';
 
 /*
@@ -30,12 +30,35 @@ export interface HandshakeIdentity {
 export interface HandshakeCheck {
   /** This node's name. */
   ownName: string;
+  /** This node instance's random id (sent as `info.instance` in its handshakes). */
+  ownInstance: string;
   auth: AuthConfig;
   /** The verified certificate of the connection's other side (TLS), if any. */
   certificate: PeerCertificateInfo | undefined;
   /** True when a ready peer of that name is already connected. */
   isConnected(name: string): boolean;
+  /** The instance id the ready peer of that name announced, if one is connected. */
+  connectedInstance(name: string): string | undefined;
 }
+
+/**
+ * What to do with a received handshake or ack:
+ * - `accept`: the peer becomes ready;
+ * - `refuse`: close the connection with `error`'s code;
+ * - `self-dial`: this node reached its own listener (hello only; closed quietly, the dialer's error);
+ * - `same-instance`: a ready connection to the same node instance exists (both sides dialed):
+ *   the duplicate resolution keeps one of the two;
+ * - `superseded`: the listener kept another connection to this node (ack only).
+ */
+export type HandshakeVerdict =
+  | { kind: 'accept' }
+  | { kind: 'refuse'; error: SystemgeError }
+  | { kind: 'self-dial' }
+  | { kind: 'same-instance' }
+  | { kind: 'superseded' };
+
+const ACCEPT: HandshakeVerdict = { kind: 'accept' };
+const refuse = (error: SystemgeError): HandshakeVerdict => ({ kind: 'refuse', error });
 
 /** The dialer's first frame. `auth` is the endpoint's token, else `auth.token`. */
 export function helloFrame(self: HandshakeIdentity, auth: string | undefined): HandshakeFrame {
@@ -50,15 +73,15 @@ export function helloFrame(self: HandshakeIdentity, auth: string | undefined): H
   };
 }
 
-/** The listener's answer to an accepted handshake. */
-export function ackFrame(self: HandshakeIdentity): HandshakeAckFrame {
+/** The listener's answer to an accepted handshake; `extra` adds info entries (`superseded`). */
+export function ackFrame(self: HandshakeIdentity, extra?: Record<string, string>): HandshakeAckFrame {
   return {
     kind: FrameKind.HandshakeAck,
     version: PROTOCOL_VERSION,
     name: self.name,
     asyncTopics: self.asyncTopics,
     syncTopics: self.syncTopics,
-    info: self.info,
+    info: extra === undefined ? self.info : { ...self.info, ...extra },
   };
 }
 
@@ -91,21 +114,44 @@ export function nameClash(check: HandshakeCheck, name: string): DuplicateNameErr
   return undefined;
 }
 
-/** Listening side: why the dialer's handshake is refused, or undefined to accept it. */
-export function checkHello(frame: HandshakeFrame, check: HandshakeCheck): SystemgeError | undefined {
-  if (frame.version !== PROTOCOL_VERSION) return new ProtocolVersionError(frame.version, PROTOCOL_VERSION);
-  if (!authorized(frame, check)) return new AuthenticationError();
-  return nameClash(check, frame.name);
+/** True when `instance` is that of the ready peer already connected as `name` (the same node dialed twice). */
+function sameInstance(check: HandshakeCheck, name: string, instance: string | undefined): boolean {
+  return instance !== undefined && check.connectedInstance(name) === instance;
 }
 
-/** Dialing side: why the listener's ack is refused, or undefined to accept it. */
-export function checkAck(frame: HandshakeAckFrame, check: HandshakeCheck, endpoint: EndpointConfig | undefined): SystemgeError | undefined {
-  if (frame.version !== PROTOCOL_VERSION) return new ProtocolVersionError(frame.version, PROTOCOL_VERSION);
-  if (!certificateNames(check.auth, check.certificate, frame.name)) return new AuthenticationError();
-  if (endpoint?.name !== undefined && endpoint.name !== frame.name) {
-    return new HandshakeError(`expected peer "${endpoint.name}" at ${endpointKey(endpoint)}, it is "${frame.name}"`);
+/**
+ * Listening side: the verdict on the dialer's handshake. In order: version, self-dial, token (and
+ * certificate name), a second connection from the same node instance, name clash.
+ */
+export function checkHello(frame: HandshakeFrame, check: HandshakeCheck): HandshakeVerdict {
+  if (frame.version !== PROTOCOL_VERSION) return refuse(new ProtocolVersionError(frame.version, PROTOCOL_VERSION));
+  const instance = frame.info?.instance;
+  if (instance === check.ownInstance) return { kind: 'self-dial' };
+  if (!authorized(frame, check)) return refuse(new AuthenticationError());
+  if (sameInstance(check, frame.name, instance)) return { kind: 'same-instance' };
+  const clash = nameClash(check, frame.name);
+  return clash === undefined ? ACCEPT : refuse(clash);
+}
+
+/**
+ * Dialing side: the verdict on the listener's ack. In order: version, self-dial, certificate name,
+ * the endpoint's expected name, the listener keeping another connection, a second connection to
+ * the same node instance, name clash.
+ */
+export function checkAck(frame: HandshakeAckFrame, check: HandshakeCheck, endpoint: EndpointConfig | undefined): HandshakeVerdict {
+  if (frame.version !== PROTOCOL_VERSION) return refuse(new ProtocolVersionError(frame.version, PROTOCOL_VERSION));
+  const instance = frame.info?.instance;
+  if (instance === check.ownInstance) {
+    return refuse(new SelfDialError(`node "${check.ownName}" dialed itself at ${endpointKey(endpoint as EndpointConfig)}`));
   }
-  return nameClash(check, frame.name);
+  if (!certificateNames(check.auth, check.certificate, frame.name)) return refuse(new AuthenticationError());
+  if (endpoint?.name !== undefined && endpoint.name !== frame.name) {
+    return refuse(new HandshakeError(`expected peer "${endpoint.name}" at ${endpointKey(endpoint)}, it is "${frame.name}"`));
+  }
+  if (frame.info?.superseded === 'true') return { kind: 'superseded' };
+  if (sameInstance(check, frame.name, instance)) return { kind: 'same-instance' };
+  const clash = nameClash(check, frame.name);
+  return clash === undefined ? ACCEPT : refuse(clash);
 }
 
 /** The error a dial's handshake fails with when the connection closes before it completed. */

@@ -1,6 +1,7 @@
 import type { Connection, Listener, RemoteAddress } from '@systemge/protocol';
+import { isLoopbackHost } from '../connect/access-control.js';
 import type { NodeContext } from '../context.js';
-import { NodeStatusError, NodeStoppedError } from '../errors.js';
+import { InsecureListenError, NodeStatusError, NodeStoppedError } from '../errors.js';
 import type { NodeStatus } from '../node-types.js';
 import type { Peer } from '../peers/peer.js';
 
@@ -28,6 +29,8 @@ export interface LifecycleSteps {
   handlersIdle(timeoutMs: number): Promise<boolean>;
   /** Settles every pending sync request with this error. */
   failRequests(error: Error): void;
+  /** Stops waiting for the replacements of superseded connections. */
+  forgetReplacements(): void;
   /** Releases everyone waiting in `drained()`. */
   releaseDrainWaiters(): void;
 }
@@ -99,6 +102,7 @@ export class Lifecycle {
           accept: (remote) => this.steps.accept(remote),
         });
         logger.info({ host: this.listener_.host, port: this.listener_.port }, 'listening');
+        this.warnIfOpen(this.listener_);
       }
       await this.steps.dialAll();
       this.steps.startLiveness();
@@ -112,6 +116,18 @@ export class Lifecycle {
       this.setStatus('stopped');
       throw error;
     }
+  }
+
+  /** A listener other machines can reach, with nothing to tell a peer from a stranger, is worth a warning. */
+  private warnIfOpen(listener: Listener): void {
+    if (isLoopbackHost(listener.host)) return;
+    const { auth, transport } = this.ctx.config;
+    const { token, peerTokens, requireCertificateName } = auth;
+    if (token !== undefined || (peerTokens !== undefined && Object.keys(peerTokens).length > 0)) return;
+    if (requireCertificateName === true || transport?.verifiesPeers === true) return;
+    const warning = new InsecureListenError(listener.host, listener.port);
+    this.ctx.logger.warn({ host: listener.host, port: listener.port, code: warning.code }, warning.message);
+    this.ctx.emit('warning', warning);
   }
 
   async stop(reason = 'node stopping'): Promise<void> {
@@ -154,12 +170,14 @@ export class Lifecycle {
     await listener?.close();
     steps.shutdownDials();
     // A counted pause: the dispatcher releasing its own backpressure pause must not resume reading now.
-    for (const peer of steps.connections()) if (!peer.closed) peer.pauseReading();
+    // Not the connections already closing: a paused socket would never see the peer's FIN.
+    for (const peer of steps.connections()) if (!peer.closed && !peer.closingLocally) peer.pauseReading();
     if (handlerDeadlineMs > 0) {
       const idle = await steps.handlersIdle(handlerDeadlineMs);
       if (!idle) this.ctx.logger.warn({ deadlineMs: handlerDeadlineMs }, 'handlers still running at the shutdown deadline');
     }
     steps.failRequests(new NodeStoppedError(this.ctx.name));
+    steps.forgetReplacements();
     await Promise.all([...steps.connections()].map((peer) => peer.close(reason, 'normal')));
     steps.releaseDrainWaiters();
   }

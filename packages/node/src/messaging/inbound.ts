@@ -3,6 +3,7 @@ import type { IncomingMessage, TopicMap } from '../components.js';
 import { errorText, type NodeContext } from '../context.js';
 import { NoHandlerError } from '../errors.js';
 import type { SystemgeNode } from '../node-types.js';
+import { timerDelay } from '../timers.js';
 import type { Peer } from '../peers/peer.js';
 import { Dispatcher } from './dispatcher.js';
 import type { TopicHandlers } from './handlers.js';
@@ -19,6 +20,8 @@ export interface InboundNeighbours<T extends TopicMap> {
   handlers: TopicHandlers<T>;
   /** The node handlers receive as their second argument. */
   node: SystemgeNode<T>;
+  /** The peer's current connection (a request that came on a superseded connection is answered on its successor). */
+  currentConnectionOf(peer: Peer): Peer;
 }
 
 /**
@@ -73,7 +76,7 @@ export class Inbound<T extends TopicMap> {
         this.dispatcher.dispatch(peer, frame);
       }
       peer.resumeReading();
-    }, waitMs);
+    }, timerDelay(waitMs));
     return false;
   }
 
@@ -138,12 +141,13 @@ export class Inbound<T extends TopicMap> {
     this.ctx.logger.error({ topic: frame.topic, err: errorText(error) }, 'handler failed');
   }
 
-  private sendResponse(peer: Peer, topic: string, token: string, payload: unknown): void {
+  private sendResponse(from: Peer, topic: string, token: string, payload: unknown): void {
     if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
       this.ctx.counters.handlerErrors++;
-      this.sendFailure(peer, topic, token, `handler for ${topic} returned ${typeof payload}, expected ${SUCCESS_PAYLOAD_TYPES}`);
+      this.sendFailure(from, topic, token, `handler for ${topic} returned ${typeof payload}, expected ${SUCCESS_PAYLOAD_TYPES}`);
       return;
     }
+    const peer = this.n.currentConnectionOf(from);
     if (peer.connection.closed) return;
     try {
       peer.connection.send({ kind: FrameKind.SyncResponse, topic, payload, syncToken: token });
@@ -155,7 +159,8 @@ export class Inbound<T extends TopicMap> {
   }
 
   /** Answers a sync request with a failure (text capped at 4096 characters). */
-  sendFailure(peer: Peer, topic: string, token: string, text: string): void {
+  sendFailure(from: Peer, topic: string, token: string, text: string): void {
+    const peer = this.n.currentConnectionOf(from);
     if (peer.connection.closed) return;
     try {
       peer.connection.send({ kind: FrameKind.SyncFailure, topic, payload: text.slice(0, 4096), syncToken: token });

@@ -1,11 +1,25 @@
 import { FrameKind, type MessageFrame, type Payload, type SystemgeError } from '@systemge/protocol';
 import type { NodeContext } from '../context.js';
-import { BackpressureError, NodeStatusError, NoRouteError } from '../errors.js';
+import { BackpressureError, InvalidArgumentError, NodeStatusError, NoRouteError } from '../errors.js';
 import type { AsyncMessageOptions, SyncRequest, SyncRequestOptions, SyncResponse } from '../node-types.js';
 import type { Peer } from '../peers/peer.js';
 import type { PeerTable } from '../peers/peer-table.js';
+import { invalidDuration } from '../timers.js';
 import type { HoldOwner, HoldQueue } from './hold-queue.js';
 import { SyncRequests } from './sync-requests.js';
+
+/** Throws InvalidArgumentError for a sync request option out of range (a timer cannot wait longer than MAX_TIMER_MS). */
+function checkSyncRequestOptions(options: SyncRequestOptions | undefined): void {
+  if (options === undefined) return;
+  if (options.timeoutMs !== undefined) {
+    const problem = invalidDuration(options.timeoutMs, 1);
+    if (problem !== undefined) throw new InvalidArgumentError('options.timeoutMs', problem);
+  }
+  const max = options.maxResponses;
+  if (max !== undefined && !(Number.isSafeInteger(max) && max >= 0)) {
+    throw new InvalidArgumentError('options.maxResponses', `expected an integer of 0 or more (0 = one per target), got ${String(max)}`);
+  }
+}
 
 /** What the send path needs from its neighbours. */
 export interface OutboundNeighbours {
@@ -90,6 +104,7 @@ export class Outbound {
   syncRequest(topic: string, payload: Payload, options?: SyncRequestOptions): SyncRequest<Payload> {
     let targets: Peer[] | undefined;
     try {
+      checkSyncRequestOptions(options);
       this.assertSending();
       const peers = this.n.peers;
       targets = options?.to === undefined ? peers.syncRoutes.get(topic) : peers.namedTargets(options.to, topic, 'sync');

@@ -57,7 +57,8 @@ export class Liveness {
     // skip one round so that data counts, instead of declaring peers dead for our own stall.
     if (stalled) return;
     for (const peer of this.n.connections()) {
-      if (peer.state !== 'ready') continue;
+      // A superseded connection is closing; its successor is the one judged.
+      if (peer.state !== 'ready' || peer.superseded) continue;
       const connection = peer.connection;
       const live = peer.liveness;
       // While we do not read (backpressure), silence says nothing about the peer.

@@ -17,14 +17,16 @@ export interface LivenessState {
 /**
  * One connection to another node, with what it announced. Its state changes through the methods
  * below, each with one caller: `becomeReady` (handshake), `markClosed` (connections, on close),
- * `close` (whoever ends it on purpose). Topic sets are written by the peer table only, the handling
- * fields by the dispatcher only, `liveness` by the liveness part only.
+ * `close` (whoever ends it on purpose), `markSuperseded` (duplicate resolution). Topic sets are
+ * written by the peer table only, the handling fields by the dispatcher only, `liveness` by the
+ * liveness part only.
  */
 export class Peer implements HandlingSource {
   private state_: PeerState = 'handshaking';
   private name_ = '';
   private info_: Record<string, string> | undefined;
   private closingLocally_ = false;
+  private superseded_ = false;
   private limiter_: ConnectionRateLimiter | undefined;
   private connectedAt_: number;
   readonly direction: 'in' | 'out';
@@ -73,6 +75,16 @@ export class Peer implements HandlingSource {
     return this.closingLocally_;
   }
 
+  /** The peer node's random per-instance id from its handshake (tells a second connection from an impostor). */
+  get instance(): string | undefined {
+    return this.info_?.instance;
+  }
+
+  /** Replaced by another connection to the same node instance: its close is neither a loss nor a failure. */
+  get superseded(): boolean {
+    return this.superseded_;
+  }
+
   /** Incoming rate limits, when configured. */
   get limiter(): ConnectionRateLimiter | undefined {
     return this.limiter_;
@@ -100,6 +112,15 @@ export class Peer implements HandlingSource {
   close(reason: string, code?: string): Promise<void> {
     this.closingLocally_ = true;
     return this.connection.close(reason, code);
+  }
+
+  /**
+   * Marks the connection as replaced by another one to the same node instance (called by the
+   * duplicate resolution only): this side ends it, and its end is neither a loss nor a failure.
+   */
+  markSuperseded(): void {
+    this.superseded_ = true;
+    this.closingLocally_ = true;
   }
 
   private pauses = 0;

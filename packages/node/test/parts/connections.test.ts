@@ -1,6 +1,7 @@
 import { FrameKind, type MessageFrame, PROTOCOL_VERSION } from '@systemge/protocol';
 import { describe, expect, it } from 'vitest';
 import { Connections } from '../../src/connect/connections.js';
+import { DuplicateResolution } from '../../src/connect/duplicate-resolution.js';
 import { Handshaker } from '../../src/connect/handshaker.js';
 import { InboundGate } from '../../src/connect/inbound-gate.js';
 import type { Peer } from '../../src/peers/peer.js';
@@ -12,10 +13,13 @@ function setup() {
   const r = testContext({ name: 'self' });
   const peers = new PeerTable();
   const gate = new InboundGate(r.ctx, { connectionCount: () => peers.size });
+  const duplicates = new DuplicateResolution(r.ctx, { peers, gate, peerGone: (p, i) => connections.peerGone(p, i) });
   const handshaker = new Handshaker(r.ctx, {
     peers,
     gate,
+    duplicates,
     identity: () => ({ name: 'self', asyncTopics: [], syncTopics: ['ping'], info: {} }),
+    onReplaced: () => {},
     onReady: () => {},
   });
   const delivered: MessageFrame[] = [];
@@ -29,6 +33,7 @@ function setup() {
     outbound: { onResponse: () => {}, onDrain: () => {}, requests },
     liveness: { onHeartbeat: () => {} },
     dialer: { onPeerLost: (p) => void lost.push(p) },
+    duplicates,
   });
   const accept = (): FakeConnection => {
     const c = new FakeConnection();

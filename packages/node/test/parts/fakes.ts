@@ -108,6 +108,7 @@ export function testContext(config: Partial<NodeConfig> = {}, status: NodeStatus
     };
   const ctx: NodeContext = {
     name: config.name ?? 'self',
+    instance: 'self-instance',
     config: resolveNodeConfig({ name: 'self', listen: false, ...config }),
     logger: { trace: log('trace'), debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
     counters: new Counters(),

@@ -35,6 +35,7 @@ function recordingSteps() {
       return true;
     },
     failRequests: step('failRequests'),
+    forgetReplacements: step('forgetReplacements'),
     releaseDrainWaiters: step('releaseDrainWaiters'),
   };
   return { calls, steps, release: (error?: Error) => releaseDials?.(error) };
@@ -70,6 +71,7 @@ describe('Lifecycle', () => {
       'shutdownDials',
       'handlersIdle',
       'failRequests',
+      'forgetReplacements',
       'releaseDrainWaiters',
     ]);
     expect(s.statuses).toEqual(['starting', 'started', 'stopping', 'stopped']);
@@ -84,7 +86,7 @@ describe('Lifecycle', () => {
     await s.lifecycle.stop();
     expect(await outcome).toMatchObject({ message: 'cancelled' });
     expect(s.lifecycle.status).toBe('stopped');
-    expect(s.calls).toEqual(['dialAll', 'cancelDials', 'stopLiveness', 'stopPlugins', 'shutdownDials', 'failRequests', 'releaseDrainWaiters']);
+    expect(s.calls).toEqual(['dialAll', 'cancelDials', 'stopLiveness', 'stopPlugins', 'shutdownDials', 'failRequests', 'forgetReplacements', 'releaseDrainWaiters']);
     expect(s.statuses).toEqual(['starting', 'stopped']);
   });
 

@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { checkDashboardOptions, type DashboardOptions } from '@systemge/dashboard';
+import { httpComponent, type HTTPComponent, type HTTPComponentOptions } from '@systemge/http';
+import { isLoopbackHost, type Logger, silentLogger } from '@systemge/node';
+import type { Transport } from '@systemge/protocol';
+import { tcpTransport } from '@systemge/transport-tcp';
+import { tlsTransport } from '@systemge/transport-tls';
+import { websocketComponent, type WebSocketComponent, type WebSocketComponentOptions } from '@systemge/websocket';
+import type { DashboardFileConfig, LoadedConfig, NodeFileConfig, TransportFileConfig } from './config-file.js';
+import { ConfigFileError } from './errors.js';
+
+/*
+ * The parts `systemge start` builds from a file — transports, HTTP and WebSocket components,
+ * dashboard options, link transports — built the same way for `systemge validate`, which
+ * constructs them (reading and parsing every certificate) and stops short of binding ports.
+ */
+
+/** Option names of the libraries → field names of the config file. */
+const FILE_FIELD: Readonly<Record<string, string>> = { cert: 'certFile', key: 'keyFile', ca: 'caFile' };
+
+function fileField(option: string): string {
+  return FILE_FIELD[option] ?? option;
+}
+
+export function transportFor(config: TransportFileConfig | undefined, dir: string, logger: Logger): Transport {
+  if (config === undefined || config.kind === 'tcp') {
+    return tcpTransport({ noDelay: config?.noDelay, keepAliveMs: config?.keepAliveMs });
+  }
+  const file = (f: string | undefined): string | undefined => (f === undefined ? undefined : resolve(dir, f));
+  return tlsTransport({
+    certFile: file(config.certFile),
+    keyFile: file(config.keyFile),
+    caFile: file(config.caFile),
+    requestClientCert: config.requestClientCert,
+    rejectUnauthorized: config.rejectUnauthorized,
+    minVersion: config.minVersion,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    logger,
+  });
+}
+
+/** The transport a node's dashboard link uses: its own `transport`, else the node's. */
+export function linkTransportConfig(spec: NodeFileConfig): TransportFileConfig | undefined {
+  return spec.dashboard?.transport ?? spec.transport;
+}
+
+export function readTLS(https: { certFile: string; keyFile: string } | undefined, dir: string): { cert: string; key: string } | undefined {
+  if (https === undefined) return undefined;
+  return { cert: readFileSync(resolve(dir, https.certFile), 'utf8'), key: readFileSync(resolve(dir, https.keyFile), 'utf8') };
+}
+
+export function httpOptionsFor(spec: NonNullable<NodeFileConfig['http']>, dir: string): HTTPComponentOptions {
+  return { ...spec, https: readTLS(spec.https, dir) };
+}
+
+export function websocketOptionsFor(
+  spec: NonNullable<NodeFileConfig['websocket']>,
+  dir: string,
+  http: HTTPComponent | undefined,
+): WebSocketComponentOptions {
+  const { sharePort, https, ...rest } = spec;
+  return { ...rest, http: sharePort === true ? http : undefined, https: readTLS(https, dir) };
+}
+
+export function dashboardOptionsFor(d: DashboardFileConfig, dir: string, logger: Logger): DashboardOptions {
+  const read = (f: string): string => readFileSync(resolve(dir, f), 'utf8');
+  return {
+    host: d.host,
+    port: d.port,
+    token: d.token,
+    allowedOrigins: d.allowedOrigins,
+    metricsIntervalMs: d.metricsIntervalMs,
+    https:
+      d.https === undefined
+        ? undefined
+        : {
+            cert: read(d.https.certFile),
+            key: read(d.https.keyFile),
+            ca: d.https.caFile === undefined ? undefined : read(d.https.caFile),
+            requestClientCert: d.https.requestClientCert,
+            minVersion: d.https.minVersion,
+          },
+    systemge: { transport: transportFor(d.systemge?.transport, dir, logger), host: d.systemge?.host, port: d.systemge?.port },
+    logger,
+  };
+}
+
+/** Runs `build` and turns a library's option error into a config-file error at `base` + the option's field. */
+function at<T>(loaded: LoadedConfig, base: string, build: () => T, fieldOf: (option: string) => string = fileField): T {
+  try {
+    return build();
+  } catch (error) {
+    const e = error as { code?: string; option?: unknown; requirement?: unknown; message: string };
+    if (typeof e.option !== 'string' || !/^SYSTEMGE_ERR_(TLS|HTTP|WS|DASHBOARD)_/.test(e.code ?? '')) throw error;
+    const field = fieldOf(e.option);
+    // The library's message names its own option; the path already names the file's field.
+    const detail = typeof e.requirement === 'string' ? `must be ${e.requirement}` : e.message.replace(/^invalid [A-Za-z]+ option [^:]+: /, '');
+    throw new ConfigFileError(loaded.file, field === '' ? base : `${base}.${field}`, detail);
+  }
+}
+
+/** The dashboard's `token` is required: say so with the config file's field names. */
+function dashboardCheck(loaded: LoadedConfig, options: DashboardOptions): void {
+  try {
+    at(loaded, 'dashboard', () => checkDashboardOptions(options), (option) => option.split('.').map(fileField).join('.'));
+  } catch (error) {
+    const e = error as { code?: string; host?: string; listener?: string };
+    if (e.code !== 'SYSTEMGE_ERR_DASHBOARD_TOKEN_REQUIRED') throw error;
+    const field = e.listener === 'systemge' ? 'dashboard.systemge.host' : 'dashboard.host';
+    throw new ConfigFileError(
+      loaded.file,
+      'dashboard.token',
+      `required: ${field} "${e.host}" is not a loopback address; set dashboard.token (e.g. "\${SYSTEMGE_DASHBOARD_TOKEN}") or listen on 127.0.0.1`,
+    );
+  }
+}
+
+/**
+ * Every check `systemge start` makes before binding a port: transports and certificates, HTTP and
+ * WebSocket options, dashboard options, and links that would send a token in clear text.
+ * Throws `ConfigFileError` naming the field of the file.
+ */
+export function preflight(loaded: LoadedConfig): void {
+  const { config, dir } = loaded;
+  const quiet: Logger = silentLogger;
+  config.nodes.forEach((spec, i) => {
+    const base = `nodes[${i}]`;
+    at(loaded, `${base}.transport`, () => transportFor(spec.transport, dir, quiet));
+    const http = spec.http === undefined ? undefined : at(loaded, `${base}.http`, () => httpComponent(httpOptionsFor(spec.http!, dir)));
+    if (spec.websocket !== undefined) {
+      at(loaded, `${base}.websocket`, () => websocketComponent(websocketOptionsFor(spec.websocket!, dir, http)) as WebSocketComponent);
+    }
+    const link = spec.dashboard;
+    if (link !== undefined) {
+      const own = link.transport !== undefined;
+      at(loaded, own ? `${base}.dashboard.transport` : `${base}.transport`, () => transportFor(linkTransportConfig(spec), dir, quiet));
+      const kind = linkTransportConfig(spec)?.kind ?? 'tcp';
+      if (link.token !== undefined && link.allowInsecure !== true && kind !== 'tls' && !isLoopbackHost(link.host)) {
+        throw new ConfigFileError(
+          loaded.file,
+          `${base}.dashboard`,
+          `the link would send ${base}.dashboard.token in clear text over "${kind}" to the non-loopback host "${link.host}": ` +
+            `set ${base}.dashboard.transport (or ${base}.transport) to { "kind": "tls", ... }, or ${base}.dashboard.allowInsecure to true`,
+        );
+      }
+    }
+  });
+  if (config.dashboard !== undefined) {
+    const options = at(loaded, 'dashboard.systemge.transport', () => dashboardOptionsFor(config.dashboard!, dir, quiet));
+    dashboardCheck(loaded, options);
+  }
+}
