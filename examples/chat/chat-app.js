@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 
 const page = readFileSync(new URL('./public/index.html', import.meta.url), 'utf8');
+const icon = readFileSync(new URL('./public/favicon.svg', import.meta.url), 'utf8');
 const MAX_TEXT = 500;
 
 /**
@@ -14,6 +15,7 @@ export default function chatApplication({ name, websocket }) {
   return {
     getHttpMessageHandlers: () => ({
       'GET /': (_request, reply) => reply.type('text/html; charset=utf-8').send(page),
+      'GET /favicon.svg': (_request, reply) => reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(icon),
     }),
 
     getWebsocketMessageHandlers: () => ({
@@ -26,8 +28,11 @@ export default function chatApplication({ name, websocket }) {
           node: name,
           at: Date.now(),
         };
-        show(entry);
-        node.asyncMessage('chat.relay', JSON.stringify(entry));
+        // The other chat nodes connected now; with none, the message cannot leave this node.
+        const relays = node.peers().filter((peer) => peer.asyncTopics.includes('chat.relay'));
+        show({ ...entry, relayed: relays.length > 0 });
+        if (relays.length > 0) node.asyncMessage('chat.relay', JSON.stringify(entry));
+        else websocket.send(client.id, 'chat.unreachable', { node: name });
       },
     }),
 

@@ -5,7 +5,8 @@ import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const here = fileURLToPath(new URL('..', import.meta.url));
-const bin = fileURLToPath(new URL('../../../packages/cli/dist/bin.js', import.meta.url));
+// The workspace's `systemge` (runs the CLI from its sources; see packages/cli/bin/systemge.js).
+const bin = fileURLToPath(new URL('../../../packages/cli/bin/systemge.js', import.meta.url));
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // Without a browser (a laptop without Chromium) the suite says so and skips; CI installs Chromium and never skips.
 const haveBrowser = existsSync(CHROMIUM) || process.env.CI === 'true';
@@ -92,6 +93,60 @@ describe.runIf(haveBrowser)('chat example', () => {
     expect(code).toBe(0);
     expect(out.trim()).toMatch(/^\d+$/);
   });
+
+  it('serves a favicon, so the page loads without a failed request', async () => {
+    const response = await fetch('http://127.0.0.1:8081/favicon.svg');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+    const page = await browser.newPage();
+    const failed: string[] = [];
+    page.on('response', (r) => {
+      if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+    });
+    page.on('console', (m) => {
+      if (m.type() === 'error') failed.push(m.text());
+    });
+    await page.goto('http://127.0.0.1:8082/');
+    await page.getByRole('status').filter({ hasText: 'connected to chat-2' }).waitFor({ timeout: 10_000 });
+    expect(await page.locator('link[rel=icon]').getAttribute('href')).toBe('/favicon.svg');
+    expect(failed).toEqual([]);
+    await page.close();
+  }, 30_000);
+
+  it('says the other node is unreachable when a message cannot be relayed, and relays again once it is back', async () => {
+    const post = (path: string) => fetch(`http://127.0.0.1:7070${path}`, { method: 'POST' });
+    const edges = async () => ((await (await fetch('http://127.0.0.1:7070/api/topology')).json()) as { edges: unknown[] }).edges.length;
+    const waitFor = async (what: string, check: () => Promise<boolean>) => {
+      const deadline = Date.now() + 15_000;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const one = await browser.newPage();
+    await one.goto('http://127.0.0.1:8081/');
+    await one.getByRole('status').filter({ hasText: 'connected to chat-1' }).waitFor({ timeout: 10_000 });
+
+    expect((await post('/api/nodes/chat-2/stop')).status).toBe(200);
+    await waitFor('chat-1 to lose chat-2', async () => (await edges()) === 0);
+    await one.fill('#text', 'anyone there?');
+    await one.click('button[type=submit]');
+    await one.getByText('The other chat node is unreachable').waitFor({ timeout: 10_000 });
+    await one.getByRole('status').filter({ hasText: 'the other node is unreachable' }).waitFor({ timeout: 10_000 });
+    expect(await one.locator('#log li', { hasText: 'anyone there?' }).textContent()).toContain('not relayed');
+
+    expect((await post('/api/nodes/chat-2/start')).status).toBe(200);
+    await waitFor('chat-2 to dial chat-1 again', async () => (await edges()) > 0);
+    const two = await browser.newPage();
+    await two.goto('http://127.0.0.1:8082/');
+    await two.getByRole('status').filter({ hasText: 'connected to chat-2' }).waitFor({ timeout: 10_000 });
+    await one.fill('#text', 'back again');
+    await one.click('button[type=submit]');
+    await two.getByText('back again').waitFor({ timeout: 10_000 });
+    await one.getByRole('status').filter({ hasText: /^connected to chat-1$/ }).waitFor({ timeout: 10_000 });
+    await one.close();
+    await two.close();
+  }, 60_000);
 
   it('stops everything on SIGINT within 5 s and exits 0', async () => {
     const started = Date.now();

@@ -121,7 +121,7 @@ async function start(file: string, level: (typeof LEVELS)[number], io: CLIIO): P
   if (system.dashboard?.url !== undefined) io.out(`dashboard: ${system.dashboard.url}`);
   if (system.dashboard?.systemgeAddress !== undefined) {
     const a = system.dashboard.systemgeAddress;
-    io.out(`dashboard registrations: ${a.host}:${a.port}`);
+    io.out(`  nodes in other processes join the dashboard over Systemge at ${a.host}:${a.port}`);
   }
   const signal = await io.stopSignal();
   io.out(`systemge: ${signal} received, stopping`);

@@ -145,7 +145,7 @@ export function registerRoutes(app: FastifyInstance, core: DashboardCore, rules:
   app.get('/api/topology', () => ({ edges: core.topology() }));
   app.get<{ Params: { name: string } }>('/api/nodes/:name', (request) => core.details(request.params.name));
 
-  for (const command of ['start', 'stop'] as const) {
+  for (const command of ['start', 'stop', 'restart'] as const) {
     app.post(`/api/nodes/${command}`, async (request) => ({ results: await core.runAll(command, caller(request, 'http')) }));
   }
   for (const command of ['start', 'stop', 'restart'] as const) {

@@ -152,6 +152,25 @@ describe('HTTP API (inject)', () => {
     expect(server.status).toBe('started');
   });
 
+  it('restarts every reachable node with one POST /api/nodes/restart', async () => {
+    const dashboard = await startDashboard();
+    const { server, client } = await twoLocalNodes(dashboard);
+    const statuses: string[] = [];
+    for (const node of [server, client]) {
+      const stop = node.stop.bind(node);
+      node.stop = async (...args: Parameters<typeof stop>) => {
+        statuses.push(`${node.name} stopping`);
+        return stop(...args);
+      };
+    }
+    const restartAll = await dashboard.inject({ method: 'POST', url: '/api/nodes/restart' });
+    expect(restartAll.statusCode).toBe(200);
+    expect(json(restartAll)).toEqual({ results: { alpha: { result: 'node alpha restarted' }, beta: { result: 'node beta restarted' } } });
+    expect(statuses.sort()).toEqual(['alpha stopping', 'beta stopping']);
+    expect([server.status, client.status]).toEqual(['started', 'started']);
+    expect(dashboard.nodes().map((n) => n.status)).toEqual(['started', 'started']);
+  });
+
   it('exposes every node in one Prometheus text, with values that move when messages flow', async () => {
     const dashboard = await startDashboard();
     const { client, received } = await twoLocalNodes(dashboard);

@@ -15,6 +15,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const UI_INDEX = fileURLToPath(new URL('../dist/ui/index.html', import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 const DOCS_SCREENSHOT = fileURLToPath(new URL('../docs/dashboard.png', import.meta.url));
+const DOCS_SCREENSHOT_PHONE = fileURLToPath(new URL('../docs/dashboard-390.png', import.meta.url));
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const TOKEN = 'ui-test-token.0123456789abcdef';
@@ -24,6 +25,7 @@ interface PageHook {
   nodes(): { name: string; status: string }[];
   edges(): { from: string; to: string }[];
   series(scope: string): Record<string, (number | null)[]> | undefined;
+  chartGeometry(): { id: string; xLabels: string[]; yLabels: string[]; yTop: number; yTopGridline: number; dataMax: number; xLabelsRight: number; width: number }[];
 }
 declare global {
   interface Window {
@@ -61,6 +63,10 @@ async function openPage(url: string, viewport = DESKTOP): Promise<{ page: Page; 
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
     if (/content security policy/i.test(message.text())) problems.push(`CSP: ${message.text()}`);
+  });
+  // A missing favicon or asset shows as a failed request in the browser console.
+  page.on('response', (response) => {
+    if (response.status() === 404) problems.push(`404: ${response.url()}`);
   });
   await page.goto(url);
   await page.locator('.live[data-state="live"], .login:not([hidden])').first().waitFor({ timeout: 10_000 });
@@ -126,6 +132,49 @@ function row(page: Page, name: string) {
   return page.locator(`tr[data-node="${name}"]`);
 }
 
+/** Every chart: distinct y labels, the top gridline at the top of the scale above every value, the last time label inside the chart. */
+async function expectCleanCharts(page: Page, where: string): Promise<void> {
+  const charts = await page.evaluate(() => window.systemgeDashboard.chartGeometry());
+  expect(charts.length).toBe(8);
+  for (const chart of charts) {
+    const labels = chart.yLabels.filter((l) => l !== '');
+    expect(new Set(labels).size, `${where} ${chart.id} y labels ${chart.yLabels.join(', ')}`).toBe(labels.length);
+    expect(labels.length, `${where} ${chart.id} y labels`).toBeGreaterThanOrEqual(2);
+    expect(chart.yTopGridline, `${where} ${chart.id} top gridline`).toBeCloseTo(chart.yTop, 6);
+    expect(chart.dataMax, `${where} ${chart.id} highest value`).toBeLessThanOrEqual(chart.yTop);
+    expect(chart.xLabelsRight, `${where} ${chart.id} last time label`).toBeLessThanOrEqual(chart.width);
+    const times = chart.xLabels.filter((l) => l !== '');
+    expect(new Set(times).size, `${where} ${chart.id} time labels ${chart.xLabels.join(', ')}`).toBe(times.length);
+    expect(times.length, `${where} ${chart.id} time labels`).toBeGreaterThanOrEqual(1);
+  }
+}
+
+/** No arrow ends on a vertex's name, and every name lies inside the drawing. */
+async function expectArrowsClearOfLabels(page: Page): Promise<void> {
+  const problems = await page.evaluate(() => {
+    const out: string[] = [];
+    const svgEl = document.querySelector<SVGSVGElement>('svg.topology-svg')!;
+    const frame = svgEl.getBoundingClientRect();
+    const labels = [...svgEl.querySelectorAll<SVGTextElement>('g.vertex text.label')].map((t) => ({ name: t.textContent ?? '', box: t.getBoundingClientRect() }));
+    for (const { name, box } of labels) {
+      if (box.left < frame.left - 0.5 || box.right > frame.right + 0.5 || box.top < frame.top - 0.5 || box.bottom > frame.bottom + 0.5) out.push(`label ${name} outside the drawing`);
+    }
+    for (const line of svgEl.querySelectorAll<SVGLineElement>('line.edge')) {
+      const point = svgEl.createSVGPoint();
+      point.x = line.x2.baseVal.value;
+      point.y = line.y2.baseVal.value;
+      const end = point.matrixTransform(line.getScreenCTM()!);
+      for (const { name, box } of labels) {
+        if (end.x >= box.left - 2 && end.x <= box.right + 2 && end.y >= box.top - 2 && end.y <= box.bottom + 2) {
+          out.push(`arrow ${line.dataset['from']}->${line.dataset['to']} ends on label ${name}`);
+        }
+      }
+    }
+    return out;
+  });
+  expect(problems).toEqual([]);
+}
+
 describe.runIf(haveBrowser)('dashboard UI in Chromium', () => {
   it('lists local and remote nodes with their status, address and uptime', async () => {
     const { dashboard } = await cluster();
@@ -186,13 +235,38 @@ describe.runIf(haveBrowser)('dashboard UI in Chromium', () => {
     await page.getByRole('button', { name: 'Start edge-b', exact: true }).click();
     await row(page, 'edge-b').and(page.locator('[data-status="started"]')).waitFor({ timeout: 5000 });
 
+    // The "all" buttons make one API call each; "Stop all" asks first.
+    const posts: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'POST') posts.push(new URL(request.url()).pathname);
+    });
     await page.getByRole('button', { name: 'Stop all', exact: true }).click();
+    const confirm = page.getByRole('dialog', { name: 'Stop all nodes?' });
+    await confirm.waitFor({ timeout: 5000 });
+    await confirm.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await confirm.waitFor({ state: 'detached' });
+    expect(posts).toEqual([]);
+    expect(dashboard.nodes().map((n) => n.status)).toEqual(['started', 'started', 'started', 'started']);
+
+    await page.getByRole('button', { name: 'Stop all', exact: true }).click();
+    await confirm.getByRole('button', { name: 'Stop 4 nodes', exact: true }).click();
     await until(async () => (await page.locator('tr[data-status="stopped"]').count()) === 4, 10_000, 'every row stopped');
     expect(pricing.status).toBe('stopped');
     expect(dashboard.nodes().map((n) => n.status)).toEqual(['stopped', 'stopped', 'stopped', 'stopped']);
     await page.getByRole('button', { name: 'Start all', exact: true }).click();
     await until(async () => (await page.locator('tr[data-status="started"]').count()) === 4, 10_000, 'every row started');
     expect(pricing.status).toBe('started');
+
+    let pricingStops = 0;
+    pricing.on('status', (status) => {
+      if (status === 'stopped') pricingStops++;
+    });
+    await page.getByRole('button', { name: 'Restart all', exact: true }).click();
+    await page.locator('.entry[data-node="all nodes"][data-command="restart"][data-state="ok"]').waitFor({ timeout: 10_000 });
+    expect(await page.locator('.entry[data-command="restart"][data-state="ok"] .entry-body').first().textContent()).toContain('pricing: node pricing restarted');
+    expect(pricingStops).toBe(1);
+    expect(pricing.status).toBe('started');
+    expect(posts).toEqual(['/api/nodes/stop', '/api/nodes/start', '/api/nodes/restart']);
     expect(problems).toEqual([]);
   }, 40_000);
 
@@ -374,6 +448,8 @@ describe.runIf(haveBrowser)('dashboard UI in Chromium', () => {
       (document.activeElement as HTMLElement | null)?.blur();
       window.scrollTo(0, 0);
     });
+    await expectCleanCharts(page, 'desktop');
+    await expectArrowsClearOfLabels(page);
     await page.screenshot({ path: `${ARTIFACTS}dashboard-desktop.png` });
     await page.screenshot({ path: `${ARTIFACTS}dashboard-desktop-full.png`, fullPage: true });
     if (process.env.SYSTEMGE_UPDATE_SCREENSHOT === '1') await copyFile(`${ARTIFACTS}dashboard-desktop.png`, DOCS_SCREENSHOT);
@@ -384,8 +460,12 @@ describe.runIf(haveBrowser)('dashboard UI in Chromium', () => {
     expect(overflow).toBeLessThanOrEqual(0);
     const stopBox = await phone.page.getByRole('button', { name: 'Stop gateway', exact: true }).boundingBox();
     expect(stopBox!.x + stopBox!.width).toBeLessThanOrEqual(PHONE.width);
+    await phone.page.waitForFunction(() => (window.systemgeDashboard.series('*')?.['t']?.length ?? 0) >= 8, undefined, { timeout: 15_000 });
+    await expectCleanCharts(phone.page, 'phone');
+    await expectArrowsClearOfLabels(phone.page);
     await phone.page.screenshot({ path: `${ARTIFACTS}dashboard-phone.png` });
     await phone.page.screenshot({ path: `${ARTIFACTS}dashboard-phone-full.png`, fullPage: true });
+    if (process.env.SYSTEMGE_UPDATE_SCREENSHOT === '1') await copyFile(`${ARTIFACTS}dashboard-phone-full.png`, DOCS_SCREENSHOT_PHONE);
     expect([...desktop.problems, ...phone.problems]).toEqual([]);
   }, 40_000);
 });

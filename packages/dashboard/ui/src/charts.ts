@@ -2,6 +2,7 @@ import uPlot from 'uplot';
 import { h } from './dom.js';
 import { formatBytes, formatClock, formatCount, formatMs } from './format.js';
 import type { MetricsSummary } from './messages.js';
+import { uniqueLabels, yStep } from './layout.js';
 import type { Store } from './store.js';
 
 const KEYS = [
@@ -69,21 +70,28 @@ interface ChartDef {
   title: string;
   series: readonly (readonly [SeriesKey, string])[];
   format: (value: number | null) => string;
+  /** `bytes`: steps in powers of 1024; `integer`: whole steps; `decimal`: steps ≥ `minStep`. */
+  steps: 'bytes' | 'integer' | 'decimal';
+  /** Smallest y step, so that no two tick labels read the same once formatted. */
+  minStep: number;
 }
 
 const rate = (v: number | null): string => (v === null ? '–' : `${formatCount(v)}/s`);
 const bytesRate = (v: number | null): string => (v === null ? '–' : `${formatBytes(v)}/s`);
 
 const CHARTS: readonly ChartDef[] = [
-  { id: 'messages', title: 'Messages', series: [['messagesIn', 'in'], ['messagesOut', 'out']], format: rate },
-  { id: 'bytes', title: 'Bytes', series: [['bytesIn', 'in'], ['bytesOut', 'out']], format: bytesRate },
-  { id: 'sync', title: 'Sync requests', series: [['syncSent', 'sent'], ['syncReceived', 'served']], format: rate },
-  { id: 'latency', title: 'Sync latency', series: [['latencyP50', 'p50'], ['latencyP99', 'p99']], format: formatMs },
-  { id: 'connections', title: 'Connections', series: [['connectionsIn', 'in'], ['connectionsOut', 'out']], format: (v) => formatCount(v) },
-  { id: 'heap', title: 'Heap used', series: [['heap', 'heap']], format: formatBytes },
-  { id: 'lag', title: 'Event-loop lag', series: [['lag', 'p99']], format: formatMs },
-  { id: 'rejected', title: 'Rejected messages', series: [['rejected', 'rejected']], format: rate },
+  { id: 'messages', title: 'Messages', series: [['messagesIn', 'in'], ['messagesOut', 'out']], format: rate, steps: 'decimal', minStep: 0.1 },
+  { id: 'bytes', title: 'Bytes', series: [['bytesIn', 'in'], ['bytesOut', 'out']], format: bytesRate, steps: 'bytes', minStep: 1 },
+  { id: 'sync', title: 'Sync requests', series: [['syncSent', 'sent'], ['syncReceived', 'served']], format: rate, steps: 'decimal', minStep: 0.1 },
+  { id: 'latency', title: 'Sync latency', series: [['latencyP50', 'p50'], ['latencyP99', 'p99']], format: formatMs, steps: 'decimal', minStep: 0.01 },
+  { id: 'connections', title: 'Connections', series: [['connectionsIn', 'in'], ['connectionsOut', 'out']], format: (v) => formatCount(v), steps: 'integer', minStep: 1 },
+  { id: 'heap', title: 'Heap used', series: [['heap', 'heap']], format: formatBytes, steps: 'bytes', minStep: 1 },
+  { id: 'lag', title: 'Event-loop lag', series: [['lag', 'p99']], format: formatMs, steps: 'decimal', minStep: 0.01 },
+  { id: 'rejected', title: 'Rejected messages', series: [['rejected', 'rejected']], format: rate, steps: 'decimal', minStep: 0.1 },
 ];
+
+/** Plot height in CSS pixels. */
+const PLOT_HEIGHT = 130;
 
 const COLORS = [
   { stroke: '#2563eb', fill: 'rgba(37, 99, 235, 0.10)' },
@@ -144,6 +152,39 @@ export class ChartPanel {
   /** The recorded points of a scope (a node name, or `*` for all nodes); for tests and the console. */
   history(scope: string): History | undefined {
     return this.histories.get(scope);
+  }
+
+  /**
+   * What each chart drew, for tests: y tick labels, the top of the y scale and its top gridline, the
+   * highest value shown, and where the rightmost time label ends (CSS px) against the chart width.
+   */
+  geometry(): { id: string; xLabels: string[]; yLabels: string[]; yTop: number; yTopGridline: number; dataMax: number; xLabelsRight: number; width: number }[] {
+    const measure = document.createElement('canvas').getContext('2d')!;
+    measure.font = '11px system-ui, sans-serif';
+    return this.charts.map(({ def, plot }) => {
+      const axes = plot.axes as unknown as { _values?: (string | number | null)[]; _splits?: number[] }[];
+      const xValues = axes[0]?._values ?? [];
+      const xSplits = axes[0]?._splits ?? [];
+      const left = plot.bbox.left / devicePixelRatio;
+      let xLabelsRight = 0;
+      xSplits.forEach((v, i) => {
+        const label = String(xValues[i] ?? '');
+        if (label === '') return;
+        xLabelsRight = Math.max(xLabelsRight, left + plot.valToPos(v, 'x') + measure.measureText(label).width / 2);
+      });
+      const ySplits = axes[1]?._splits ?? [];
+      const data = plot.data.slice(1).flat().filter((v): v is number => typeof v === 'number');
+      return {
+        id: def.id,
+        xLabels: xValues.map((v) => String(v ?? '')),
+        yLabels: (axes[1]?._values ?? []).map((v) => String(v ?? '')),
+        yTop: plot.scales['y']?.max ?? 0,
+        yTopGridline: ySplits[ySplits.length - 1] ?? 0,
+        dataMax: data.length === 0 ? 0 : Math.max(...data),
+        xLabelsRight,
+        width: plot.width,
+      };
+    });
   }
 
   get currentScope(): string {
@@ -220,14 +261,26 @@ export class ChartPanel {
     grid.append(figure);
     const axisFormat = (v: number): string => def.format(v);
     const chart: Chart = { def, figure, values, hovering: false, plot: undefined as unknown as uPlot };
+    // Set by the y range, read by the y splits of the same redraw.
+    let step = def.minStep;
     chart.plot = new uPlot(
       {
         width: 320,
-        height: 130,
+        height: PLOT_HEIGHT,
         legend: { show: false },
         cursor: { drag: { x: false, y: false }, points: { size: 6 } },
-        padding: [8, 8, 0, 0],
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
+        // Top: half a y label above the top gridline. Right: half a time label ("14:03:27"), so the last one is not cut off.
+        padding: [8, 28, 0, 0],
+        scales: {
+          x: { time: true },
+          y: {
+            range: (_u, _min, max) => {
+              step = yStep(max, def);
+              const top = Math.max(1, Math.ceil((max * 1.05) / step - 1e-9)) * step;
+              return [0, top];
+            },
+          },
+        },
         axes: [
           {
             stroke: '#64748b',
@@ -236,7 +289,9 @@ export class ChartPanel {
             size: 24,
             space: 72,
             font: '11px system-ui, sans-serif',
-            values: (_u, splits) => splits.map((v) => formatClock(v * 1000)),
+            // Whole seconds at least: the labels show seconds, so finer steps would repeat them.
+            incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600],
+            values: (_u, splits) => uniqueLabels(splits, (v) => formatClock(v * 1000)),
           },
           {
             stroke: '#64748b',
@@ -245,7 +300,12 @@ export class ChartPanel {
             size: 64,
             space: 28,
             font: '11px system-ui, sans-serif',
-            values: (_u, splits) => splits.map(axisFormat),
+            splits: (_u, _axis, _min, max) => {
+              const out: number[] = [];
+              for (let i = 0; i * step <= max * (1 + 1e-9); i++) out.push(i * step);
+              return out;
+            },
+            values: (_u, splits) => uniqueLabels(splits, axisFormat),
           },
         ],
         series: [
@@ -297,7 +357,7 @@ export class ChartPanel {
   private resize(): void {
     for (const chart of this.charts) {
       const width = Math.floor(chart.figure.clientWidth - 2);
-      if (width > 0 && width !== chart.plot.width) chart.plot.setSize({ width, height: 130 });
+      if (width > 0 && width !== chart.plot.width) chart.plot.setSize({ width, height: PLOT_HEIGHT });
     }
   }
 }

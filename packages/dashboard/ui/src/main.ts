@@ -126,15 +126,59 @@ async function runAction(name: string, action: NodeAction): Promise<void> {
   }
 }
 
+type AllResults = Record<string, { result: string } | { error: string; code: string }>;
+
+/** Asks before stopping every node (a modal dialog; Escape or "Cancel" keeps them running). */
+function confirmStopAll(count: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const cancel = h('button', { type: 'button', class: 'btn', value: 'cancel' }, 'Cancel');
+    const confirm = h('button', { type: 'button', class: 'btn danger-solid', value: 'stop' }, `Stop ${count} node${count === 1 ? '' : 's'}`);
+    const dialog = h(
+      'dialog',
+      { class: 'confirm', 'aria-labelledby': 'confirm-title', 'aria-describedby': 'confirm-text' },
+      h('h2', { id: 'confirm-title' }, 'Stop all nodes?'),
+      h('p', { id: 'confirm-text' }, `${count} running node${count === 1 ? '' : 's'} will stop handling messages until started again.`),
+      h('div', { class: 'confirm-actions' }, cancel, confirm),
+    );
+    const finish = (answer: boolean): void => {
+      dialog.close();
+      dialog.remove();
+      resolve(answer);
+    };
+    cancel.addEventListener('click', () => finish(false));
+    confirm.addEventListener('click', () => finish(true));
+    dialog.addEventListener('cancel', (event) => {
+      event.preventDefault();
+      finish(false);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    cancel.focus();
+  });
+}
+
+/** Start, stop or restart every node with one call to the dashboard (`POST /api/nodes/<action>`). */
 async function runAll(action: NodeAction): Promise<void> {
   const targets = store.list().filter((n) => actionAllowed(action, n.status));
   if (targets.length === 0) {
     toast(`No node to ${action}.`, 'info');
     return;
   }
+  if (action === 'stop' && !(await confirmStopAll(targets.length))) return;
   for (const b of allButtons.querySelectorAll('button')) b.disabled = true;
+  const entry = commandConsole.record('all nodes', action);
   try {
-    await Promise.all(targets.map((n) => runAction(n.name, action)));
+    const { results } = await link.request<{ results: AllResults }>('POST', `/api/nodes/${action}`);
+    const failed = Object.entries(results).filter(([, r]) => 'error' in r);
+    const lines = Object.entries(results).map(([name, r]) => ('error' in r ? `${name}: ${r.error} (${r.code})` : `${name}: ${r.result === '' ? 'ok' : r.result}`));
+    if (failed.length === 0) entry.done(lines.join('\n'));
+    else {
+      entry.failed(new Error(lines.join('\n')));
+      toast(`Could not ${action} ${failed.map(([name]) => name).join(', ')}.`);
+    }
+  } catch (error) {
+    entry.failed(error);
+    toast(`Could not ${action} all nodes: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     for (const b of allButtons.querySelectorAll('button')) b.disabled = false;
   }
@@ -191,5 +235,6 @@ Object.defineProperty(window, 'systemgeDashboard', {
       return history === undefined ? undefined : { t: [...history.t], ...structuredClone(history.values) };
     },
     showChart: (scope: string) => charts.show(scope),
+    chartGeometry: () => charts.geometry(),
   }),
 });

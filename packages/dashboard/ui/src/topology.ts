@@ -1,9 +1,9 @@
 import { h, svg } from './dom.js';
+import { type Box, CHAR_WIDTH, clearance, LABEL_GAP, LABEL_HEIGHT, RADIUS } from './layout.js';
 import type { Store } from './store.js';
 
 const WIDTH = 480;
 const HEIGHT = 300;
-const RADIUS = 20;
 
 /** Who is connected to whom: nodes on a circle, an arrow from the node that dialed to the one it dialed. */
 export class TopologyView {
@@ -41,14 +41,23 @@ export class TopologyView {
     const names = [...this.store.nodes.keys()];
     // A peer the dashboard does not track (e.g. a node without a dashboard link) still gets a vertex.
     for (const e of this.store.edges) for (const n of [e.from, e.to]) if (!names.includes(n)) names.push(n);
-    const positions = new Map<string, { x: number; y: number }>();
+    const positions = new Map<string, { x: number; y: number; label: Box; above: boolean }>();
     const cx = WIDTH / 2;
-    const cy = HEIGHT / 2 - 6;
+    const cy = HEIGHT / 2;
     const r = Math.min(WIDTH, HEIGHT) / 2 - 48;
+    const labelOf = (name: string): string => (name.length > 18 ? `${name.slice(0, 17)}…` : name);
     names.forEach((name, i) => {
-      if (names.length === 1) return positions.set(name, { x: cx, y: cy });
-      const angle = -Math.PI / 2 + (2 * Math.PI * i) / names.length;
-      positions.set(name, { x: cx + r * Math.cos(angle) * 1.35, y: cy + r * Math.sin(angle) });
+      const angle = names.length === 1 ? Math.PI / 2 : -Math.PI / 2 + (2 * Math.PI * i) / names.length;
+      const x = names.length === 1 ? cx : cx + r * Math.cos(angle) * 1.35;
+      const y = names.length === 1 ? cy : cy + r * Math.sin(angle);
+      // Vertices in the upper part carry their name above, the others below: lines towards the
+      // other vertices then leave on the side away from the name.
+      const above = Math.sin(angle) < -0.5;
+      const halfWidth = (labelOf(name).length * CHAR_WIDTH) / 2;
+      const label = above
+        ? { x0: -halfWidth, x1: halfWidth, y0: -RADIUS - LABEL_GAP - LABEL_HEIGHT, y1: -RADIUS - LABEL_GAP }
+        : { x0: -halfWidth, x1: halfWidth, y0: RADIUS + LABEL_GAP, y1: RADIUS + LABEL_GAP + LABEL_HEIGHT };
+      positions.set(name, { x, y, label, above });
     });
 
     const defs = svg(
@@ -77,10 +86,10 @@ export class TopologyView {
           class: 'edge',
           'data-from': e.from,
           'data-to': e.to,
-          x1: (a.x + ux * (RADIUS + 2) + ox).toFixed(1),
-          y1: (a.y + uy * (RADIUS + 2) + oy).toFixed(1),
-          x2: (b.x - ux * (RADIUS + 4) + ox).toFixed(1),
-          y2: (b.y - uy * (RADIUS + 4) + oy).toFixed(1),
+          x1: (a.x + ux * (clearance(ux, uy, a.label) - 2) + ox).toFixed(1),
+          y1: (a.y + uy * (clearance(ux, uy, a.label) - 2) + oy).toFixed(1),
+          x2: (b.x - ux * clearance(-ux, -uy, b.label) + ox).toFixed(1),
+          y2: (b.y - uy * clearance(-ux, -uy, b.label) + oy).toFixed(1),
           'marker-end': 'url(#arrow)',
         }),
       );
@@ -90,7 +99,9 @@ export class TopologyView {
       const p = positions.get(name)!;
       const node = this.store.nodes.get(name);
       const status = node?.status ?? 'unknown';
-      const label = name.length > 18 ? `${name.slice(0, 17)}…` : name;
+      const label = labelOf(name);
+      // Baseline a little above the box's bottom edge (descenders).
+      const baseline = p.above ? -RADIUS - LABEL_GAP - 3 : RADIUS + LABEL_GAP + LABEL_HEIGHT - 3;
       vertices.append(
         svg(
           'g',
@@ -98,7 +109,7 @@ export class TopologyView {
           svg('title', null, `${name}: ${status}${node === undefined ? ' (not on this dashboard)' : ''}`),
           svg('circle', { r: RADIUS }),
           svg('circle', { class: 'core', r: 6 }),
-          svg('text', { class: 'label', 'text-anchor': 'middle', y: RADIUS + 15 }, label),
+          svg('text', { class: 'label', 'text-anchor': 'middle', y: baseline }, label),
         ),
       );
     }
