@@ -42,6 +42,14 @@ export class DashboardOptionError extends DashboardError {
   }
 }
 
+/** The dashboard is not in the state the call needs, e.g. `start()` on a dashboard that was started before. */
+export class DashboardStateError extends DashboardError {
+  static readonly code = 'SYSTEMGE_ERR_DASHBOARD_STATE';
+  constructor(message: string, options?: SystemgeErrorOptions) {
+    super(DashboardStateError.code, message, 500, options);
+  }
+}
+
 /** No node with this name is registered with the dashboard. HTTP 404. */
 export class UnknownNodeError extends DashboardError {
   static readonly code = 'SYSTEMGE_ERR_DASHBOARD_UNKNOWN_NODE';

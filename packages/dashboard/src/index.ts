@@ -16,6 +16,7 @@ export {
   DashboardError,
   DashboardTokenRequiredError,
   DashboardOptionError,
+  DashboardStateError,
   UnknownNodeError,
   DuplicateNodeError,
   NodeUnavailableError,

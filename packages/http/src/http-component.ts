@@ -1,7 +1,5 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback } from 'fastify';
 import {
-  AddressList,
-  unmapIPv4,
   type AnyTopics,
   type Application,
   type CommandHandlers,
@@ -11,31 +9,22 @@ import {
   type SystemgeNode,
   type TopicMap,
 } from '@systemge/node';
+import { SystemgeError } from '@systemge/protocol';
+import { accessList, addressCheck, type IPAccessList } from './address-check.js';
 import { HTTPConfigError, HTTPListenError, HTTPStateError, RouteExistsError } from './http-errors.js';
+import { formatHost, resolveOptions, type HTTPComponentOptions, type HTTPSOptions, type ResolvedOptions } from './options.js';
 import { RequestCounters, UNMATCHED_ROUTE } from './request-counters.js';
-import { parseRouteKey, RouteTable, type RouteKey } from './route-table.js';
-
-/**
- * Handles one HTTP request. Like a Fastify handler it may return the body (or a promise of it)
- * or use `reply`; it also gets the node, to reach the P2P network. URL parameters are in `request.params`.
- */
-export type HTTPRouteHandler<T extends TopicMap = AnyTopics> = (
-  request: FastifyRequest,
-  reply: FastifyReply,
-  node: SystemgeNode<T>,
-) => unknown;
-
-/** One route: `method` may list several methods. */
-export interface HTTPRoute<T extends TopicMap = AnyTopics> {
-  method: string | readonly string[];
-  url: string;
-  handler: HTTPRouteHandler<T>;
-}
-
-/** `{ 'GET /path': handler, 'POST /items/:id': handler }`, or a list of routes. */
-export type HTTPMessageHandlers<T extends TopicMap = AnyTopics> =
-  | Record<string, HTTPRouteHandler<T>>
-  | readonly HTTPRoute<T>[];
+import { RouteMounts, routeLabel, UNCOUNTED } from './route-mount.js';
+import { parseRouteKey, routeKey, RouteTable, type RouteKey } from './route-table.js';
+import {
+  addRouteDefinitions,
+  applicationRouteDefinitions,
+  type HTTPMessageHandlers,
+  type HTTPRoute,
+  type HTTPRouteHandler,
+  type HTTPRouteSpec,
+  type RouteDefinition,
+} from './routes.js';
 
 /** The application component the HTTP component reads its routes from. */
 export interface HTTPComponentApplication<T extends TopicMap = AnyTopics> {
@@ -52,61 +41,8 @@ declare module '@systemge/node' {
 /** Registers routes, hooks or plugins on the component's Fastify scope before it serves. */
 export type HTTPMount = (scope: FastifyInstance) => void | Promise<void>;
 
-/** Server certificate for https. */
-export interface HTTPSOptions {
-  /** PEM certificate chain. */
-  cert: string | Buffer;
-  /** PEM private key. */
-  key: string | Buffer;
-  /** Passphrase of `key`, if it is encrypted. */
-  passphrase?: string;
-  /** PEM CA certificates to request and verify client certificates against (with `requestCert`). */
-  ca?: string | Buffer | (string | Buffer)[];
-  /** Ask clients for a certificate. Default false. */
-  requestCert?: boolean;
-}
-
-export interface HTTPComponentOptions {
-  /** Plugin name, unique within a node; also prefixes the commands (`http:routes`). Default `'http'`. */
-  name?: string;
-  /** Listen address. Default `'127.0.0.1'`. Ignored with `fastify`. */
-  host?: string;
-  /** Listen port; 0 picks a free one (read it back from `address`). Default 0. Ignored with `fastify`. */
-  port?: number;
-  /** Largest request body accepted, bytes; larger bodies get 413. Default 1048576 (1 MiB). */
-  bodyLimit?: number;
-  /** Closes a socket idle for this long, ms; 0 = never. Default 0. Ignored with `fastify`. Times: at most 2147483647 ms. */
-  connectionTimeoutMs?: number;
-  /** Time allowed to receive a whole request, ms; 0 = unlimited. Default 30000. Ignored with `fastify`. */
-  requestTimeoutMs?: number;
-  /** Time allowed to receive the request headers, ms (slow-header defence); 0 = unlimited. Default 10000. Ignored with `fastify`. */
-  headersTimeoutMs?: number;
-  /** How long an idle keep-alive connection stays open, ms; 0 = no keep-alive timeout. Default 72000. Ignored with `fastify`. */
-  keepAliveTimeoutMs?: number;
-  /** Waiting for in-flight requests at stop, ms, before open connections are cut; 0 = cut at once. Default 5000. */
-  closeTimeoutMs?: number;
-  /** Addresses and CIDR blocks allowed to connect; empty = everyone not denied. Editable via `allowList`. Default `[]`. */
-  allow?: readonly string[];
-  /** Addresses and CIDR blocks refused with 403 (checked before `allow`). Editable via `denyList`. Default `[]`. */
-  deny?: readonly string[];
-  /** Serve https with this certificate and key. Default: plain http. Not with `fastify`. */
-  https?: HTTPSOptions;
-  /**
-   * Serve on an existing Fastify instance (not yet listening) instead of opening a port. The component
-   * adds its routes in its own scope and never listens on or closes the instance: its owner does.
-   */
-  fastify?: FastifyInstance<any, any, any, any, any>;
-}
-
-/**
- * A runtime-editable list of IP addresses and CIDR blocks (IPv4 and IPv6): `add`, `remove`, `set`,
- * `clear`, `entries`, `matches`. An invalid entry throws `SYSTEMGE_ERR_HTTP_CONFIG`.
- */
-export type IPAccessList = AddressList;
-
-function accessList(option: 'allow' | 'deny', entries: readonly string[]): IPAccessList {
-  return new AddressList(entries, option, (_path, message) => new HTTPConfigError(option, message));
-}
+/** A Fastify plugin for `use()`. */
+export type HTTPFastifyPlugin<O extends Record<string, unknown> = Record<string, unknown>> = FastifyPluginCallback<O> | FastifyPluginAsync<O>;
 
 /** The HTTP component: a `NodePlugin` plus runtime routing and access control. */
 export interface HTTPComponent<T extends TopicMap = AnyTopics> extends NodePlugin<T> {
@@ -120,10 +56,17 @@ export interface HTTPComponent<T extends TopicMap = AnyTopics> extends NodePlugi
   readonly allowList: IPAccessList;
   /** Addresses refused with 403; edits apply to the next request. */
   readonly denyList: IPAccessList;
-  /** Adds a route now (served at once if started). Throws `SYSTEMGE_ERR_HTTP_ROUTE_EXISTS` for a duplicate. */
-  addRoute(method: string | readonly string[], url: string, handler: HTTPRouteHandler<T>): void;
-  /** `addRoute('GET /path', handler)`. */
-  addRoute(key: string, handler: HTTPRouteHandler<T>): void;
+  /**
+   * Adds a route: a handler, or Fastify route options with a handler (`{ schema, onRequest, preHandler,
+   * handler, … }`). Before the node starts it becomes a Fastify route at start; while serving, a plain
+   * handler is served at once and a route with options throws `SYSTEMGE_ERR_HTTP_STATE` (see the README).
+   * Throws `SYSTEMGE_ERR_HTTP_ROUTE_EXISTS` for a duplicate.
+   */
+  addRoute(method: string | readonly string[], url: string, route: HTTPRouteHandler<T> | HTTPRouteSpec<T>): void;
+  /** `addRoute('GET /path', handler)` or `addRoute('POST /items', { schema, handler })`. */
+  addRoute(key: string, route: HTTPRouteHandler<T> | HTTPRouteSpec<T>): void;
+  /** `addRoute({ method, url, schema, handler, … })`, like Fastify's `route()`. */
+  addRoute(route: HTTPRoute<T>): void;
   /** Removes a route; later requests get 404. Returns whether it existed. */
   removeRoute(method: string, url: string): boolean;
   removeRoute(key: string): boolean;
@@ -131,10 +74,16 @@ export interface HTTPComponent<T extends TopicMap = AnyTopics> extends NodePlugi
   routes(): RouteKey[];
   /**
    * Adds routes, hooks or plugins to the component's Fastify scope (e.g. a WebSocket endpoint on the
-   * same port). Applied at every start, before listening, so call it before the node starts.
-   * Returns a function that removes the mount from later starts.
+   * same port), each in its own child scope. Applied at every start, before listening, so call it before
+   * the node starts. Returns a function that removes the mount from later starts.
    */
   register(mount: HTTPMount): () => void;
+  /**
+   * Registers a Fastify plugin in the scope the routes live in, before them, at every start (like
+   * `fastify.register(plugin, options)`: a plugin wrapped with `fastify-plugin` applies to the routes).
+   * Call it before the node starts. Returns a function that removes it from later starts.
+   */
+  use<O extends Record<string, unknown>>(plugin: HTTPFastifyPlugin<O>, options?: O): () => void;
   /** `http:routes`, `http:access`, `http:allow <cidr>`, `http:deny <cidr>`, `http:forget <cidr>` (prefix = `name`). */
   getCommandHandlers(): CommandHandlers;
   /** Request counters; see the README for the keys. */
@@ -143,102 +92,6 @@ export interface HTTPComponent<T extends TopicMap = AnyTopics> extends NodePlugi
   describe(): Record<string, unknown>;
 }
 
-const ROUTE = Symbol('systemge.http.route');
-const UNCOUNTED = '';
-type TaggedRequest = FastifyRequest & { [ROUTE]?: string };
-
-function nonNegativeInt(value: number | undefined, fallback: number, option: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 0) throw new HTTPConfigError(option, `expected a non-negative integer, got ${value}`);
-  return value;
-}
-
-/** Longest delay Node timers honour; a longer one fires after 1 ms with a `TimeoutOverflowWarning`. */
-const MAX_TIMER_MS = 2_147_483_647;
-
-/** A time option in ms: a whole number from 0 (`zero` says what 0 means) to `MAX_TIMER_MS`. */
-function duration(value: number | undefined, fallback: number, option: string, zero: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_TIMER_MS) {
-    throw new HTTPConfigError(option, `expected an integer from 0 (${zero}) to ${MAX_TIMER_MS} ms, got ${String(value)}`);
-  }
-  return value;
-}
-
-function formatHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
-
-interface ResolvedOptions {
-  name: string;
-  host: string;
-  port: number;
-  bodyLimit: number;
-  connectionTimeoutMs: number;
-  requestTimeoutMs: number;
-  headersTimeoutMs: number;
-  keepAliveTimeoutMs: number;
-  closeTimeoutMs: number;
-}
-
-function resolveOptions(options: HTTPComponentOptions): ResolvedOptions {
-  const port = nonNegativeInt(options.port, 0, 'port');
-  if (port > 65535) throw new HTTPConfigError('port', `expected 0-65535, got ${port}`);
-  const bodyLimit = nonNegativeInt(options.bodyLimit, 1048576, 'bodyLimit');
-  if (bodyLimit === 0) throw new HTTPConfigError('bodyLimit', 'must be at least 1 byte');
-  const requestTimeoutMs = duration(options.requestTimeoutMs, 30000, 'requestTimeoutMs', 'unlimited');
-  const headersTimeoutMs = duration(
-    options.headersTimeoutMs,
-    requestTimeoutMs === 0 ? 10000 : Math.min(10000, requestTimeoutMs),
-    'headersTimeoutMs',
-    'unlimited',
-  );
-  if (requestTimeoutMs > 0 && headersTimeoutMs > requestTimeoutMs) {
-    throw new HTTPConfigError('headersTimeoutMs', `${headersTimeoutMs} must not exceed requestTimeoutMs (${requestTimeoutMs})`);
-  }
-  if (options.https !== undefined && options.fastify !== undefined) {
-    throw new HTTPConfigError('https', 'cannot be combined with fastify (configure TLS on that instance)');
-  }
-  if (options.https !== undefined && (options.https.cert === undefined || options.https.key === undefined)) {
-    throw new HTTPConfigError('https', 'needs both cert and key');
-  }
-  const name = options.name ?? 'http';
-  if (name === '') throw new HTTPConfigError('name', 'must not be empty');
-  return {
-    name,
-    host: options.host ?? '127.0.0.1',
-    port,
-    bodyLimit,
-    connectionTimeoutMs: duration(options.connectionTimeoutMs, 0, 'connectionTimeoutMs', 'never'),
-    requestTimeoutMs,
-    headersTimeoutMs,
-    keepAliveTimeoutMs: duration(options.keepAliveTimeoutMs, 72000, 'keepAliveTimeoutMs', 'no keep-alive timeout'),
-    closeTimeoutMs: duration(options.closeTimeoutMs, 5000, 'closeTimeoutMs', 'cut at once'),
-  };
-}
-
-function applicationRoutes<T extends TopicMap>(application: Application<T>): { method: string; url: string; handler: HTTPRouteHandler<T>; option: string }[] {
-  const source = (application as HTTPComponentApplication<T>).getHttpMessageHandlers?.();
-  if (source === undefined) return [];
-  const out: { method: string; url: string; handler: HTTPRouteHandler<T>; option: string }[] = [];
-  if (Array.isArray(source)) {
-    (source as readonly HTTPRoute<T>[]).forEach((route, i) => {
-      const option = `getHttpMessageHandlers()[${i}]`;
-      if (typeof route?.handler !== 'function') throw new HTTPConfigError(option, 'handler must be a function');
-      if (typeof route.url !== 'string') throw new HTTPConfigError(option, 'url must be a string');
-      const methods = typeof route.method === 'string' ? [route.method] : route.method;
-      for (const method of methods) out.push({ method, url: route.url, handler: route.handler, option });
-    });
-    return out;
-  }
-  for (const [text, handler] of Object.entries(source as Record<string, HTTPRouteHandler<T>>)) {
-    const option = `getHttpMessageHandlers()[${JSON.stringify(text)}]`;
-    if (typeof handler !== 'function') throw new HTTPConfigError(option, 'handler must be a function');
-    const { method, url } = parseRouteKey(text, option);
-    out.push({ method, url, handler, option });
-  }
-  return out;
-}
 
 class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
   readonly name: string;
@@ -247,9 +100,11 @@ class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
   private readonly options: ResolvedOptions;
   private readonly https: HTTPSOptions | undefined;
   private readonly external: FastifyInstance | undefined;
-  private readonly table = new RouteTable<HTTPRouteHandler<T>>();
-  private readonly counters = new RequestCounters();
+  readonly table = new RouteTable<HTTPRouteHandler<T>>();
+  readonly counters = new RequestCounters();
   private readonly mounts = new Set<HTTPMount>();
+  private readonly plugins = new Set<{ plugin: HTTPFastifyPlugin<any>; options: Record<string, unknown> | undefined }>();
+  private readonly routeMounts = new RouteMounts<T>(this);
   /** Routes that came from the application, replaced at every start. */
   private appRouteKeys: RouteKey[] = [];
   private instance: FastifyInstance | undefined;
@@ -268,6 +123,14 @@ class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
     this.denyList = accessList('deny', options.deny ?? []);
   }
 
+  get bodyLimit(): number {
+    return this.options.bodyLimit;
+  }
+
+  servingNode(): SystemgeNode<T> | undefined {
+    return this.serving ? this.node : undefined;
+  }
+
   get fastify(): FastifyInstance | undefined {
     return this.external ?? this.instance;
   }
@@ -281,25 +144,13 @@ class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
     return a === undefined ? undefined : `${this.https === undefined ? 'http' : 'https'}://${formatHost(a.host)}:${a.port}`;
   }
 
-  addRoute(...args: [string | readonly string[], string, HTTPRouteHandler<T>] | [string, HTTPRouteHandler<T>]): void {
-    let methods: readonly string[];
-    let url: string;
-    let handler: HTTPRouteHandler<T>;
-    if (args.length === 2) {
-      const key = parseRouteKey(args[0], 'addRoute');
-      methods = [key.method];
-      url = key.url;
-      handler = args[1];
-    } else {
-      methods = typeof args[0] === 'string' ? [args[0]] : args[0];
-      url = args[1];
-      handler = args[2];
+  addRoute(...args: unknown[]): void {
+    const definitions = addRouteDefinitions<HTTPRouteHandler<T>>(args);
+    for (const definition of definitions) {
+      this.table.check(definition);
+      this.routeMounts.checkLate(definition);
     }
-    if (typeof handler !== 'function') throw new HTTPConfigError('addRoute', 'handler must be a function');
-    for (const method of methods) {
-      if (this.table.has(method, url)) throw new RouteExistsError(method.toUpperCase(), url);
-    }
-    for (const method of methods) this.table.add(method, url, handler, 'addRoute');
+    for (const definition of definitions) this.table.add(definition);
   }
 
   removeRoute(methodOrKey: string, url?: string): boolean {
@@ -313,19 +164,35 @@ class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
   }
 
   register(mount: HTTPMount): () => void {
-    if (this.serving || this.installedOnExternal) {
-      throw new HTTPStateError(`HTTP component "${this.name}" is already serving; register mounts before the node starts`);
-    }
+    this.refuseWhileBuilt('register mounts');
     this.mounts.add(mount);
     return () => {
       this.mounts.delete(mount);
     };
   }
 
+  use<O extends Record<string, unknown>>(plugin: HTTPFastifyPlugin<O>, options?: O): () => void {
+    if (typeof plugin !== 'function') throw new HTTPConfigError('use', 'plugin must be a Fastify plugin function');
+    this.refuseWhileBuilt('add plugins');
+    const item = { plugin: plugin as HTTPFastifyPlugin<any>, options };
+    this.plugins.add(item);
+    return () => {
+      this.plugins.delete(item);
+    };
+  }
+
+  private refuseWhileBuilt(what: string): void {
+    if (this.serving || this.installedOnExternal) {
+      throw new HTTPStateError(`HTTP component "${this.name}" is already serving; ${what} before the node starts`);
+    }
+  }
+
   async start(context: PluginContext<T>): Promise<void> {
     if (this.serving) throw new HTTPStateError(`HTTP component "${this.name}" is already started`);
     this.node = context.node;
     this.logger = context.logger;
+    // The component's own server is built anew at every start; a given instance keeps its scope.
+    if (this.external === undefined) this.routeMounts.reset();
     this.loadApplicationRoutes(context.application);
 
     if (this.external !== undefined) {
@@ -333,7 +200,8 @@ class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
         try {
           await this.external.register((scope) => this.install(scope));
         } catch (error) {
-          throw new HTTPConfigError('fastify', `cannot add routes to the given instance: ${(error as Error).message}`, { cause: error });
+          this.routeMounts.reset();
+          throw installError(error, 'cannot add routes to the given Fastify instance', true);
         }
         this.installedOnExternal = true;
       }
@@ -363,8 +231,9 @@ class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
       await fastify.listen({ host: o.host, port: o.port });
     } catch (error) {
       await fastify.close().catch(() => {});
+      this.routeMounts.reset();
       if ((error as { code?: string }).code?.startsWith('E') === true) throw new HTTPListenError(o.host, o.port, { cause: error });
-      throw error;
+      throw installError(error, 'cannot build the routes', false);
     }
     const address = fastify.server.address();
     this.boundAddress = typeof address === 'object' && address !== null ? { host: address.address, port: address.port } : undefined;
@@ -379,6 +248,7 @@ class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
     this.instance = undefined;
     if (this.external === undefined) this.boundAddress = undefined;
     if (fastify === undefined) return;
+    this.routeMounts.reset();
     const timer = setTimeout(() => fastify.server.closeAllConnections(), this.options.closeTimeoutMs);
     try {
       await fastify.close();
@@ -428,14 +298,33 @@ class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
     };
   }
 
+  /**
+   * Replaces the application's routes with what `getHttpMessageHandlers()` gives now. On a scope that is
+   * already built (a given `fastify`, second start), a route whose key is mounted takes over that Fastify
+   * route; a new one must be a plain handler (served by the fallback).
+   */
   private loadApplicationRoutes(application: Application<T>): void {
-    const routes = applicationRoutes(application);
-    for (const key of this.appRouteKeys) this.table.remove(key.method, key.url);
+    const source = (application as HTTPComponentApplication<T>).getHttpMessageHandlers?.();
+    const definitions = applicationRouteDefinitions<HTTPRouteHandler<T>>(source);
+    const previous = this.appRouteKeys;
+    for (const key of previous) this.table.remove(key.method, key.url);
     this.appRouteKeys = [];
-    for (const route of routes) {
-      this.table.add(route.method, route.url, route.handler, route.option);
-      this.appRouteKeys.push({ method: route.method.toUpperCase(), url: route.url });
+    try {
+      for (const definition of definitions) this.addApplicationRoute(definition);
+    } catch (error) {
+      for (const key of this.appRouteKeys) this.table.remove(key.method, key.url);
+      this.appRouteKeys = [];
+      throw error;
     }
+  }
+
+  private addApplicationRoute(definition: RouteDefinition<HTTPRouteHandler<T>>): void {
+    this.table.check(definition);
+    const key = routeKey(definition.method, definition.url);
+    if (!this.routeMounts.live || !this.routeMounts.hasKey(key)) this.routeMounts.checkLate(definition);
+    const entry = this.table.add(definition);
+    if (this.routeMounts.live) this.routeMounts.adopt(entry);
+    this.appRouteKeys.push({ method: entry.method, url: entry.url });
   }
 
   private externalAddress(): { host: string; port: number } | undefined {
@@ -445,72 +334,45 @@ class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
 
   /** Everything the component adds to a Fastify instance, in one encapsulated scope. */
   private async install(scope: FastifyInstance): Promise<void> {
-    scope.addHook('onRequest', (request, reply, done) => {
-      if (request.headers.upgrade !== undefined) closeAfterResponse(request, reply);
-      const address = unmapIPv4(request.ip);
-      const refusal = this.denyList.matches(address)
-        ? 'denied'
-        : this.allowList.size > 0 && !this.allowList.matches(address)
-          ? 'not allowed'
-          : undefined;
-      if (refusal === undefined) {
-        done();
-        return;
-      }
+    scope.addHook('onRequest', addressCheck(this.allowList, this.denyList, (address, reason) => {
       this.counters.rejectedByAddress++;
-      this.logger?.debug({ plugin: this.name, address, reason: refusal }, 'HTTP request refused by address');
-      void reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: `address ${address} is ${refusal}` });
-    });
+      this.logger?.debug({ plugin: this.name, address, reason }, 'HTTP request refused by address');
+    }));
     scope.addHook('onResponse', (request, reply, done) => {
-      const tagged = request as TaggedRequest;
-      if (tagged[ROUTE] === UNCOUNTED) {
+      const label = routeLabel(request);
+      if (label === UNCOUNTED) {
         done();
         return;
       }
       const mounted = request.routeOptions.url;
-      const route = tagged[ROUTE] ?? (mounted === undefined || mounted === '/*' ? UNMATCHED_ROUTE : `${request.method} ${mounted}`);
+      const route = label ?? (mounted === undefined || mounted === '/*' ? UNMATCHED_ROUTE : `${request.method} ${mounted}`);
       this.counters.record(route, reply.statusCode);
       done();
     });
+    for (const { plugin, options } of this.plugins) await scope.register(plugin, options ?? {});
     for (const mount of this.mounts) await scope.register(async (child) => mount(child));
-    // One catch-all route; the route table decides. A non-async handler keeps Fastify's own semantics
-    // for what the application handler returns (value, promise, or undefined after reply.send()).
-    scope.route({
-      method: ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'],
-      url: '/*',
-      bodyLimit: this.options.bodyLimit,
-      handler: (request, reply) => {
-        const node = this.node;
-        if (!this.serving || node === undefined) {
-          return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: `HTTP component "${this.name}" is not started` });
-        }
-        const match = this.table.find(request.method, request.url);
-        if (match === undefined) {
-          // The not-found handler runs in the root context, outside this scope's onResponse hook.
-          reply.raw.once('close', () => this.counters.record(UNMATCHED_ROUTE, reply.raw.statusCode));
-          (request as TaggedRequest)[ROUTE] = UNCOUNTED;
-          reply.callNotFound();
-          return reply;
-        }
-        (request as TaggedRequest)[ROUTE] = match.key;
-        request.params = match.params;
-        return match.handler(request, reply, node);
-      },
-    });
+    // Every route becomes a Fastify route; a gate on each and a fallback keep runtime changes working.
+    this.routeMounts.mountAll(scope);
   }
 }
 
 /**
- * An upgrade request answered with a plain response (refused, not found, no WebSocket route) arrives on a
- * socket the HTTP parser has let go of, so nothing else would ever close it: close it once the response is
- * flushed. A successful upgrade hijacks the reply, and 'finish' never fires.
+ * Names a failure while the component declares its routes and mounts on Fastify: a route Fastify already
+ * has (e.g. one of the instance owner's, or a mount's) is `RouteExistsError`; an instance that is already
+ * ready or listening is `HTTPStateError`; anything else (a plugin or mount that threw) is, on a given
+ * instance, `HTTPConfigError` naming `fastify`, and otherwise itself.
  */
-function closeAfterResponse(request: FastifyRequest, reply: FastifyReply): void {
-  const socket = request.raw.socket;
-  reply.raw.once('finish', () => {
-    socket.end();
-    socket.once('finish', () => socket.destroy());
-  });
+function installError(error: unknown, what: string, givenInstance: boolean): unknown {
+  const e = error as { code?: string; message?: string };
+  if (e.code === 'FST_ERR_DUPLICATED_ROUTE') {
+    const m = /Method '([^']+)' already declared for route '([^']*)'/.exec(e.message ?? '');
+    return new RouteExistsError(m?.[1] ?? 'a method', m?.[2] ?? 'a URL', { cause: error });
+  }
+  if (e.code === 'AVV_ERR_ROOT_PLG_BOOTED' || e.code === 'FST_ERR_INSTANCE_ALREADY_LISTENING') {
+    return new HTTPStateError(`${what}: the instance is already ready or listening (give it before calling ready() or listen())`, { cause: error });
+  }
+  if (error instanceof SystemgeError || !givenInstance) return error;
+  return new HTTPConfigError('fastify', `${what}: ${e.message ?? String(error)}`, { cause: error });
 }
 
 /**

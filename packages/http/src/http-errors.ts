@@ -11,7 +11,7 @@ export class HTTPConfigError extends SystemgeError {
   }
 }
 
-/** A route with the same method and URL is already registered on the component. */
+/** A route with the same method and URL is already registered on the component, the given Fastify instance or a mount. */
 export class RouteExistsError extends SystemgeError {
   static readonly code = 'SYSTEMGE_ERR_HTTP_ROUTE_EXISTS';
   readonly method: string;
@@ -23,7 +23,10 @@ export class RouteExistsError extends SystemgeError {
   }
 }
 
-/** The operation needs the component in another state, e.g. `register()` while it is serving. */
+/**
+ * The operation needs the component in another state, e.g. `register()` or `use()` while it is serving,
+ * or a route with Fastify options added while serving (those are declared at start).
+ */
 export class HTTPStateError extends SystemgeError {
   static readonly code = 'SYSTEMGE_ERR_HTTP_STATE';
   constructor(message: string, options?: SystemgeErrorOptions) {

@@ -1,14 +1,11 @@
 export {
   httpComponent,
   type HTTPComponent,
-  type HTTPComponentOptions,
   type HTTPComponentApplication,
-  type HTTPMessageHandlers,
-  type HTTPRoute,
-  type HTTPRouteHandler,
+  type HTTPFastifyPlugin,
   type HTTPMount,
-  type HTTPSOptions,
-  type IPAccessList,
 } from './http-component.js';
-export type { RouteKey } from './route-table.js';
+export type { IPAccessList } from './address-check.js';
+export type { HTTPComponentOptions, HTTPSOptions } from './options.js';
+export type { HTTPMessageHandlers, HTTPRoute, HTTPRouteHandler, HTTPRouteOptions, HTTPRouteSpec, RouteKey } from './routes.js';
 export { HTTPConfigError, HTTPListenError, HTTPStateError, RouteExistsError } from './http-errors.js';

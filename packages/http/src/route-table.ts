@@ -1,70 +1,82 @@
 import FindMyWay from 'find-my-way';
 import { HTTPConfigError, RouteExistsError } from './http-errors.js';
+import type { HTTPRouteOptions, RouteDefinition, RouteKey } from './routes.js';
 
-/** A method and URL pattern as Fastify writes them: `GET /users/:id`. */
-export interface RouteKey {
+export { parseRouteKey, type RouteKey } from './routes.js';
+
+/** A route as the table holds it. The object's identity tells a route from a later one with the same key. */
+export interface RouteEntry<H> {
+  /** `GET /users/:id`: the counter label and table key. */
+  key: string;
   method: string;
   url: string;
-}
-
-interface Entry<H> {
-  key: string;
   handler: H;
+  options: HTTPRouteOptions;
 }
 
-/** What a lookup found: the route key (for counters), its handler and the URL parameters. */
+/** What a lookup found: the route and the URL parameters. */
 export interface RouteMatch<H> {
-  key: string;
-  handler: H;
+  entry: RouteEntry<H>;
   params: Record<string, string | undefined>;
 }
 
-const KEY = /^\s*([A-Za-z-]+)\s+(\/\S*)\s*$/;
-
-/** Splits `'GET /path'`. Throws `SYSTEMGE_ERR_HTTP_CONFIG` naming `option` when it is not `METHOD /url`. */
-export function parseRouteKey(text: string, option: string): RouteKey {
-  const match = KEY.exec(text);
-  if (match === null) throw new HTTPConfigError(option, `${JSON.stringify(text)} is not "METHOD /url"`);
-  return { method: (match[1] as string).toUpperCase(), url: match[2] as string };
+/** `GET /x`, the key of a method and URL. */
+export function routeKey(method: string, url: string): string {
+  return `${method.toUpperCase()} ${url}`;
 }
 
 /**
- * The routing indirection: Fastify cannot unregister routes, so the component serves one catch-all
- * route and looks the request up here, where routes come and go at runtime.
+ * The routes the component serves now. Every route also becomes a Fastify route when the component's
+ * scope is built; this table is what decides, per request, whether that route still exists, and it
+ * serves routes added after the scope was built (see `route-mount.ts`).
  */
 export class RouteTable<H> {
   private readonly router = FindMyWay({ ignoreTrailingSlash: false, ignoreDuplicateSlashes: false });
-  private readonly entries = new Map<string, RouteKey>();
+  private readonly entries = new Map<string, RouteEntry<H>>();
 
-  add(method: string, url: string, handler: H, option = 'route'): string {
-    const upper = method.toUpperCase();
+  /** Checks a definition against the table without adding it: the same errors `add` would throw. */
+  check(definition: RouteDefinition<H>): void {
+    const upper = definition.method.toUpperCase();
+    const { url, option } = definition;
     if (!url.startsWith('/')) throw new HTTPConfigError(option, `URL ${JSON.stringify(url)} must start with "/"`);
-    const key = `${upper} ${url}`;
     if (this.router.hasRoute(upper as FindMyWay.HTTPMethod, url)) throw new RouteExistsError(upper, url);
-    const store: Entry<H> = { key, handler };
+    // find-my-way also refuses patterns that differ only in parameter names (`/a/:x` vs `/a/:y`): try on a scratch router.
+    const scratch = FindMyWay({ ignoreTrailingSlash: false, ignoreDuplicateSlashes: false });
     try {
-      this.router.on(upper as FindMyWay.HTTPMethod, url, noop, store);
+      for (const entry of this.entries.values()) {
+        if (entry.method === upper) scratch.on(upper as FindMyWay.HTTPMethod, entry.url, noop);
+      }
+      scratch.on(upper as FindMyWay.HTTPMethod, url, noop);
     } catch (error) {
-      // find-my-way also refuses patterns that differ only in parameter names (`/a/:x` vs `/a/:y`).
       if (error instanceof Error && /already (declared|defined)|conflicts/i.test(error.message)) {
         throw new RouteExistsError(upper, url, { cause: error });
       }
       throw new HTTPConfigError(option, error instanceof Error ? error.message : String(error), { cause: error });
     }
-    this.entries.set(key, { method: upper, url });
-    return key;
+  }
+
+  add(definition: RouteDefinition<H>): RouteEntry<H> {
+    this.check(definition);
+    const method = definition.method.toUpperCase();
+    const entry: RouteEntry<H> = { key: routeKey(method, definition.url), method, url: definition.url, handler: definition.handler, options: definition.options };
+    this.router.on(method as FindMyWay.HTTPMethod, definition.url, noop, entry);
+    this.entries.set(entry.key, entry);
+    return entry;
   }
 
   remove(method: string, url: string): boolean {
     const upper = method.toUpperCase();
-    const key = `${upper} ${url}`;
-    if (!this.entries.delete(key)) return false;
+    if (!this.entries.delete(routeKey(upper, url))) return false;
     this.router.off(upper as FindMyWay.HTTPMethod, url);
     return true;
   }
 
   has(method: string, url: string): boolean {
-    return this.entries.has(`${method.toUpperCase()} ${url}`);
+    return this.entries.has(routeKey(method, url));
+  }
+
+  get(key: string): RouteEntry<H> | undefined {
+    return this.entries.get(key);
   }
 
   /** A request URL (query string allowed) to its route; HEAD falls back to GET as in Fastify. */
@@ -72,12 +84,15 @@ export class RouteTable<H> {
     let found = this.router.find(method as FindMyWay.HTTPMethod, url);
     if (found === null && method === 'HEAD') found = this.router.find('GET', url);
     if (found === null) return undefined;
-    const entry = found.store as Entry<H>;
-    return { key: entry.key, handler: entry.handler, params: found.params };
+    return { entry: found.store as RouteEntry<H>, params: found.params };
+  }
+
+  values(): IterableIterator<RouteEntry<H>> {
+    return this.entries.values();
   }
 
   list(): RouteKey[] {
-    return [...this.entries.values()];
+    return [...this.entries.values()].map(({ method, url }) => ({ method, url }));
   }
 
   get size(): number {

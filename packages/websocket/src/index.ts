@@ -1,13 +1,10 @@
 export {
   websocketComponent,
   type WebSocketComponent,
-  type WebSocketComponentOptions,
   type WebSocketComponentApplication,
-  type WebSocketMessageHandler,
-  type WebSocketMessageHandlers,
-  type WebSocketHTTPHost,
-  type WebSocketTLSOptions,
 } from './websocket-component.js';
+export type { WebSocketMessageHandler, WebSocketMessageHandlers } from './inbound.js';
+export type { WebSocketComponentOptions, WebSocketHTTPHost, WebSocketTLSOptions } from './options.js';
 export type { WebSocketClient, DisconnectReason } from './websocket-client.js';
 export type { WebSocketMessage, WireFormat } from './wire-codec.js';
-export { WebSocketConfigError, WebSocketEncodeError, WebSocketListenError } from './websocket-errors.js';
+export { WebSocketConfigError, WebSocketEncodeError, WebSocketListenError, WebSocketStateError } from './websocket-errors.js';

@@ -33,3 +33,11 @@ export class WebSocketListenError extends SystemgeError {
     this.port = port;
   }
 }
+
+/** The operation needs the component in another state, e.g. `start()` while it is already started. */
+export class WebSocketStateError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_WS_STATE';
+  constructor(message: string, options?: SystemgeErrorOptions) {
+    super(WebSocketStateError.code, message, options);
+  }
+}
