@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
-import { type NodeConfig, resolveNodeConfig } from '@systemge/node';
+import { isLoopbackHost, type NodeConfig, resolveNodeConfig } from '@systemge/node';
 import type { HTTPComponentOptions } from '@systemge/http';
 import type { Transport } from '@systemge/protocol';
 import type { WebSocketComponentOptions } from '@systemge/websocket';
@@ -103,6 +103,23 @@ export interface NodeFileConfig extends Omit<NodeConfig, 'transport'> {
   websocket?: WebSocketFileConfig;
   /** Register with a dashboard running in another process. */
   dashboard?: DashboardLinkFileConfig;
+  /** Who may run this node's commands besides its own process. */
+  commands?: CommandsFileConfig;
+}
+
+/**
+ * Commands from peers over the node's Systemge port (`systemge command --node`, `systemge repl --node`).
+ * Off unless `remote: true`; see `remoteCommands()` of `@systemge/node`.
+ */
+export interface CommandsFileConfig {
+  /** Run commands for peers that passed the handshake. Default false. */
+  remote?: boolean;
+  /** Only these peer names (give each its own token in `auth.peerTokens`). Default: every authenticated peer. */
+  peers?: string[];
+  /** Only these commands. Default: all. */
+  allow?: string[];
+  /** Accept commands on a non-loopback host without `auth.token` / `auth.peerTokens` (TLS client certificates). Default false. */
+  allowUnauthenticated?: boolean;
 }
 
 /** A dashboard served by this process, showing its nodes (and remote ones that register). */
@@ -163,7 +180,7 @@ const NODE_FIELDS = [
   'access',
   'rateLimits',
 ] as const;
-const FILE_NODE_FIELDS = ['application', 'options', 'transport', 'http', 'websocket', 'dashboard'] as const;
+const FILE_NODE_FIELDS = ['application', 'options', 'transport', 'http', 'websocket', 'dashboard', 'commands'] as const;
 
 /** A transport stand-in so the node validator can check listen/endpoint rules without building one. */
 const placeholderTransport: Transport = {
@@ -283,6 +300,21 @@ function checkNode(c: Checker, node: unknown, path: string): void {
     if (ws.sharePort === true && record.http === undefined) c.fail(`${path}.websocket.sharePort`, 'needs an "http" section on the same node');
     if (ws.sharePort === true && (ws.port !== undefined || ws.host !== undefined)) {
       c.fail(`${path}.websocket.port`, 'not allowed with sharePort: the HTTP port is used');
+    }
+  }
+  if (record.commands !== undefined) {
+    checkObject(c, record.commands, `${path}.commands`, { remote: k.bool, peers: k.strings, allow: k.strings, allowUnauthenticated: k.bool });
+    const commands = record.commands as CommandsFileConfig;
+    const listen = record.listen as { host?: unknown } | false | undefined;
+    const host = listen === false ? undefined : typeof listen?.host === 'string' ? listen.host : '127.0.0.1';
+    const auth = record.auth as { token?: unknown; peerTokens?: Record<string, unknown>; requireCertificateName?: unknown } | undefined;
+    const tokens = auth?.token !== undefined || Object.keys(auth?.peerTokens ?? {}).length > 0 || auth?.requireCertificateName === true;
+    if (commands.remote === true && host !== undefined && !isLoopbackHost(host) && !tokens && commands.allowUnauthenticated !== true) {
+      c.fail(
+        `${path}.commands.remote`,
+        `any peer that reaches ${host} could run this node's commands: set auth.token (or auth.peerTokens, or auth.requireCertificateName with TLS client certificates), listen on a loopback host, ` +
+          'or set commands.allowUnauthenticated: true when the TLS transport verifies client certificates',
+      );
     }
   }
   if (record.dashboard !== undefined) {

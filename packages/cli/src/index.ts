@@ -11,6 +11,7 @@ export {
   type WebSocketFileConfig,
   type DashboardFileConfig,
   type DashboardLinkFileConfig,
+  type CommandsFileConfig,
   type DashboardHTTPSFileConfig,
 } from './config-file.js';
 export {
@@ -20,4 +21,15 @@ export {
   type ApplicationContext,
   type ApplicationModule,
 } from './runner.js';
-export { ConfigFileError, InsecureTokenError, UsageError } from './errors.js';
+export {
+  ConfigFileError,
+  InsecureTokenError,
+  UsageError,
+  RemoteCommandsOffError,
+  NodeCommandError,
+  InitError,
+} from './errors.js';
+export { connectToNode, type NodeAccess, type NodeClient } from './node-client.js';
+export { runRepl, watchLine, type ReplIO, type ReplTarget } from './repl.js';
+export { initProject, type InitOptions } from './init.js';
+export { formatResult, cliLogger, prettyLine, type LogLevel, type LogFormat } from './format.js';

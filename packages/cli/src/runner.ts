@@ -10,6 +10,7 @@ import {
   type Logger,
   type NodeConfig,
   type NodePlugin,
+  remoteCommands,
   silentLogger,
   type SystemgeNode,
 } from '@systemge/node';
@@ -78,7 +79,7 @@ async function loadApplication(
 async function build(loaded: LoadedConfig, logger: Logger): Promise<RunningNode[]> {
   const out: RunningNode[] = [];
   for (const [index, spec] of loaded.config.nodes.entries()) {
-    const { application: _a, options, transport, http: httpSpec, websocket: wsSpec, dashboard: _d, ...nodeFields } = spec;
+    const { application: _a, options, transport, http: httpSpec, websocket: wsSpec, dashboard: _d, commands, ...nodeFields } = spec;
     const nodeLogger = logger.child?.({ node: spec.name }) ?? logger;
     const http = httpSpec === undefined ? undefined : httpComponent(httpOptionsFor(httpSpec, loaded.dir));
     const websocket = wsSpec === undefined ? undefined : websocketComponent(websocketOptionsFor(wsSpec, loaded.dir, http));
@@ -92,6 +93,9 @@ async function build(loaded: LoadedConfig, logger: Logger): Promise<RunningNode[
     const plugins: NodePlugin[] = [];
     if (http !== undefined) plugins.push(http as NodePlugin);
     if (websocket !== undefined) plugins.push(websocket as NodePlugin);
+    if (commands?.remote === true) {
+      plugins.push(remoteCommands({ peers: commands.peers, commands: commands.allow, allowUnauthenticated: commands.allowUnauthenticated }));
+    }
     const config: NodeConfig = { ...(nodeFields as Omit<NodeConfig, 'transport'>), transport: transportFor(transport, loaded.dir, nodeLogger) };
     const node = createNode(config, application, { logger, plugins });
     out.push({ node, http, websocket, link: undefined });

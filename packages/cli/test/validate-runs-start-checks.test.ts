@@ -39,12 +39,12 @@ describe('systemge validate runs every check systemge start runs', () => {
     await bothRefuse(file, /open-dashboard\.json: dashboard\.token: required: dashboard\.host "0\.0\.0\.0" is not a loopback address; set dashboard\.token/);
     const validate = await runToEnd(['validate', file]);
     expect(validate.stderr).not.toMatch(/options\.token/);
-  });
+  }, 60_000);
 
   it('refuses a Systemge registration listener on 0.0.0.0 without a token, naming dashboard.systemge.host', async () => {
     const file = write('open-registrations.json', { dashboard: { systemge: { host: '0.0.0.0' } }, nodes: [{ name: 'a' }] });
     await bothRefuse(file, /dashboard\.token: required: dashboard\.systemge\.host "0\.0\.0\.0"/);
-  });
+  }, 60_000);
 
   it('refuses a dashboard link that would send its token over plain TCP to another machine', async () => {
     const file = write('clear-link.json', { nodes: [{ name: 'a', dashboard: { host: '192.0.2.10', port: 7071, token: 'tok' } }] });
@@ -53,7 +53,7 @@ describe('systemge validate runs every check systemge start runs', () => {
     expect((await runToEnd(['validate', allowed])).code).toBe(0);
     const loopback = write('clear-link-loopback.json', { nodes: [{ name: 'a', dashboard: { host: '127.0.0.2', port: 7071, token: 'tok' } }] });
     expect((await runToEnd(['validate', loopback])).code).toBe(0);
-  });
+  }, 60_000);
 
   it('accepts a link over TLS, inherited from the node transport or its own', async () => {
     const inherited = write('tls-link.json', {
@@ -69,7 +69,7 @@ describe('systemge validate runs every check systemge start runs', () => {
       nodes: [{ name: 'a', dashboard: { host: 'dashboard.example', port: 7071, token: 'tok', transport: { kind: 'tls', caFile: pki.ca.certFile } } }],
     });
     expect((await runToEnd(['validate', own])).code).toBe(0);
-  });
+  }, 60_000);
 
   it('parses certificates: a file that is not PEM is refused at its field', async () => {
     await bothRefuse(
@@ -88,9 +88,9 @@ describe('systemge validate runs every check systemge start runs', () => {
       write('registrations-tls-without-cert.json', { dashboard: { systemge: { transport: { kind: 'tls', caFile: pki.ca.certFile } } }, nodes: [{ name: 'a' }] }),
       /dashboard\.systemge\.transport: a listening TLS node needs certFile and keyFile/,
     );
-  });
+  }, 60_000);
 
   it('runs the HTTP component checks: a bad allow-list entry is refused at nodes[0].http.allow', async () => {
     await bothRefuse(write('bad-allow.json', { nodes: [{ name: 'a', http: { port: 0, allow: ['not-an-address'] } }] }), /nodes\[0\]\.http\.allow: .*not-an-address/);
-  });
+  }, 60_000);
 });

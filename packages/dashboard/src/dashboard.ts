@@ -9,6 +9,7 @@ import {
   type ProcessDescription,
   type SystemgeNode,
   type TopicMap,
+  type CommandResult,
 } from '@systemge/node';
 import fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify';
 import { DASHBOARD_WS_PROTOCOL, isLoopbackHost, normalizeOrigin, TokenCheck } from './access.js';
@@ -235,7 +236,7 @@ class DashboardServer implements Dashboard, DashboardCore {
     };
   }
 
-  async run(name: string, command: string, args: string[], caller: Caller): Promise<string> {
+  async run(name: string, command: string, args: string[], caller: Caller): Promise<CommandResult> {
     const t = this.tracker.get(name);
     this.logger.info({ node: name, command, argc: args.length, remote: caller.remote, via: caller.via }, 'dashboard command');
     try {
@@ -250,12 +251,12 @@ class DashboardServer implements Dashboard, DashboardCore {
     }
   }
 
-  async runAll(command: string, caller: Caller): Promise<Record<string, { result: string } | { error: string; code: string }>> {
+  async runAll(command: string, caller: Caller): Promise<Record<string, { result: CommandResult } | { error: string; code: string }>> {
     const names = this.tracker.values().filter((t) => t.reachable).map((t) => t.name);
     const settled = await Promise.allSettled(names.map((name) => this.run(name, command, [], caller)));
     // fromEntries defines own properties: a node named `__proto__` is a key like any other.
     return Object.fromEntries(
-      settled.map((s, i): [string, { result: string } | { error: string; code: string }] => {
+      settled.map((s, i): [string, { result: CommandResult } | { error: string; code: string }] => {
         if (s.status === 'fulfilled') return [names[i]!, { result: s.value }];
         const e = s.reason as { message?: string; code?: string };
         return [names[i]!, { error: e.message ?? String(s.reason), code: e.code ?? 'SYSTEMGE_ERR_DASHBOARD_COMMAND_FAILED' }];

@@ -1,4 +1,4 @@
-import { UnknownCommandError } from '@systemge/node';
+import { type CommandResult, UnknownCommandError } from '@systemge/node';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { hostnameOf, isLoopbackHost, originAllowed, presentedToken, type TokenCheck } from './access.js';
@@ -29,8 +29,8 @@ export interface DashboardCore {
   readonly feed: LiveFeed;
   list(): DashboardNodeSummary[];
   details(name: string): Promise<DashboardNodeDetails>;
-  run(name: string, command: string, args: string[], caller: Caller): Promise<string>;
-  runAll(command: string, caller: Caller): Promise<Record<string, { result: string } | { error: string; code: string }>>;
+  run(name: string, command: string, args: string[], caller: Caller): Promise<CommandResult>;
+  runAll(command: string, caller: Caller): Promise<Record<string, { result: CommandResult } | { error: string; code: string }>>;
   prometheus(): { contentType: string; body: string };
   health(): Record<string, unknown>;
   topology(): TopologyEdge[];

@@ -10,6 +10,8 @@ import {
   DASHBOARD_DESCRIBE_TOPIC,
   describeNode,
   parseCommandFailure,
+  decodeCommandResult,
+  type CommandResult,
   SYNC_LATENCY_BUCKETS_MS,
   UnknownCommandError,
   type NodeDescription,
@@ -68,7 +70,7 @@ export abstract class TrackedNode {
   abstract describe(): Promise<NodeDescription>;
 
   /** Runs a command; rejects with a typed dashboard error (or `SYSTEMGE_ERR_UNKNOWN_COMMAND`). */
-  abstract command(command: string, args: string[]): Promise<string>;
+  abstract command(command: string, args: string[]): Promise<CommandResult>;
 
   /** Whether the node can be described and commanded now. */
   abstract get reachable(): boolean;
@@ -111,7 +113,7 @@ export class LocalNode extends TrackedNode {
     return Promise.resolve(this.current());
   }
 
-  async command(command: string, args: string[]): Promise<string> {
+  async command(command: string, args: string[]): Promise<CommandResult> {
     try {
       return await this.node.command(command, args);
     } catch (error) {
@@ -157,7 +159,7 @@ export class RemoteNode extends TrackedNode {
     }
   }
 
-  async command(command: string, args: string[]): Promise<string> {
+  async command(command: string, args: string[]): Promise<CommandResult> {
     const known = this.description?.commands;
     if (known !== undefined && !known.includes(command)) throw new UnknownCommandError(command, [...known].sort());
     if (!this.reachable) throw new NodeUnavailableError(this.name, 'its dashboard link is not connected');
@@ -175,7 +177,7 @@ export class RemoteNode extends TrackedNode {
       );
     }
     if (response.ok) {
-      return typeof response.payload === 'string' ? response.payload : Buffer.from(response.payload).toString('utf8');
+      return decodeCommandResult(typeof response.payload === 'string' ? response.payload : Buffer.from(response.payload).toString('utf8'));
     }
     if (response.code !== 'SYSTEMGE_ERR_SYNC_FAILURE') throw new NodeUnavailableError(this.name, response.error);
     const failure = parseCommandFailure(response.error);

@@ -74,6 +74,17 @@ describe('HTTP API (inject)', () => {
     expect(json(response)).toEqual({ result: 'hello world' });
   });
 
+  it('returns the data of stats, connections and topics as JSON values, not JSON text', async () => {
+    const dashboard = await startDashboard();
+    await twoLocalNodes(dashboard);
+    const run = async (command: string) =>
+      json(await dashboard.inject({ method: 'POST', url: '/api/nodes/alpha/command', payload: { command } }))['result'];
+    expect(await run('stats')).toMatchObject({ connectionsIn: 1 });
+    expect(await run('connections')).toEqual([expect.objectContaining({ name: 'beta', direction: 'in' })]);
+    expect(await run('topics')).toMatchObject({ handled: { asyncTopics: ['ping'] } });
+    expect(await run('commands')).toEqual(expect.arrayContaining(['echo', 'stats']));
+  });
+
   it('answers 404 with the command list for an unknown command, and 404 for an unknown node', async () => {
     const dashboard = await startDashboard();
     await twoLocalNodes(dashboard);

@@ -65,6 +65,10 @@ describe('nodes in two processes on one dashboard', () => {
       'remote-a to count 40 messages',
     );
 
+    // Data crosses the link as data: the API's result is the stats object itself.
+    const stats = (await api(dashboard, 'POST', '/api/nodes/remote-b/command', { command: 'stats' })).json();
+    expect(stats['result']).toMatchObject({ asyncSent: 40 });
+
     const unknown = await api(dashboard, 'POST', '/api/nodes/remote-a/command', { command: 'nope' });
     expect(unknown.status).toBe(404);
     expect(unknown.json()).toMatchObject({ code: 'SYSTEMGE_ERR_UNKNOWN_COMMAND', commands: expect.arrayContaining(['worked']) });

@@ -300,12 +300,21 @@ describe.runIf(haveBrowser)('dashboard UI in Chromium', () => {
     expect(await failed.locator('.error-text').textContent()).toContain('this command always fails');
     expect(await failed.locator('.error-code').textContent()).toBe('SYSTEMGE_ERR_DASHBOARD_COMMAND_FAILED');
 
+    // Data (here the node's counters) is shown as indented JSON.
+    await page.getByLabel('Command', { exact: true }).fill('stats');
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    const stats = page.locator('.entry[data-node="edge-a"][data-command="stats"][data-state="ok"]').first();
+    await stats.waitFor();
+    const statsText = (await stats.locator('.entry-body').textContent()) ?? '';
+    expect(JSON.parse(statsText)).toMatchObject({ asyncReceived: expect.any(Number) });
+    expect(statsText).toContain('\n  "asyncSent": ');
+
     await page.getByLabel('Command', { exact: true }).fill('nope');
     await page.getByRole('button', { name: 'Run', exact: true }).click();
     const unknown = page.locator('.entry[data-node="edge-a"][data-command="nope"]').first();
     await unknown.and(page.locator('[data-state="error"]')).waitFor();
     expect(await unknown.locator('.error-text').textContent()).toMatch(/nope/);
-    expect(await page.locator('.entry').count()).toBe(4);
+    expect(await page.locator('.entry').count()).toBe(5);
     expect(problems).toEqual([]);
   });
 

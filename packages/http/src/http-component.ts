@@ -259,7 +259,7 @@ class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
 
   getCommandHandlers(): CommandHandlers {
     const p = this.name;
-    const access = (): string => JSON.stringify({ allow: this.allowList.entries(), deny: this.denyList.entries() }, null, 2);
+    const access = (): { allow: string[]; deny: string[] } => ({ allow: this.allowList.entries(), deny: this.denyList.entries() });
     const entry = (args: string[], usage: string): string => {
       if (args[0] === undefined) throw new Error(`usage: ${usage}`);
       return args[0];

@@ -60,8 +60,17 @@ export type SyncMessageHandlers<T extends TopicMap = AnyTopics> = {
   [K in SyncTopic<T>]?: SyncMessageHandler<SyncRequestPayload<T, K>, SyncResponsePayload<T, K>, T>;
 };
 
-/** A command: gets its arguments, returns text for the operator. */
-export type CommandHandler = (args: string[]) => string | Promise<string>;
+/** A value JSON can carry: what commands return when they return data. */
+export type JSONValue = string | number | boolean | null | JSONValue[] | { [key: string]: JSONValue };
+
+/**
+ * What a command returns: text for the operator, or data (any JSON value). Data reaches callers
+ * as data: `node.command()`, the dashboard API's `result`, and `systemge command` (printed as JSON).
+ */
+export type CommandResult = JSONValue;
+
+/** A command: gets its arguments, returns text or data for the operator. */
+export type CommandHandler = (args: string[]) => CommandResult | Promise<CommandResult>;
 export type CommandHandlers = Record<string, CommandHandler>;
 
 /** An application that exchanges messages with other nodes. */

@@ -277,6 +277,7 @@ const limitsCheck: Check = (v, path) => {
     maxPayloadBytes: integer(1, 0xffff_ffff),
     maxSyncTokenBytes: integer(32, 0xffff),
     maxNodeNameBytes: integer(1, 0xffff),
+    maxHandshakeFrameBytes: integer(16 * 1024, 0xffff_ffff),
   })(v, path);
 };
 
@@ -335,6 +336,7 @@ const configCheck = object({
     maxAttemptsPerIp: integer(0),
     attemptWindowMs: duration(1),
     maxPendingHandshakes: integer(1),
+    maxPendingHandshakeBytes: integer(1),
     maxConnections: integer(1),
   }),
   rateLimits: object({
@@ -397,6 +399,14 @@ function resolveConfig(config: NodeConfig, requireTransport: boolean): ResolvedN
   if (connection.maxBufferedBytes < connection.highWaterMark) {
     fail('connection.maxBufferedBytes', `must be at least connection.highWaterMark (${connection.highWaterMark})`);
   }
+  const handshakeFrameBytes = Math.min(limits.maxHandshakeFrameBytes, limits.maxFrameBytes);
+  const maxPendingHandshakeBytes = config.access?.maxPendingHandshakeBytes ?? 8 * 1024 * 1024;
+  if (maxPendingHandshakeBytes < handshakeFrameBytes) {
+    fail(
+      'access.maxPendingHandshakeBytes',
+      `must be at least limits.maxHandshakeFrameBytes (${handshakeFrameBytes}): each pending handshake may hold that much`,
+    );
+  }
   const heartbeat: Required<HeartbeatConfig> = { intervalMs: 5000, timeoutMs: 15_000, ...config.heartbeat };
   if (heartbeat.intervalMs > 0 && heartbeat.timeoutMs <= heartbeat.intervalMs) {
     fail('heartbeat.timeoutMs', `must be greater than heartbeat.intervalMs (${heartbeat.intervalMs})`);
@@ -419,6 +429,7 @@ function resolveConfig(config: NodeConfig, requireTransport: boolean): ResolvedN
       maxAttemptsPerIp: config.access?.maxAttemptsPerIp ?? 0,
       attemptWindowMs: config.access?.attemptWindowMs ?? 10_000,
       maxPendingHandshakes: config.access?.maxPendingHandshakes ?? 128,
+      maxPendingHandshakeBytes,
       maxConnections: config.access?.maxConnections ?? 4096,
     },
     rateLimits: {

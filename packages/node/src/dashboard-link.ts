@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { SystemgeError, type Transport } from '@systemge/protocol';
 import type { AnyTopics, TopicMap } from './components.js';
+import { answerCommandRequest, parseCommandRequest } from './command-protocol.js';
 import { AuthenticationError } from './errors.js';
 import { type Logger, silentLogger } from './logger.js';
 import { createNode } from './node.js';
@@ -10,35 +11,12 @@ import type { NodeStats } from './stats.js';
 
 /** Sync topic a dashboard calls to read a node's description (payload ''). */
 export const DASHBOARD_DESCRIBE_TOPIC = 'systemge.dashboard.describe';
-/** Sync topic a dashboard calls to run a command (payload: JSON `{ command, args }`). */
+/** Sync topic a dashboard calls to run a command (payload: JSON `{ command, args }`; response: JSON `{ result }`). */
 export const DASHBOARD_COMMAND_TOPIC = 'systemge.dashboard.command';
 /** Async topic a node sends its status changes on (payload: JSON `{ name, status, previous }`). */
 export const DASHBOARD_STATUS_TOPIC = 'systemge.dashboard.status';
 
-/** The failure text of a DASHBOARD_COMMAND_TOPIC request: JSON of this shape. */
-export interface CommandFailure {
-  code: string | undefined;
-  message: string;
-  /** The node's commands, when the command was unknown. */
-  available: string[] | undefined;
-}
-
-/** Reads a command failure text; plain text (from older links) becomes a message without a code. */
-export function parseCommandFailure(text: string): CommandFailure {
-  try {
-    const value = JSON.parse(text) as Partial<CommandFailure>;
-    if (typeof value === 'object' && value !== null && typeof value.message === 'string') {
-      return {
-        code: typeof value.code === 'string' ? value.code : undefined,
-        message: value.message,
-        available: Array.isArray(value.available) ? value.available.map(String) : undefined,
-      };
-    }
-  } catch {
-    // Not JSON: keep the text.
-  }
-  return { code: undefined, message: text, available: undefined };
-}
+export { parseCommandFailure, type CommandFailure } from './command-protocol.js';
 
 /** Process figures of the process a node runs in. */
 export interface ProcessDescription {
@@ -237,24 +215,7 @@ export async function connectDashboard<T extends TopicMap = AnyTopics>(
     {
       getSyncMessageHandlers: () => ({
         [DASHBOARD_DESCRIBE_TOPIC]: () => JSON.stringify(describeNode(node, probe)),
-        [DASHBOARD_COMMAND_TOPIC]: async (message) => {
-          const request = JSON.parse(String(message.payload)) as { command?: unknown; args?: unknown };
-          if (typeof request.command !== 'string') throw new Error('command must be a string');
-          const args = Array.isArray(request.args) ? request.args.map(String) : [];
-          try {
-            return await node.command(request.command, args);
-          } catch (error) {
-            // The failure text is JSON so the dashboard gets the code (and, for an unknown command, the list).
-            const e = error as { code?: unknown; message?: unknown; available?: unknown };
-            throw new Error(
-              JSON.stringify({
-                code: typeof e.code === 'string' ? e.code : undefined,
-                message: typeof e.message === 'string' ? e.message : String(error),
-                available: Array.isArray(e.available) ? e.available : undefined,
-              } satisfies CommandFailure),
-            );
-          }
-        },
+        [DASHBOARD_COMMAND_TOPIC]: (message) => answerCommandRequest(node, parseCommandRequest(String(message.payload))),
       }),
     },
     options.logger === undefined ? {} : { logger: options.logger },

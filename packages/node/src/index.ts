@@ -28,6 +28,8 @@ export type {
   SyncMessageHandlers,
   CommandHandler,
   CommandHandlers,
+  CommandResult,
+  JSONValue,
   SystemgeComponent,
   CommandComponent,
   LifecycleComponent,
@@ -98,3 +100,17 @@ export {
 } from './dashboard-link.js';
 export { AddressList, unmapIPv4, type AccessControlConfig, type InvalidEntryError } from './connect/access-control.js';
 export { TokenBucket, type RateLimitConfig } from './messaging/rate-limits.js';
+export {
+  encodeCommandResult,
+  decodeCommandResult,
+  parseCommandRequest,
+  type CommandRequest,
+} from './command-protocol.js';
+export {
+  remoteCommands,
+  REMOTE_COMMAND_TOPIC,
+  CommandNotPermittedError,
+  RemoteCommandsUnauthenticatedError,
+  type RemoteCommandsOptions,
+} from './remote-commands.js';
+export { ConnectProgressLog, CONNECT_PROGRESS_INTERVAL_MS } from './connect/connect-progress.js';

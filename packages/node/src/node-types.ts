@@ -1,6 +1,7 @@
 import type { Payload } from '@systemge/protocol';
 import type {
   AnyTopics,
+  CommandResult,
   AsyncMessageHandler,
   AsyncPayload,
   AsyncTopic,
@@ -99,7 +100,8 @@ export interface NodeEvents {
   'peer:disconnected': [peer: PeerInfo, reason: { code: string; reason: string; initiator: 'local' | 'remote' }];
   'peer:dead': [peer: PeerInfo];
   'connect:attempt': [endpoint: EndpointConfig, attempt: number];
-  'connect:failed': [endpoint: EndpointConfig, attempt: number, error: Error];
+  /** `retryInMs`: delay before the next attempt; undefined when this was the last one. */
+  'connect:failed': [endpoint: EndpointConfig, attempt: number, error: Error, retryInMs: number | undefined];
   'connect:gave-up': [endpoint: EndpointConfig, error: Error];
   'reconnected': [peer: PeerInfo];
   /** A problem that did not stop the node (handshake refused, invalid frame, handler error...). */
@@ -163,8 +165,12 @@ export interface SystemgeNode<T extends TopicMap = AnyTopics> {
   /** Topics this node handles. */
   topics(): { asyncTopics: string[]; syncTopics: string[] };
 
-  /** Runs a command by name. Rejects with SYSTEMGE_ERR_UNKNOWN_COMMAND listing the available ones. */
-  command(name: string, args?: string[]): Promise<string>;
+  /**
+   * Runs a command by name; resolves with its text or data (built-ins such as `stats`,
+   * `connections`, `topics` and `status` return data). Rejects with SYSTEMGE_ERR_UNKNOWN_COMMAND
+   * listing the available ones.
+   */
+  command(name: string, args?: string[]): Promise<CommandResult>;
   commandNames(): string[];
 
   on<E extends NodeEventName>(event: E, listener: (...args: NodeEvents[E]) => void): this;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Payload } from '@systemge/protocol';
-import type { AnyTopics, Application, NodePlugin, PluginContext, TopicMap } from './components.js';
+import type { AnyTopics, Application, CommandResult, NodePlugin, PluginContext, TopicMap } from './components.js';
 import { type EndpointConfig, type NodeConfig, resolveNodeConfig, type ResolvedNodeConfig } from './config.js';
 import type { AddressList } from './connect/access-control.js';
 import { Connections } from './connect/connections.js';
@@ -225,7 +225,13 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     const info: Record<string, string> = { instance: this.ctx.instance };
     const listener = this.lifecycle.listener;
     if (listener !== undefined) info.listen = `${listener.host}:${listener.port}`;
-    return { name: this.name, asyncTopics: [...this.handlers.async.keys()], syncTopics: [...this.handlers.sync.keys()], info };
+    return {
+      name: this.name,
+      asyncTopics: [...this.handlers.async.keys()],
+      syncTopics: [...this.handlers.sync.keys()],
+      info,
+      limits: this.config.limits,
+    };
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -304,7 +310,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     return this.commands.names();
   }
 
-  command(name: string, args: string[] = []): Promise<string> {
+  command(name: string, args: string[] = []): Promise<CommandResult> {
     return this.commands.run(name, args);
   }
 

@@ -19,36 +19,37 @@ class Counter implements CommandComponent {
 }
 
 describe('node commands', () => {
-  it('reports status, connections, topics and stats as JSON', async () => {
+  it('returns status, connections, topics and stats as data, not JSON text', async () => {
     const server = await startNode({ name: 'server' }, { getSyncMessageHandlers: () => ({ ping: () => 'pong' }) });
     const client = await startNode({ name: 'client', endpoints: [endpointOf(server)] }, {
       getAsyncMessageHandlers: () => ({ news: () => {} }),
     });
     await client.syncRequest('ping', '').first();
 
-    const status = JSON.parse(await client.command('status'));
+    const status = (await client.command('status')) as Record<string, unknown>;
+    expect(typeof status).toBe('object');
     expect(status).toMatchObject({ name: 'client', status: 'started', handling: 'concurrent', peers: 1, transport: 'tcp' });
     expect(status.address).toEqual(client.address);
 
-    const connections = JSON.parse(await client.command('connections'));
+    const connections = await client.command('connections');
     expect(connections).toEqual([
       expect.objectContaining({ name: 'server', direction: 'out', transport: 'tcp', remote: `127.0.0.1:${server.address!.port}` }),
     ]);
-    expect(JSON.parse(await server.command('connections'))[0]).toMatchObject({ name: 'client', direction: 'in' });
+    expect(((await server.command('connections')) as unknown[])[0]).toMatchObject({ name: 'client', direction: 'in' });
 
-    expect(JSON.parse(await client.command('topics'))).toEqual({
+    expect(await client.command('topics')).toEqual({
       handled: { asyncTopics: ['news'], syncTopics: [] },
       peers: { server: { asyncTopics: [], syncTopics: ['ping'] } },
     });
 
-    const stats = JSON.parse(await client.command('stats'));
+    const stats = await client.command('stats');
     expect(stats).toMatchObject({ syncRequestsSent: 1, syncResponsesReceived: 1, connectionsOut: 1 });
   });
 
   it('lists built-in and application commands, and runs the application ones with their args', async () => {
     const app = new Counter();
     const node = await startNode({ name: 'n' }, app);
-    const names = (await node.command('commands')).split('\n');
+    const names = (await node.command('commands')) as string[];
     for (const name of ['status', 'connections', 'topics', 'stats', 'commands', 'start', 'stop', 'restart', 'connect', 'disconnect']) {
       expect(names).toContain(name);
     }

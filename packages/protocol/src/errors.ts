@@ -26,6 +26,10 @@ export interface ProtocolErrorContext extends SystemgeErrorOptions {
   frameKind?: FrameKind;
   topic?: string;
   syncToken?: string;
+  /** Makes fatal an error that otherwise rejects one frame (e.g. a bad field in a handshake, which cannot be retried). */
+  fatal?: boolean;
+  /** Whose limit was broken when it is not this side's own, e.g. `peer "b"`; named in the message. */
+  limitOwner?: string;
 }
 
 /**
@@ -48,15 +52,18 @@ export class ProtocolError extends SystemgeError {
   }
 }
 
-/** A frame declared a length above `maxFrameBytes`. Fatal. */
+/** A frame declared a length above `maxFrameBytes` (or, for the first frame, `maxHandshakeFrameBytes`). Fatal. */
 export class FrameTooLargeError extends ProtocolError {
   static readonly code = 'SYSTEMGE_ERR_FRAME_TOO_LARGE';
   readonly size: number;
   readonly limit: number;
-  constructor(size: number, limit: number) {
-    super(FrameTooLargeError.code, `frame of ${size} bytes exceeds maxFrameBytes ${limit}`, true);
+  /** The limit that was broken: `maxFrameBytes` or `maxHandshakeFrameBytes`. */
+  readonly limitName: 'maxFrameBytes' | 'maxHandshakeFrameBytes';
+  constructor(size: number, limit: number, limitName: 'maxFrameBytes' | 'maxHandshakeFrameBytes' = 'maxFrameBytes') {
+    super(FrameTooLargeError.code, `frame of ${size} bytes exceeds ${limitName} ${limit}`, true);
     this.size = size;
     this.limit = limit;
+    this.limitName = limitName;
   }
 }
 
@@ -98,16 +105,21 @@ export class TruncatedFrameError extends ProtocolError {
 export class EmptyTopicError extends ProtocolError {
   static readonly code = 'SYSTEMGE_ERR_EMPTY_TOPIC';
   constructor(context?: ProtocolErrorContext) {
-    super(EmptyTopicError.code, 'topic must be a non-empty string', false, context);
+    super(EmptyTopicError.code, 'topic must be a non-empty string', context?.fatal ?? false, context);
   }
 }
 
-/** A field (topic, payload, sync token, node name) longer than its limit. The frame is rejected, the connection kept. */
+/**
+ * A field (topic, payload, sync token, node name) longer than its limit. The frame is rejected, the connection
+ * kept, except in a handshake, which cannot be retried (fatal then). `limitOwner` names the peer when the
+ * limit is the peer's (learned in the handshake) rather than this side's.
+ */
 export class FieldTooLargeError extends ProtocolError {
   static readonly code = 'SYSTEMGE_ERR_FIELD_TOO_LARGE';
   readonly field: 'topic' | 'payload' | 'syncToken' | 'name';
   readonly size: number;
   readonly limit: number;
+  readonly limitOwner: string | undefined;
   constructor(
     field: 'topic' | 'payload' | 'syncToken' | 'name',
     size: number,
@@ -122,10 +134,17 @@ export class FieldTooLargeError extends ProtocolError {
           : field === 'syncToken'
             ? 'maxSyncTokenBytes'
             : 'maxNodeNameBytes';
-    super(FieldTooLargeError.code, `${field} of ${size} bytes exceeds ${limitName} ${limit}`, false, context);
+    const owner = context?.limitOwner === undefined ? '' : ` of ${context.limitOwner}`;
+    super(
+      FieldTooLargeError.code,
+      `${field} of ${size} bytes exceeds ${limitName} ${limit}${owner}`,
+      context?.fatal ?? false,
+      context,
+    );
     this.field = field;
     this.size = size;
     this.limit = limit;
+    this.limitOwner = context?.limitOwner;
   }
 }
 

@@ -53,10 +53,17 @@ export class FrameDecoder {
   private topicLen = 0;
   private topic = '';
   private ended = false;
+  /** True until the first frame has been parsed, when that frame is a handshake: it is held to `maxHandshakeFrameBytes`. */
+  private first: boolean;
 
-  constructor(limits: ProtocolLimits, sink: FrameSink) {
+  /**
+   * `options.handshakeFirst`: the first frame of the stream is a handshake (or its answer), held to
+   * `maxHandshakeFrameBytes` instead of `maxFrameBytes`. Connections set it; a bare codec does not.
+   */
+  constructor(limits: ProtocolLimits, sink: FrameSink, options?: { handshakeFirst?: boolean }) {
     this.limits = limits;
     this.sink = sink;
+    this.first = options?.handshakeFirst === true;
   }
 
   /** True after a fatal error; further input is ignored. */
@@ -182,7 +189,16 @@ export class FrameDecoder {
   }
 
   private checkSize(size: number): boolean {
-    if (size > this.limits.maxFrameBytes) {
+    if (this.first) {
+      // The first frame is the handshake (or its answer), sent before the peer is authenticated:
+      // a small cap keeps what an unauthenticated connection can make this side hold small.
+      const cap = Math.min(this.limits.maxHandshakeFrameBytes, this.limits.maxFrameBytes);
+      if (size > cap) {
+        const name = cap < this.limits.maxFrameBytes ? 'maxHandshakeFrameBytes' : 'maxFrameBytes';
+        this.fail(new FrameTooLargeError(size, cap, name));
+        return false;
+      }
+    } else if (size > this.limits.maxFrameBytes) {
       this.fail(new FrameTooLargeError(size, this.limits.maxFrameBytes));
       return false;
     }
@@ -209,6 +225,7 @@ export class FrameDecoder {
   }
 
   private parseBody(buf: Buffer, start: number, end: number): void {
+    this.first = false;
     const kind = buf[start] as number;
     if (kind >= 1 && kind <= 4) {
       this.parseMessage(kind as MessageKind, buf, start + 1, end);
@@ -348,6 +365,11 @@ export class FrameDecoder {
       this.reject(new InvalidFrameError(result, true, { frameKind: kind }));
       return;
     }
+    if (result instanceof Error && !result.fatal && (kind === FrameKind.Handshake || kind === FrameKind.HandshakeAck)) {
+      // A handshake is sent once: rejecting it alone would leave the peer waiting for an answer.
+      this.fail(fatalCopy(result));
+      return;
+    }
     if (result instanceof Error) {
       this.reject(result);
       return;
@@ -363,7 +385,22 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-function topicList(v: unknown, field: string, limits: ProtocolLimits): string[] | string | ProtocolError {
+/** The same error, fatal, for a handshake that cannot be answered. */
+function fatalCopy(error: ProtocolError): ProtocolError {
+  const context = { frameKind: error.frameKind, fatal: true, cause: error.cause };
+  if (error instanceof FieldTooLargeError) {
+    return new FieldTooLargeError(error.field, error.size, error.limit, { ...context, limitOwner: error.limitOwner });
+  }
+  if (error instanceof EmptyTopicError) return new EmptyTopicError(context);
+  return new InvalidFrameError(error.message, true, context);
+}
+
+/**
+ * Topic list of a control frame. In a handshake (`lenient`), topics over `maxTopicBytes` are left
+ * out instead of refusing the frame: the sender could not know this side's limits yet, and a topic
+ * this side cannot carry is one it never routes. Later topic frames are checked strictly.
+ */
+function topicList(v: unknown, field: string, limits: ProtocolLimits, lenient: boolean): string[] | string | ProtocolError {
   if (v === undefined) return [];
   if (!Array.isArray(v)) return `${field} must be an array of strings`;
   const out: string[] = [];
@@ -371,8 +408,36 @@ function topicList(v: unknown, field: string, limits: ProtocolLimits): string[] 
     if (typeof t !== 'string') return `${field} must be an array of strings`;
     if (t.length === 0) return new EmptyTopicError();
     const bytes = Buffer.byteLength(t, 'utf8');
-    if (bytes > limits.maxTopicBytes) return new FieldTooLargeError('topic', bytes, limits.maxTopicBytes);
+    if (bytes > limits.maxTopicBytes) {
+      if (lenient) continue;
+      return new FieldTooLargeError('topic', bytes, limits.maxTopicBytes);
+    }
     out.push(t);
+  }
+  return out;
+}
+
+const LIMIT_NAMES: readonly (keyof ProtocolLimits)[] = [
+  'maxFrameBytes',
+  'maxTopicBytes',
+  'maxPayloadBytes',
+  'maxSyncTokenBytes',
+  'maxNodeNameBytes',
+  'maxHandshakeFrameBytes',
+];
+
+/** Announced limits: a map of positive integers; unknown keys (from newer peers) are ignored. */
+function announcedLimits(v: unknown): Partial<ProtocolLimits> | undefined | string {
+  if (v === undefined) return undefined;
+  if (!isObject(v)) return 'handshake limits must be a map of positive integers';
+  const out: Partial<ProtocolLimits> = {};
+  for (const key of LIMIT_NAMES) {
+    if (!Object.hasOwn(v, key)) continue;
+    const value = v[key];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 0xffff_ffff) {
+      return `handshake limit ${key} must be a positive integer`;
+    }
+    out[key] = value;
   }
   return out;
 }
@@ -395,9 +460,10 @@ function validateControl(kind: FrameKind, body: unknown, limits: ProtocolLimits)
     if (typeof body.code !== 'string' || typeof body.reason !== 'string') return 'goodbye needs string code and reason';
     return { kind, code: body.code.slice(0, 256), reason: body.reason.slice(0, 1024) };
   }
-  const asyncTopics = topicList(body.asyncTopics, 'asyncTopics', limits);
+  const lenient = kind === FrameKind.Handshake || kind === FrameKind.HandshakeAck;
+  const asyncTopics = topicList(body.asyncTopics, 'asyncTopics', limits, lenient);
   if (!Array.isArray(asyncTopics)) return asyncTopics;
-  const syncTopics = topicList(body.syncTopics, 'syncTopics', limits);
+  const syncTopics = topicList(body.syncTopics, 'syncTopics', limits, lenient);
   if (!Array.isArray(syncTopics)) return syncTopics;
   if (kind === FrameKind.TopicsAdded || kind === FrameKind.TopicsRemoved) {
     return { kind, asyncTopics, syncTopics };
@@ -409,8 +475,10 @@ function validateControl(kind: FrameKind, body: unknown, limits: ProtocolLimits)
   if (nameBytes > limits.maxNodeNameBytes) return new FieldTooLargeError('name', nameBytes, limits.maxNodeNameBytes);
   const info = stringRecord(body.info);
   if (typeof info === 'string') return info;
+  const peerLimits = announcedLimits(body.limits);
+  if (typeof peerLimits === 'string') return peerLimits;
   if (kind === FrameKind.HandshakeAck) {
-    return { kind, version: body.version, name: body.name, asyncTopics, syncTopics, info };
+    return { kind, version: body.version, name: body.name, asyncTopics, syncTopics, info, limits: peerLimits };
   }
   if (body.auth !== undefined && typeof body.auth !== 'string') return 'handshake auth must be a string';
   return {
@@ -421,5 +489,6 @@ function validateControl(kind: FrameKind, body: unknown, limits: ProtocolLimits)
     syncTopics,
     auth: body.auth,
     info,
+    limits: peerLimits,
   };
 }

@@ -107,6 +107,7 @@ function controlBody(frame: ControlFrame): Buffer {
         syncTopics: frame.syncTopics,
         ...(frame.auth === undefined ? {} : { auth: frame.auth }),
         ...(frame.info === undefined ? {} : { info: frame.info }),
+        ...(frame.limits === undefined ? {} : { limits: frame.limits }),
       });
     case FrameKind.HandshakeAck:
       return packr.pack({
@@ -115,6 +116,7 @@ function controlBody(frame: ControlFrame): Buffer {
         asyncTopics: frame.asyncTopics,
         syncTopics: frame.syncTopics,
         ...(frame.info === undefined ? {} : { info: frame.info }),
+        ...(frame.limits === undefined ? {} : { limits: frame.limits }),
       });
     case FrameKind.TopicsAdded:
     case FrameKind.TopicsRemoved:
@@ -132,6 +134,15 @@ function controlBody(frame: ControlFrame): Buffer {
   }
 }
 
+/** Topics announced in control frames obey the same limits as message topics: the receiver refuses them otherwise. */
+function checkTopics(topics: string[], kind: FrameKind, limits: ProtocolLimits): void {
+  for (const topic of topics) {
+    if (topic.length === 0) throw new EmptyTopicError({ frameKind: kind });
+    const bytes = topic.length * 3 <= limits.maxTopicBytes ? topic.length : Buffer.byteLength(topic, 'utf8');
+    if (bytes > limits.maxTopicBytes) throw new FieldTooLargeError('topic', bytes, limits.maxTopicBytes, { frameKind: kind, topic });
+  }
+}
+
 /** Encodes any frame into a new buffer, prefix included. */
 export function encodeFrame(frame: Frame, limits: ProtocolLimits): Buffer {
   if (frame.kind <= 4) {
@@ -139,6 +150,10 @@ export function encodeFrame(frame: Frame, limits: ProtocolLimits): Buffer {
     const tmp = Buffer.allocUnsafe(messageFrameBound(m));
     const end = encodeMessageInto(m, tmp, 0, limits);
     return tmp.subarray(0, end);
+  }
+  if ('asyncTopics' in frame) {
+    checkTopics(frame.asyncTopics, frame.kind, limits);
+    checkTopics(frame.syncTopics, frame.kind, limits);
   }
   const body = controlBody(frame as ControlFrame);
   const length = body.length + 1;

@@ -1,3 +1,5 @@
+import type { ProtocolLimits } from './limits.js';
+
 /** Version of the wire protocol carried in the handshake. Peers with a different major version refuse each other. */
 export const PROTOCOL_VERSION = 1;
 
@@ -59,6 +61,13 @@ export interface TopicSet {
   syncTopics: string[];
 }
 
+/**
+ * The receive limits a node announces in its handshake, so its peer refuses locally, with a typed
+ * error, what this node would refuse. Absent in handshakes from nodes that predate the field:
+ * the receiver then assumes its own limits.
+ */
+export type AnnouncedLimits = Partial<ProtocolLimits>;
+
 /** First frame sent by the dialing side. */
 export interface HandshakeFrame extends TopicSet {
   kind: typeof FrameKind.Handshake;
@@ -68,6 +77,8 @@ export interface HandshakeFrame extends TopicSet {
   auth?: string | undefined;
   /** Free-form details about the node (e.g. its listen address), at most a few hundred bytes. */
   info?: Record<string, string> | undefined;
+  /** The dialer's receive limits. */
+  limits?: AnnouncedLimits | undefined;
 }
 
 /** The listening side's answer to a handshake. */
@@ -76,6 +87,8 @@ export interface HandshakeAckFrame extends TopicSet {
   version: number;
   name: string;
   info?: Record<string, string> | undefined;
+  /** The listener's receive limits. */
+  limits?: AnnouncedLimits | undefined;
 }
 
 export interface TopicsFrame extends TopicSet {

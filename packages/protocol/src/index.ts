@@ -7,6 +7,7 @@ export {
   type Payload,
   type MessageFrame,
   type TopicSet,
+  type AnnouncedLimits,
   type HandshakeFrame,
   type HandshakeAckFrame,
   type TopicsFrame,

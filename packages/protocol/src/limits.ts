@@ -12,6 +12,12 @@ export interface ProtocolLimits {
   maxSyncTokenBytes: number;
   /** Largest node name, UTF-8 bytes. Default 128. */
   maxNodeNameBytes: number;
+  /**
+   * Largest first frame (the handshake or its answer) accepted from a peer, bytes, length prefix
+   * excluded. Checked before the body is buffered, so an unauthenticated connection holds at most
+   * this much. The effective cap is the smaller of this and `maxFrameBytes`. At least 16 KiB. Default 64 KiB.
+   */
+  maxHandshakeFrameBytes: number;
 }
 
 /** The defaults used when a limit is not configured. */
@@ -21,6 +27,7 @@ export const DEFAULT_LIMITS: Readonly<ProtocolLimits> = Object.freeze({
   maxPayloadBytes: 16 * 1024 * 1024 - 1024,
   maxSyncTokenBytes: 64,
   maxNodeNameBytes: 128,
+  maxHandshakeFrameBytes: 64 * 1024,
 });
 
 const LIMIT_KEYS = Object.keys(DEFAULT_LIMITS) as (keyof ProtocolLimits)[];
@@ -31,7 +38,10 @@ const HARD_CAP: Record<keyof ProtocolLimits, number> = {
   maxPayloadBytes: 0xffff_ffff,
   maxSyncTokenBytes: 0xffff,
   maxNodeNameBytes: 0xffff,
+  maxHandshakeFrameBytes: 0xffff_ffff,
 };
+/** Smallest accepted value per limit (1 unless stated): a handshake must have room for a name, a token and some topics. */
+const MIN: Partial<Record<keyof ProtocolLimits, number>> = { maxHandshakeFrameBytes: 16 * 1024 };
 
 /** Fills in defaults and validates: every limit a positive integer within what the frame format can carry. */
 export function resolveLimits(limits?: Partial<ProtocolLimits>): ProtocolLimits {
@@ -44,8 +54,9 @@ export function resolveLimits(limits?: Partial<ProtocolLimits>): ProtocolLimits 
     const value = limits[key as keyof ProtocolLimits];
     if (value === undefined) continue;
     const cap = HARD_CAP[key as keyof ProtocolLimits];
-    if (!Number.isInteger(value) || value < 1 || value > cap) {
-      throw new InvalidLimitsError(`limit ${key} must be an integer from 1 to ${cap}, got ${String(value)}`);
+    const min = MIN[key as keyof ProtocolLimits] ?? 1;
+    if (!Number.isInteger(value) || value < min || value > cap) {
+      throw new InvalidLimitsError(`limit ${key} must be an integer from ${min} to ${cap}, got ${String(value)}`);
     }
     out[key as keyof ProtocolLimits] = value;
   }

@@ -1,5 +1,11 @@
 import type { Duplex } from 'node:stream';
-import { ConnectionClosedError, ConnectionError, type ProtocolError, type SystemgeError } from './errors.js';
+import {
+  ConnectionClosedError,
+  ConnectionError,
+  FieldTooLargeError,
+  type ProtocolError,
+  type SystemgeError,
+} from './errors.js';
 import { FrameDecoder } from './frame-decoder.js';
 import { FrameWriter } from './frame-writer.js';
 import { type Frame, FrameKind } from './frames.js';
@@ -27,6 +33,12 @@ export interface StreamConnectionOptions {
 }
 
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+const FIELD_LIMIT = {
+  topic: 'maxTopicBytes',
+  payload: 'maxPayloadBytes',
+  syncToken: 'maxSyncTokenBytes',
+  name: 'maxNodeNameBytes',
+} as const;
 const CLOSED_BY_PEER = 'connection closed by peer';
 
 /**
@@ -52,6 +64,9 @@ class StreamConnection implements Connection {
   readonly secure: boolean;
   readonly peerCertificate: PeerCertificateInfo | undefined;
   readonly limits: ProtocolLimits;
+  /** What frames sent on this connection are held to: the smaller of this side's and the peer's limits. */
+  private readonly sendLimits: ProtocolLimits;
+  private peerLimitsOwner: string | undefined;
   bytesIn = 0;
   framesIn = 0;
   closed = false;
@@ -67,6 +82,8 @@ class StreamConnection implements Connection {
   private remoteGoodbye: { code: string; reason: string } | undefined;
   private socketError: SystemgeError | undefined;
   private wantDrain = false;
+  /** A valid frame has arrived (before that, the peer is unauthenticated). */
+  private firstFrameSeen = false;
   private sinkBlocked = false;
   private userPaused = false;
   private closeTimer: NodeJS.Timeout | undefined;
@@ -83,18 +100,19 @@ class StreamConnection implements Connection {
     this.secure = info.secure ?? false;
     this.peerCertificate = info.peerCertificate;
     this.limits = resolveLimits(options.limits);
+    this.sendLimits = { ...this.limits };
     this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.closeTimeoutMs = options.closeTimeoutMs ?? 5000;
     this.decoder = new FrameDecoder(this.limits, {
       onFrame: (frame) => this.onDecodedFrame(frame),
       onError: (error) => this.onDecodeError(error),
-    });
+    }, { handshakeFirst: true });
     // The write callback re-checks drain: a socket whose write() returned true emits no
     // 'drain', yet may still hold more than our high-water mark when the kernel is full.
     const onWritten = (): void => this.checkDrain();
     this.writer = new FrameWriter(
       { write: (chunk) => socket.write(chunk, onWritten) },
-      this.limits,
+      this.sendLimits,
       (accepted) => this.afterFlush(accepted),
     );
     socket.pause();
@@ -141,14 +159,45 @@ class StreamConnection implements Connection {
     else if (!this.userPaused) this.socket.resume();
   }
 
+  setPeerLimits(limits: Partial<ProtocolLimits>, owner?: string): void {
+    for (const key of Object.keys(this.limits) as (keyof ProtocolLimits)[]) {
+      const theirs = limits[key];
+      this.sendLimits[key] =
+        typeof theirs === 'number' && Number.isInteger(theirs) && theirs > 0 ? Math.min(this.limits[key], theirs) : this.limits[key];
+    }
+    this.peerLimitsOwner = owner;
+  }
+
   send(frame: Frame): boolean {
     if (this.closed || this.localClose !== undefined) {
       throw new ConnectionClosedError(`cannot send on a closed ${this.transport} connection to ${this.remoteAddress}:${this.remotePort}`);
     }
-    this.writer.write(frame);
+    try {
+      this.writer.write(frame);
+    } catch (error) {
+      throw this.namePeerLimit(error);
+    }
     if (this.writer.pendingBytes + this.socket.writableLength < this.highWaterMark) return true;
     this.wantDrain = true;
     return false;
+  }
+
+  /** A limit error caused by the peer's smaller limit names the peer. */
+  private namePeerLimit(error: unknown): unknown {
+    const owner = this.peerLimitsOwner;
+    if (owner === undefined) return error;
+    if (error instanceof FieldTooLargeError && error.limitOwner === undefined) {
+      const key = FIELD_LIMIT[error.field];
+      if (this.sendLimits[key] >= this.limits[key]) return error;
+      return new FieldTooLargeError(error.field, error.size, error.limit, {
+        frameKind: error.frameKind,
+        topic: error.topic,
+        syncToken: error.syncToken,
+        limitOwner: owner,
+        cause: error,
+      });
+    }
+    return error;
   }
 
   pause(): void {
@@ -192,16 +241,23 @@ class StreamConnection implements Connection {
       // The goodbye is a courtesy; a socket that cannot take it is closed anyway.
     }
     this.socket.end();
-    // Keep reading so the peer's FIN is seen; what arrives after our goodbye is discarded.
-    this.userPaused = false;
-    this.decoder.resume();
-    this.socket.resume();
+    if (this.decoder.broken && !this.firstFrameSeen) {
+      // A refused first frame (an unauthenticated peer): stop reading at once rather than read and
+      // discard whatever it keeps sending; the socket is destroyed when the close timer fires.
+      this.socket.pause();
+    } else {
+      // Keep reading so the peer's FIN is seen; what arrives after our goodbye is discarded.
+      this.userPaused = false;
+      this.decoder.resume();
+      this.socket.resume();
+    }
     this.closeTimer = setTimeout(() => this.socket.destroy(), this.closeTimeoutMs);
     this.closeTimer.unref();
   }
 
   private onDecodedFrame(frame: Frame): void {
     this.framesIn++;
+    this.firstFrameSeen = true;
     if (frame.kind === FrameKind.Goodbye) {
       this.remoteGoodbye = { code: frame.code, reason: frame.reason };
       return;

@@ -80,6 +80,12 @@ export interface Connection {
    * Throws `SYSTEMGE_ERR_CONNECTION_CLOSED` after close and a ProtocolError when the frame breaks a limit.
    */
   send(frame: Frame): boolean;
+  /**
+   * Holds frames sent from now on to the peer's announced limits as well as this side's: a frame the
+   * peer would refuse throws `SYSTEMGE_ERR_FIELD_TOO_LARGE` here, naming `owner` (e.g. `peer "b"`).
+   * Invalid or missing entries keep this side's limit. Optional for custom connections.
+   */
+  setPeerLimits?(limits: Partial<ProtocolLimits>, owner?: string): void;
   /** Stops reading from the socket (backpressure toward the peer). */
   pause(): void;
   resume(): void;

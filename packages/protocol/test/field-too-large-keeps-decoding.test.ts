@@ -50,17 +50,19 @@ describe('over-limit fields are rejected one frame at a time', () => {
     expect(error).toMatchObject({ code: 'SYSTEMGE_ERR_FIELD_TOO_LARGE', field: 'topic', syncToken: 'tok' });
   });
 
-  it('handshake name over maxNodeNameBytes', () => {
-    const body = pack({ version: 1, name: 'seven77', asyncTopics: [], syncTopics: [] });
-    const error = decodeWithNext(rawFrame(FrameKind.Handshake, body));
-    expectProtocolError(error, 'SYSTEMGE_ERR_FIELD_TOO_LARGE', false);
+  it('handshake name over maxNodeNameBytes (fatal: a handshake is never retried)', () => {
+    const c = collectFrames(limits);
+    c.decoder.push(rawFrame(FrameKind.Handshake, pack({ version: 1, name: 'seven77', asyncTopics: [], syncTopics: [] })));
+    const error = c.errors[0];
+    expectProtocolError(error, 'SYSTEMGE_ERR_FIELD_TOO_LARGE', true);
+    expect(c.decoder.broken).toBe(true);
     expect(error).toMatchObject({ field: 'name', size: 7, limit: 6 });
   });
 
-  it('handshake-ack name over maxNodeNameBytes', () => {
-    const body = pack({ version: 1, name: 'ääää', asyncTopics: [], syncTopics: [] });
-    const error = decodeWithNext(rawFrame(FrameKind.HandshakeAck, body));
-    expect(error).toMatchObject({ code: 'SYSTEMGE_ERR_FIELD_TOO_LARGE', field: 'name', size: 8 });
+  it('handshake-ack name over maxNodeNameBytes (fatal)', () => {
+    const c = collectFrames(limits);
+    c.decoder.push(rawFrame(FrameKind.HandshakeAck, pack({ version: 1, name: 'ääää', asyncTopics: [], syncTopics: [] })));
+    expect(c.errors[0]).toMatchObject({ code: 'SYSTEMGE_ERR_FIELD_TOO_LARGE', field: 'name', size: 8, fatal: true });
   });
 
   it('a topic in a topic list over maxTopicBytes', () => {

@@ -62,8 +62,22 @@ describe('resolveLimits', () => {
   }
 
   it('accepts the largest values the format can carry', () => {
-    const max = { maxFrameBytes: 0xffff_ffff, maxTopicBytes: 0xffff, maxPayloadBytes: 0xffff_ffff, maxSyncTokenBytes: 0xffff, maxNodeNameBytes: 0xffff };
+    const max = {
+      maxFrameBytes: 0xffff_ffff,
+      maxTopicBytes: 0xffff,
+      maxPayloadBytes: 0xffff_ffff,
+      maxSyncTokenBytes: 0xffff,
+      maxNodeNameBytes: 0xffff,
+      maxHandshakeFrameBytes: 0xffff_ffff,
+    };
     expect(resolveLimits(max)).toEqual(max);
+  });
+
+  it('refuses a handshake cap too small for a handshake', () => {
+    const error = thrown(() => resolveLimits({ maxHandshakeFrameBytes: 16383 }));
+    expect(isSystemgeError(error, 'SYSTEMGE_ERR_INVALID_LIMITS')).toBe(true);
+    expect((error as Error).message).toContain('maxHandshakeFrameBytes must be an integer from 16384');
+    expect(resolveLimits({ maxHandshakeFrameBytes: 16384 }).maxHandshakeFrameBytes).toBe(16384);
   });
 });
 

@@ -350,19 +350,14 @@ class WebSocketComponentImpl<T extends TopicMap> implements WebSocketComponent<T
     const p = this.name;
     return {
       [`${p}:clients`]: () =>
-        JSON.stringify(
-          [...this.registry.values()].map((c) => ({
-            id: c.id,
-            remote: c.remoteAddress,
-            groups: [...c.groups],
-            connectedAt: new Date(c.connectedAt).toISOString(),
-            bufferedBytes: c.bufferedBytes,
-          })),
-          null,
-          2,
-        ),
-      [`${p}:groups`]: () =>
-        JSON.stringify(this.registry.groupSizes(), null, 2),
+        [...this.registry.values()].map((c) => ({
+          id: c.id,
+          remote: c.remoteAddress,
+          groups: [...c.groups],
+          connectedAt: new Date(c.connectedAt).toISOString(),
+          bufferedBytes: c.bufferedBytes,
+        })),
+      [`${p}:groups`]: () => this.registry.groupSizes(),
       [`${p}:kick`]: (args) => {
         const id = args[0];
         if (id === undefined) throw new Error(`usage: ${p}:kick <client id>`);

@@ -146,6 +146,19 @@ describe('WebSocket messaging', () => {
     expect(() => ws.broadcast('loop', circular)).toThrow(expect.objectContaining({ code: 'SYSTEMGE_ERR_WS_ENCODE' }));
   });
 
+  it('reports clients and groups through node commands as data', async () => {
+    const ws = websocketComponent();
+    const node = await startNode({ name: 'ws' }, {}, [ws]);
+    await Promise.all([TestClient.open(ws.url as string), TestClient.open(ws.url as string)]);
+    await until(() => ws.clients().length === 2);
+    const [first] = ws.clients();
+    ws.joinGroup(first as string, 'room');
+    expect(await node.command('websocket:groups')).toEqual({ room: 1 });
+    const clients = (await node.command('websocket:clients')) as { id: string; groups: string[] }[];
+    expect(clients).toHaveLength(2);
+    expect(clients.find((c) => c.id === first)).toMatchObject({ groups: ['room'], remote: '127.0.0.1', bufferedBytes: 0 });
+  });
+
   it('rejects invalid options with SYSTEMGE_ERR_WS_CONFIG naming the option', () => {
     const bad: [Parameters<typeof websocketComponent>[0], string][] = [
       [{ maxMessageBytes: 0 }, 'maxMessageBytes'],

@@ -15,7 +15,8 @@ export function parseArgs(line: string): string[] {
 
 /** One line of the history, filled in when the outcome arrives. */
 export interface HistoryEntry {
-  done(result: string): void;
+  /** Text is shown as is, data as indented JSON. */
+  done(result: unknown): void;
   failed(error: unknown): void;
 }
 
@@ -98,7 +99,7 @@ export class CommandConsole {
     };
     return {
       done: (result) => {
-        body.textContent = result === '' ? '(no output)' : result;
+        body.textContent = result === '' || result === null ? '(no output)' : typeof result === 'string' ? result : JSON.stringify(result, null, 2);
         finish('ok');
       },
       failed: (error) => {

@@ -36,7 +36,7 @@ function storedToken(): string | undefined {
 }
 
 interface Pending {
-  resolve: (result: string) => void;
+  resolve: (result: unknown) => void;
   reject: (error: Error) => void;
   timer: number;
 }
@@ -119,7 +119,7 @@ export class DashboardLink {
   }
 
   /** Runs a command on a node over the feed; resolves with its text, rejects with the dashboard's error. */
-  command(name: string, command: string, args: string[] = []): Promise<string> {
+  command(name: string, command: string, args: string[] = []): Promise<unknown> {
     const socket = this.socket;
     if (socket === undefined || socket.readyState !== WebSocket.OPEN) {
       return Promise.reject(new DashboardRequestFailed('not connected to the dashboard; the command was not sent', 'NOT_CONNECTED'));

@@ -55,5 +55,5 @@ export type FeedMessage =
       connections?: number;
       summary: MetricsSummary;
     }
-  | { type: 'command'; id?: unknown; name: string; command: string; result?: string; error?: string; code?: string }
+  | { type: 'command'; id?: unknown; name: string; command: string; result?: unknown; error?: string; code?: string }
   | { type: 'error'; id?: unknown; error: string; code: string };

@@ -16,6 +16,13 @@ export interface AccessControlConfig {
    * sockets push each other out instead of locking real peers out. Default 128.
    */
   maxPendingHandshakes?: number;
+  /**
+   * Bytes all pending handshakes together may hold. Each pending handshake can hold up to
+   * `limits.maxHandshakeFrameBytes` (its first frame), so at most
+   * `floor(maxPendingHandshakeBytes / maxHandshakeFrameBytes)` handshakes are pending at once; above
+   * that the oldest is dropped (counted, logged), as for `maxPendingHandshakes`. Default 8 MiB.
+   */
+  maxPendingHandshakeBytes?: number;
   /** Open connections (all states) above which new sockets are refused. Default 4096. */
   maxConnections?: number;
 }

@@ -70,6 +70,12 @@ export class Connections {
 
   private onConnectionError(peer: Peer, error: SystemgeError): void {
     const fatal = (error as { fatal?: boolean }).fatal === true;
+    if (fatal && peer.state === 'handshaking' && peer.direction === 'in') {
+      // A handshake too large or malformed: a counted, logged refusal; the socket goes at once.
+      this.n.gate.drop(peer, error.message, error.code);
+      this.ctx.emit('warning', error);
+      return;
+    }
     if (!fatal && 'frameKind' in error) {
       this.ctx.counters.invalidMessages++;
       const e = error as SystemgeError & { frameKind?: number; syncToken?: string; topic?: string };

@@ -14,6 +14,7 @@ import { emptyHoldSlot, type HoldOwner, type HoldQueue, type HoldSlot } from '..
 import type { PeerInfo } from '../node-types.js';
 import { Peer } from '../peers/peer.js';
 import { backoffDelay, endpointKey, Sleeper } from './backoff.js';
+import { CONNECT_PROGRESS_INTERVAL_MS, ConnectProgressLog } from './connect-progress.js';
 import type { HandshakeSettle } from './handshaker.js';
 
 /** Refusals that another attempt cannot change: never retried. */
@@ -47,10 +48,13 @@ export class Dialer {
   private readonly ctx: NodeContext;
   private readonly n: DialerNeighbours;
   private readonly endpoints = new Map<string, EndpointState>();
+  /** Says what the node is waiting for while an endpoint cannot be reached, rate-limited. */
+  private readonly connectLog: ConnectProgressLog;
 
   constructor(ctx: NodeContext, neighbours: DialerNeighbours) {
     this.ctx = ctx;
     this.n = neighbours;
+    this.connectLog = new ConnectProgressLog(ctx.logger, CONNECT_PROGRESS_INTERVAL_MS, () => ctx.clock.now());
     for (const endpoint of ctx.config.endpoints) this.endpoints.set(endpointKey(endpoint), this.newState(endpoint));
   }
 
@@ -206,6 +210,7 @@ export class Dialer {
         state.peer = peer;
         // The dial resolved with a connection the peer had already made (one connection per pair).
         if (this.n.holds.isHolding(state)) this.n.holds.flush(state, peer);
+        this.connectLog.connected(where, attempt);
         return peer;
       } catch (error) {
         const err = error instanceof Error ? error : new Error(String(error));
@@ -214,15 +219,15 @@ export class Dialer {
         const code = (err as { code?: unknown }).code;
         if (typeof code === 'string' && FINAL_REFUSALS.has(code)) {
           this.ctx.logger.error({ endpoint: where, attempt, code, err: err.message }, 'connection refused for good; not retried');
-          this.ctx.emit('connect:failed', state.endpoint, attempt, err);
+          this.ctx.emit('connect:failed', state.endpoint, attempt, err, undefined);
           throw err;
         }
-        this.ctx.logger.warn({ endpoint: where, attempt, err: err.message }, 'connection attempt failed');
-        this.ctx.emit('connect:failed', state.endpoint, attempt, err);
-        if (policy.maxAttempts > 0 && attempt >= policy.maxAttempts) {
-          throw new ConnectAttemptsError(where, attempt, { cause: err });
-        }
-        const completed = await state.sleeper.sleep(backoffDelay(policy, attempt));
+        const last = policy.maxAttempts > 0 && attempt >= policy.maxAttempts;
+        const retryInMs = last ? undefined : backoffDelay(policy, attempt);
+        this.connectLog.failed(where, attempt, err, retryInMs);
+        this.ctx.emit('connect:failed', state.endpoint, attempt, err, retryInMs);
+        if (last) throw new ConnectAttemptsError(where, attempt, { cause: err });
+        const completed = await state.sleeper.sleep(retryInMs ?? 0);
         if (!completed) throw new NodeStoppedError(this.ctx.name);
       }
     }

@@ -6,8 +6,10 @@ import {
   type HandshakeFrame,
   type PeerCertificateInfo,
   PROTOCOL_VERSION,
+  type ProtocolLimits,
   ProtocolVersionError,
   type SystemgeError,
+  type TopicSet,
 } from '@systemge/protocol';
 import type { AuthConfig, EndpointConfig } from '../config.js';
 import { AuthenticationError, DuplicateNameError, errorFromRefusal, HandshakeError, SelfDialError } from '../errors.js';
@@ -24,6 +26,8 @@ export interface HandshakeIdentity {
   asyncTopics: string[];
   syncTopics: string[];
   info: Record<string, string>;
+  /** This node's receive limits, announced so the peer refuses locally what this node would refuse. */
+  limits?: ProtocolLimits;
 }
 
 /** What the checks need to know about this node and the connection. */
@@ -60,28 +64,36 @@ export type HandshakeVerdict =
 const ACCEPT: HandshakeVerdict = { kind: 'accept' };
 const refuse = (error: SystemgeError): HandshakeVerdict => ({ kind: 'refuse', error });
 
-/** The dialer's first frame. `auth` is the endpoint's token, else `auth.token`. */
-export function helloFrame(self: HandshakeIdentity, auth: string | undefined): HandshakeFrame {
+/**
+ * The dialer's first frame. `auth` is the endpoint's token, else `auth.token`; `topics` the part of
+ * the topic lists it carries (default: all), the rest following in topic frames.
+ */
+export function helloFrame(self: HandshakeIdentity, auth: string | undefined, topics: TopicSet = self): HandshakeFrame {
   return {
     kind: FrameKind.Handshake,
     version: PROTOCOL_VERSION,
     name: self.name,
     auth,
-    asyncTopics: self.asyncTopics,
-    syncTopics: self.syncTopics,
+    asyncTopics: topics.asyncTopics,
+    syncTopics: topics.syncTopics,
     info: self.info,
+    limits: self.limits,
   };
 }
 
-/** The listener's answer to an accepted handshake; `extra` adds info entries (`superseded`). */
-export function ackFrame(self: HandshakeIdentity, extra?: Record<string, string>): HandshakeAckFrame {
+/**
+ * The listener's answer to an accepted handshake; `extra` adds info entries (`superseded`), `topics`
+ * is the part of the topic lists it carries (default: all).
+ */
+export function ackFrame(self: HandshakeIdentity, extra?: Record<string, string>, topics: TopicSet = self): HandshakeAckFrame {
   return {
     kind: FrameKind.HandshakeAck,
     version: PROTOCOL_VERSION,
     name: self.name,
-    asyncTopics: self.asyncTopics,
-    syncTopics: self.syncTopics,
+    asyncTopics: topics.asyncTopics,
+    syncTopics: topics.syncTopics,
     info: extra === undefined ? self.info : { ...self.info, ...extra },
+    limits: self.limits,
   };
 }
 
@@ -120,15 +132,20 @@ function sameInstance(check: HandshakeCheck, name: string, instance: string | un
 }
 
 /**
- * Listening side: the verdict on the dialer's handshake. In order: version, self-dial, token (and
- * certificate name), a second connection from the same node instance, name clash.
+ * Listening side, first the dialer itself: version, self-dial, token (and certificate name).
+ * `accept` here means "go on": the handshaker then applies the dialer's announced limits, and
+ * `checkHelloName` decides about its name.
  */
 export function checkHello(frame: HandshakeFrame, check: HandshakeCheck): HandshakeVerdict {
   if (frame.version !== PROTOCOL_VERSION) return refuse(new ProtocolVersionError(frame.version, PROTOCOL_VERSION));
-  const instance = frame.info?.instance;
-  if (instance === check.ownInstance) return { kind: 'self-dial' };
+  if (frame.info?.instance === check.ownInstance) return { kind: 'self-dial' };
   if (!authorized(frame, check)) return refuse(new AuthenticationError());
-  if (sameInstance(check, frame.name, instance)) return { kind: 'same-instance' };
+  return ACCEPT;
+}
+
+/** Listening side, then the dialer's name: a second connection from the same node instance, or a name clash. */
+export function checkHelloName(frame: HandshakeFrame, check: HandshakeCheck): HandshakeVerdict {
+  if (sameInstance(check, frame.name, frame.info?.instance)) return { kind: 'same-instance' };
   const clash = nameClash(check, frame.name);
   return clash === undefined ? ACCEPT : refuse(clash);
 }

@@ -1,12 +1,24 @@
-import type { HandshakeAckFrame, HandshakeFrame, SystemgeError } from '@systemge/protocol';
-import { type NodeContext, remoteOf } from '../context.js';
+import {
+  type AnnouncedLimits,
+  FieldTooLargeError,
+  FrameKind,
+  type HandshakeAckFrame,
+  type HandshakeFrame,
+  type SystemgeError,
+  type TopicSet,
+} from '@systemge/protocol';
+import { errorText, type NodeContext, remoteOf } from '../context.js';
 import { HandshakeTimeoutError, SelfDialError } from '../errors.js';
 import { ConnectionRateLimiter } from '../messaging/rate-limits.js';
 import type { Peer } from '../peers/peer.js';
 import type { PeerTable } from '../peers/peer-table.js';
 import type { DuplicateResolution } from './duplicate-resolution.js';
-import { ackFrame, checkAck, checkHello, type HandshakeCheck, type HandshakeIdentity, helloFrame } from './handshake.js';
+import { ackFrame, checkAck, checkHello, checkHelloName, type HandshakeCheck, type HandshakeIdentity, helloFrame } from './handshake.js';
+import { HANDSHAKE_TOPIC_BYTES, splitTopics, type TopicSplit } from './handshake-topics.js';
 import type { InboundGate } from './inbound-gate.js';
+
+/** The topic lists of an answer that supersedes the connection (nothing to announce on it). */
+const NO_TOPICS: TopicSet = { asyncTopics: [], syncTopics: [] };
 
 /**
  * Called once when a dial's handshake settles: undefined on success, else why it failed. On success,
@@ -43,7 +55,11 @@ export class Handshaker {
   /** A dialed connection: arm the timeout and send the hello. */
   dial(peer: Peer, settle: HandshakeSettle): void {
     this.armTimeout(peer, settle);
-    peer.connection.send(helloFrame(this.n.identity(), peer.endpoint?.token ?? this.ctx.config.auth.token));
+    const self = this.n.identity();
+    // The listener's limits are unknown yet: the handshake carries what fits any peer, the rest follows.
+    const { first } = this.topicsFor(self, undefined, HANDSHAKE_TOPIC_BYTES);
+    peer.handshakeTopics = first;
+    peer.connection.send(helloFrame(self, peer.endpoint?.token ?? this.ctx.config.auth.token, first));
   }
 
   /** An accepted connection: arm the timeout; the dialer speaks first. */
@@ -83,34 +99,110 @@ export class Handshaker {
     };
   }
 
-  /** Listening side: checks the dialer's handshake and answers it. */
+  /**
+   * Listening side: checks the dialer's handshake and answers it. In order: the dialer itself
+   * (`checkHello`), its announced limits (`applyDialerLimits`), then its name (`checkHelloName`).
+   */
   onHello(peer: Peer, frame: HandshakeFrame): void {
-    const verdict = checkHello(frame, this.check(peer));
-    switch (verdict.kind) {
-      case 'refuse':
-        this.refuse(peer, verdict.error);
-        return;
-      case 'self-dial':
-        this.refuseSelfDial(peer);
-        return;
-      case 'same-instance': {
-        // The same node connected twice (both sides dialed at once): keep one connection per pair.
-        const existing = this.n.peers.get(frame.name) as Peer;
-        const duplicates = this.n.duplicates;
-        if (duplicates.keepsExisting(existing, peer, frame.name)) {
-          peer.connection.send(ackFrame(this.n.identity(), { superseded: 'true' }));
-          duplicates.dropSuperseded(peer);
-          return;
-        }
-        peer.connection.send(ackFrame(this.n.identity()));
-        // The dialer of this connection closes the one it replaces when our ack reaches it.
-        this.makeReady(peer, frame, existing, false);
+    const check = this.check(peer);
+    const verdict = checkHello(frame, check);
+    if (verdict.kind === 'refuse') {
+      this.refuse(peer, verdict.error);
+      return;
+    }
+    if (verdict.kind === 'self-dial') {
+      this.refuseSelfDial(peer);
+      return;
+    }
+    const topics = this.applyDialerLimits(peer, frame);
+    if (topics === undefined) return;
+    const named = checkHelloName(frame, check);
+    if (named.kind === 'refuse') {
+      this.refuse(peer, named.error);
+      return;
+    }
+    const self = this.n.identity();
+    let existing: Peer | undefined;
+    if (named.kind === 'same-instance') {
+      // The same node connected twice (both sides dialed at once): keep one connection per pair.
+      existing = this.n.peers.get(frame.name) as Peer;
+      if (this.n.duplicates.keepsExisting(existing, peer, frame.name)) {
+        peer.connection.send(ackFrame(self, { superseded: 'true' }, NO_TOPICS));
+        this.n.duplicates.dropSuperseded(peer);
         return;
       }
-      default:
-        peer.connection.send(ackFrame(this.n.identity()));
-        this.makeReady(peer, frame);
     }
+    peer.connection.send(ackFrame(self, undefined, topics.first));
+    this.sendTopicFrames(peer, topics.rest);
+    // With `existing`, the dialer of this connection closes the one it replaces when our ack reaches it.
+    this.makeReady(peer, frame, existing, false);
+    this.warnTopicsTooLarge(peer, topics, frame.limits);
+  }
+
+  /**
+   * Listening side: holds what this side sends to the dialer's announced limits and splits this
+   * node's topics for the answer (what fits half the dialer's first-frame cap; the rest follows in
+   * topic frames). Undefined when this node's name is over the dialer's `maxNodeNameBytes` (refused).
+   */
+  private applyDialerLimits(peer: Peer, frame: HandshakeFrame): TopicSplit | undefined {
+    const owner = `peer "${frame.name}"`;
+    peer.connection.setPeerLimits?.(frame.limits ?? {}, owner);
+    const nameLimit = frame.limits?.maxNodeNameBytes;
+    const nameBytes = Buffer.byteLength(this.ctx.name, 'utf8');
+    if (nameLimit !== undefined && nameBytes > nameLimit) {
+      this.refuse(peer, new FieldTooLargeError('name', nameBytes, nameLimit, { limitOwner: owner }));
+      return undefined;
+    }
+    // A dialer that announced no limits predates the first-frame cap: the whole list fits its answer.
+    const budget =
+      frame.limits === undefined
+        ? Number.POSITIVE_INFINITY
+        : Math.floor(
+            Math.min(frame.limits.maxHandshakeFrameBytes ?? 2 * HANDSHAKE_TOPIC_BYTES, frame.limits.maxFrameBytes ?? Number.POSITIVE_INFINITY) / 2,
+          );
+    return this.topicsFor(this.n.identity(), frame.limits, budget);
+  }
+
+  /**
+   * Topics this node announces, split for a peer with the given limits: what fits `budget` for the
+   * handshake, topic frames for the rest, and those the peer's `maxTopicBytes` refuses.
+   */
+  private topicsFor(self: TopicSet, limits: AnnouncedLimits | undefined, budget: number, announced?: TopicSet): TopicSplit {
+    const maxTopicBytes = Math.min(this.ctx.config.limits.maxTopicBytes, limits?.maxTopicBytes ?? Number.POSITIVE_INFINITY);
+    return splitTopics(self.asyncTopics, self.syncTopics, maxTopicBytes, budget, announced);
+  }
+
+  /** Topics that did not fit in the handshake, right after it (before anything else is sent). */
+  private sendTopicFrames(peer: Peer, frames: TopicSet[]): void {
+    for (const set of frames) {
+      try {
+        peer.connection.send({ kind: FrameKind.TopicsAdded, asyncTopics: set.asyncTopics, syncTopics: set.syncTopics });
+      } catch (error) {
+        this.ctx.logger.warn({ peer: peer.name, err: errorText(error) }, 'could not announce topics');
+      }
+    }
+  }
+
+  /** Topics over the peer's maxTopicBytes are never announced to it; say so once per connection. */
+  private warnTopicsTooLarge(peer: Peer, split: TopicSplit, limits: AnnouncedLimits | undefined): void {
+    const first = split.tooLarge[0];
+    if (first === undefined) return;
+    const limit = Math.min(this.ctx.config.limits.maxTopicBytes, limits?.maxTopicBytes ?? Number.POSITIVE_INFINITY);
+    const error = new FieldTooLargeError('topic', first.bytes, limit, { topic: first.topic, limitOwner: `peer "${peer.name}"` });
+    this.ctx.logger.warn(
+      { peer: peer.name, topics: split.tooLarge.map((t) => t.topic) },
+      `${split.tooLarge.length} topic(s) not announced: ${error.message}`,
+    );
+    this.ctx.emit('warning', error);
+  }
+
+  /** Dialing side, the ack accepted: holds sends to the listener's limits; what did not fit in the hello follows. */
+  private completeDial(peer: Peer, frame: HandshakeAckFrame): TopicSplit {
+    peer.connection.setPeerLimits?.(frame.limits ?? {}, `peer "${frame.name}"`);
+    // What did not fit in the handshake, now that the listener's limits are known.
+    const topics = this.topicsFor(this.n.identity(), frame.limits, 0, peer.handshakeTopics);
+    this.sendTopicFrames(peer, topics.rest);
+    return topics;
   }
 
   /** Dialing side: checks the listener's answer and settles the dial through `done`. */
@@ -134,14 +226,19 @@ export class Handshaker {
           duplicates.dropSuperseded(peer);
           done?.(undefined, existing);
         } else {
+          const topics = this.completeDial(peer, frame);
           this.makeReady(peer, frame, existing, true);
+          this.warnTopicsTooLarge(peer, topics, frame.limits);
           done?.(undefined);
         }
         return;
       }
-      default:
+      default: {
+        const topics = this.completeDial(peer, frame);
         this.makeReady(peer, frame);
+        this.warnTopicsTooLarge(peer, topics, frame.limits);
         done?.(undefined);
+      }
     }
   }
 

@@ -48,9 +48,17 @@ export class InboundGate {
     if (!this.attemptLimiter.attempt(remote.address, this.ctx.clock.now())) return 'too many connection attempts';
     // A full set of pending handshakes evicts its oldest member instead of refusing the newcomer:
     // silent sockets then cannot lock real peers out, they only push each other out.
-    if (this.pending.size >= access.maxPendingHandshakes) {
+    // Each pending handshake may hold up to one first frame, so the byte budget caps their number too.
+    const { limits } = this.ctx.config;
+    const frameCap = Math.min(limits.maxHandshakeFrameBytes, limits.maxFrameBytes);
+    const byBytes = Math.floor(access.maxPendingHandshakeBytes / frameCap);
+    if (this.pending.size >= Math.min(access.maxPendingHandshakes, byBytes)) {
       const oldest = this.pending.values().next().value;
-      if (oldest !== undefined) this.drop(oldest, `evicted: more than ${access.maxPendingHandshakes} pending handshakes`);
+      const reason =
+        byBytes < access.maxPendingHandshakes
+          ? `evicted: pending handshakes would hold more than access.maxPendingHandshakeBytes ${access.maxPendingHandshakeBytes} (${byBytes} of ${frameCap} bytes)`
+          : `evicted: more than ${access.maxPendingHandshakes} pending handshakes`;
+      if (oldest !== undefined) this.drop(oldest, reason);
     }
     if (this.neighbours.connectionCount() >= access.maxConnections) return 'too many connections';
     return undefined;

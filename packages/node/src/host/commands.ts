@@ -1,12 +1,13 @@
 import type { AddressList } from '../connect/access-control.js';
-import type { CommandHandler, CommandHandlers } from '../components.js';
+import type { CommandHandler, CommandHandlers, CommandResult, JSONValue } from '../components.js';
 import { NodeStatusError, UnknownCommandError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SystemgeNode } from '../node-types.js';
 import type { TopicMap } from '../components.js';
 
-function json(value: unknown): string {
-  return JSON.stringify(value, null, 2);
+/** A plain JSON copy (drops undefined fields and functions, turns class instances into objects). */
+function data(value: unknown): JSONValue {
+  return JSON.parse(JSON.stringify(value ?? null)) as JSONValue;
 }
 
 function parseEndpoint(arg: string | undefined): { host: string; port: number } {
@@ -16,9 +17,9 @@ function parseEndpoint(arg: string | undefined): { host: string; port: number } 
   return { host, port: Number(match[2]) };
 }
 
-function editList(list: AddressList, name: string, args: string[]): string {
+function editList(list: AddressList, name: string, args: string[]): JSONValue {
   const [action = 'list', entry] = args;
-  if (action === 'list') return list.entries().join('\n');
+  if (action === 'list') return list.entries();
   if ((action === 'add' || action === 'remove') && entry !== undefined) {
     const changed = action === 'add' ? list.add(entry) : list.remove(entry);
     return `${name} list ${changed ? (action === 'add' ? 'now has' : 'no longer has') : action === 'add' ? 'already has' : 'does not have'} ${entry}`;
@@ -32,7 +33,7 @@ export function builtinCommands<T extends TopicMap>(
   describe: () => Record<string, unknown>,
 ): CommandHandlers {
   return {
-    status: () => json(describe()),
+    status: () => data(describe()),
     start: async () => {
       await node.start();
       return `node ${node.name} started`;
@@ -46,7 +47,7 @@ export function builtinCommands<T extends TopicMap>(
       return `node ${node.name} restarted`;
     },
     connections: () =>
-      json(
+      data(
         node.peers().map((p) => ({
           name: p.name,
           direction: p.direction,
@@ -61,12 +62,12 @@ export function builtinCommands<T extends TopicMap>(
       const own = node.topics();
       const remote: Record<string, { asyncTopics: string[]; syncTopics: string[] }> = {};
       for (const p of node.peers()) remote[p.name] = { asyncTopics: p.asyncTopics, syncTopics: p.syncTopics };
-      return json({ handled: own, peers: remote });
+      return data({ handled: own, peers: remote });
     },
-    stats: () => json(node.stats),
+    stats: () => data(node.stats),
     allow: (args) => editList(node.allowList, 'allow', args),
     deny: (args) => editList(node.denyList, 'deny', args),
-    commands: () => node.commandNames().join('\n'),
+    commands: () => node.commandNames(),
     connect: async (args) => {
       const peer = await node.connect(parseEndpoint(args[0]));
       return `connected to ${peer.name}`;
@@ -117,7 +118,7 @@ export class CommandRegistry<T extends TopicMap> {
     return [...this.all().keys()].sort();
   }
 
-  async run(name: string, args: string[]): Promise<string> {
+  async run(name: string, args: string[]): Promise<CommandResult> {
     const commands = this.all();
     const handler = commands.get(name);
     if (handler === undefined) throw new UnknownCommandError(name, [...commands.keys()].sort());

@@ -1,4 +1,4 @@
-import type { Connection, MessageFrame } from '@systemge/protocol';
+import type { Connection, MessageFrame, TopicSet } from '@systemge/protocol';
 import type { EndpointConfig } from '../config.js';
 import { Fifo, type HandlingSource } from '../messaging/dispatcher.js';
 import type { ConnectionRateLimiter } from '../messaging/rate-limits.js';
@@ -40,6 +40,8 @@ export class Peer implements HandlingSource {
   busy = false;
   handlingPaused = false;
   readonly liveness: LivenessState;
+  /** Dialing side: the topics its handshake carried (the rest follow once the peer's limits are known). Written by the handshaker. */
+  handshakeTopics: TopicSet | undefined;
 
   constructor(connection: Connection, direction: 'in' | 'out', endpoint: EndpointConfig | undefined, now: number) {
     this.connection = connection;

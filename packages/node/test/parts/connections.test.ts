@@ -95,6 +95,20 @@ describe('Connections (frame routing by peer state)', () => {
     expect(s.events.filter((e) => e.event === 'peer:disconnected')).toHaveLength(2);
   });
 
+  it('a fatal codec error before the handshake (first frame too large) drops the connection at once, counted and reported', () => {
+    const s = setup();
+    const c = s.accept();
+    const error = Object.assign(new Error('frame of 70000 bytes exceeds maxHandshakeFrameBytes 65536'), {
+      code: 'SYSTEMGE_ERR_FRAME_TOO_LARGE',
+      fatal: true,
+    });
+    c.handlers?.onError?.(error as never);
+    expect(c.closedWith).toEqual({ reason: error.message, code: 'SYSTEMGE_ERR_FRAME_TOO_LARGE' });
+    expect(s.gate.pendingCount).toBe(0);
+    expect(s.ctx.counters.handshakeFailures).toBe(1);
+    expect(s.events.map((e) => e.event)).toEqual(['warning']);
+  });
+
   it('refuses new connections while the node is stopping', () => {
     const s = setup();
     s.setStatus('stopping');

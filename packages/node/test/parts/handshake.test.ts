@@ -5,6 +5,7 @@ import {
   certificateNames,
   checkAck,
   checkHello,
+  checkHelloName,
   type HandshakeCheck,
   helloFrame,
   refusalError,
@@ -67,8 +68,8 @@ describe('checkHello (listening side)', () => {
   });
 
   it("refuses this node's own name and the name of a connected peer", () => {
-    expect(checkHello(hello({ name: 'self' }), check())).toMatchObject({ kind: 'refuse', error: { code: 'SYSTEMGE_ERR_DUPLICATE_NAME' } });
-    expect(checkHello(hello(), check({ isConnected: (n) => n === 'peer' }))).toMatchObject({ kind: 'refuse', error: { code: 'SYSTEMGE_ERR_DUPLICATE_NAME' } });
+    expect(checkHelloName(hello({ name: 'self' }), check())).toMatchObject({ kind: 'refuse', error: { code: 'SYSTEMGE_ERR_DUPLICATE_NAME' } });
+    expect(checkHelloName(hello(), check({ isConnected: (n) => n === 'peer' }))).toMatchObject({ kind: 'refuse', error: { code: 'SYSTEMGE_ERR_DUPLICATE_NAME' } });
   });
 
   it('with requireCertificateName, wants the announced name in the verified certificate', () => {
@@ -107,16 +108,18 @@ describe('self-dial and a second connection to the same node instance', () => {
 
   it('hello: the instance of the ready peer of that name is the same node, not a name clash; another instance is', () => {
     const connected = check({ isConnected: (n) => n === 'peer', connectedInstance: sameNode });
-    expect(checkHello(hello({ info: { instance: 'peer-instance' } }), connected)).toEqual({ kind: 'same-instance' });
-    expect(checkHello(hello({ info: { instance: 'impostor' } }), connected)).toMatchObject({
+    expect(checkHelloName(hello({ info: { instance: 'peer-instance' } }), connected)).toEqual({ kind: 'same-instance' });
+    expect(checkHelloName(hello({ info: { instance: 'impostor' } }), connected)).toMatchObject({
       kind: 'refuse',
       error: { code: 'SYSTEMGE_ERR_DUPLICATE_NAME' },
     });
     // Without an instance id, nothing tells a second connection from an impostor.
-    expect(checkHello(hello(), connected)).toMatchObject({ kind: 'refuse', error: { code: 'SYSTEMGE_ERR_DUPLICATE_NAME' } });
+    expect(checkHelloName(hello(), connected)).toMatchObject({ kind: 'refuse', error: { code: 'SYSTEMGE_ERR_DUPLICATE_NAME' } });
+    // checkHello itself only judges the dialer: a connected name is for checkHelloName.
+    expect(checkHello(hello({ info: { instance: 'peer-instance' } }), connected)).toEqual({ kind: 'accept' });
   });
 
-  it('hello: the token is checked before the same-instance rule', () => {
+  it('hello: the token is checked (checkHello) before the same-instance rule (checkHelloName)', () => {
     const connected = check({ auth: { token: 'shared' }, isConnected: (n) => n === 'peer', connectedInstance: sameNode });
     expect(checkHello(hello({ info: { instance: 'peer-instance' } }), connected)).toMatchObject({
       kind: 'refuse',
@@ -144,6 +147,17 @@ describe('self-dial and a second connection to the same node instance', () => {
   it('ackFrame adds extra info entries to the identity', () => {
     expect(ackFrame(identity, { superseded: 'true' }).info).toEqual({ listen: '127.0.0.1:1', superseded: 'true' });
     expect(identity.info).toEqual({ listen: '127.0.0.1:1' });
+  });
+});
+
+describe('limits and topic lists in the handshake', () => {
+  it('hello and ack carry the limits of the identity, and only the topics given', () => {
+    const limits = { maxFrameBytes: 1, maxTopicBytes: 2, maxPayloadBytes: 3, maxSyncTokenBytes: 4, maxNodeNameBytes: 5, maxHandshakeFrameBytes: 6 };
+    const self = { ...identity, limits };
+    const part = { asyncTopics: [], syncTopics: ['s'] };
+    expect(helloFrame(self, undefined, part)).toMatchObject({ asyncTopics: [], syncTopics: ['s'], limits });
+    expect(ackFrame(self, undefined, part)).toMatchObject({ asyncTopics: [], syncTopics: ['s'], limits });
+    expect(ackFrame(self)).toMatchObject({ asyncTopics: ['a'], syncTopics: ['s'], limits });
   });
 });
 

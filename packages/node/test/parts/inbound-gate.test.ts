@@ -54,6 +54,23 @@ describe('InboundGate', () => {
     expect(oldest.connection.destroyedWith).toBeUndefined();
   });
 
+  it('bounds the bytes pending handshakes may hold: the byte budget caps their number too', () => {
+    // 64 KiB first frames, 192 KiB together: at most 3 pending, fewer than maxPendingHandshakes.
+    const s = setup({ maxPendingHandshakes: 10, maxPendingHandshakeBytes: 3 * 64 * 1024 });
+    const oldest = s.pending();
+    s.pending();
+    expect(s.gate.check(s.remote('127.0.0.1'))).toBeUndefined();
+    expect(oldest.connection.closedWith).toBeUndefined();
+    s.pending();
+    expect(s.gate.check(s.remote('127.0.0.1'))).toBeUndefined();
+    expect(oldest.connection.closedWith).toEqual({
+      reason: 'evicted: pending handshakes would hold more than access.maxPendingHandshakeBytes 196608 (3 of 65536 bytes)',
+      code: 'SYSTEMGE_ERR_HANDSHAKE',
+    });
+    expect(s.gate.pendingCount).toBe(2);
+    expect(s.ctx.counters.handshakeFailures).toBe(1);
+  });
+
   it('a settled handshake frees its slot', () => {
     const s = setup({ maxPendingHandshakes: 1 });
     const one = s.pending();
