@@ -159,6 +159,12 @@ export class FakeConnection implements Connection {
   destroyedWith: Error | undefined | null = null;
   /** Makes `send` throw this error. */
   failSends: Error | undefined;
+  /** What `setPeerLimits` was last given. */
+  peerLimits: { limits: object; owner: string | undefined } | undefined;
+
+  setPeerLimits(limits: object, owner?: string): void {
+    this.peerLimits = { limits, owner };
+  }
 
   setHandlers(handlers: ConnectionHandlers): void {
     this.handlers = handlers;
