@@ -12,7 +12,8 @@
  * `run` returns a table: `columns` is a list of { key, title, align? } and `rows` a list of
  * plain objects; numbers are formatted by `formatNumber` unless already strings. `notes`
  * (optional) are lines printed under the table. `run.js` prints the table as markdown
- * and writes `results/<name>.json` with the rows and the machine info.
+ * and writes `results/<name>.json` with the rows and the machine info (`resultsName`, when
+ * returned, replaces the scenario's name in that file name).
  *
  * Helpers here: `repeat` (run a measurement N times), `summarize` (median/min/max),
  * `timeLoop` (ops/s of a synchronous function), `markdownTable`, `machineInfo`, `writeResults`.
@@ -24,9 +25,12 @@ import { fileURLToPath } from 'node:url';
 
 export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Parses `--runs N --seconds S --only NAME --quick`. Quick mode: 1 run of 0.25 s, short warmup. */
+/**
+ * Parses `--runs N --seconds S --only NAME --quick --rates LIST`. Quick mode: 1 run of 0.25 s,
+ * short warmup. `--rates` (offered requests/s, comma-separated) is for the latency scenario.
+ */
 export function parseOptions(argv) {
-  const opts = { runs: 3, seconds: 3, warmupSeconds: 0.5, only: undefined, quick: false };
+  const opts = { runs: 3, seconds: 3, warmupSeconds: 0.5, only: undefined, quick: false, rates: undefined };
   const explicit = new Set();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -49,6 +53,11 @@ export function parseOptions(argv) {
         break;
       case '--quick':
         opts.quick = true;
+        break;
+      case '--rates':
+        opts.rates = value()
+          .split(',')
+          .map((r) => positiveNumber(arg, r.trim(), false));
         break;
       case '--help':
       case '-h':

@@ -2,7 +2,7 @@
 /**
  * Runs the bench scenarios and prints one markdown table per scenario.
  *
- *   node src/run.js [--runs N] [--seconds S] [--only NAME] [--quick]
+ *   node src/run.js [--runs N] [--seconds S] [--only NAME] [--quick] [--rates LIST]
  *
  * Exits non-zero when a scenario throws, so `--quick` works as a smoke test in CI.
  * Add a scenario by writing a module (see harness.js) and listing it below.
@@ -16,14 +16,16 @@ import { scenario as peers } from './scenarios/peers.js';
 import { scenario as tlsThroughput } from './scenarios/tls-throughput.js';
 import { scenario as slowloris } from './scenarios/slowloris.js';
 import { scenario as websocketFanout } from './scenarios/websocket-fanout.js';
+import { scenario as latency } from './scenarios/latency.js';
 
-const SCENARIOS = [codec, tcpThroughput, metricsOverhead, peers, tlsThroughput, slowloris, websocketFanout];
+const SCENARIOS = [codec, tcpThroughput, metricsOverhead, peers, latency, tlsThroughput, slowloris, websocketFanout];
 
-const USAGE = `usage: node src/run.js [--runs N] [--seconds S] [--only NAME] [--quick]
+const USAGE = `usage: node src/run.js [--runs N] [--seconds S] [--only NAME] [--quick] [--rates LIST]
   --runs N      repetitions of every measurement; the table shows the median (default 3)
   --seconds S   length of one measurement, seconds (default 3)
   --only NAME   run one scenario: ${SCENARIOS.map((s) => s.name).join(', ')}
-  --quick       smoke mode: 1 run of 0.25 s each, results to results/tmp/`;
+  --quick       smoke mode: 1 run of 0.25 s each, results to results/tmp/
+  --rates LIST  latency: offered requests/s, e.g. 20000,50000 (default 25/50/75 % of raw's max)`;
 
 async function main() {
   let options;
@@ -60,7 +62,7 @@ async function main() {
       console.log(`## ${scenario.name}: ${scenario.description}\n`);
       console.log(markdownTable(out.columns, out.rows));
       for (const note of out.notes ?? []) console.log(`\n${note}`);
-      const file = await writeResults(scenario.name, options, {
+      const file = await writeResults(out.resultsName ?? scenario.name, options, {
         description: scenario.description,
         seconds: (Date.now() - started) / 1000,
         loadAverageAfter: machineInfo().loadAverage,

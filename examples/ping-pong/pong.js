@@ -19,7 +19,7 @@ const pong = createNode(
 
 await pong.start();
 // Tell the parent where we listen; stop when it says so (or when it goes away).
-process.send?.({ port: pong.address.port });
+process.send?.({ port: pong.address?.port });
 process.on('message', async (message) => {
   if (message !== 'stop') return;
   await pong.stop('ping is done');

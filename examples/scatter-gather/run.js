@@ -38,7 +38,7 @@ console.log(`request 1: outcome ${all.outcome}, ${all.responses.length} response
 
 // 2. The first three answers are enough.
 const three = buyer.syncRequest('price', 'widget', { maxResponses: 3, timeoutMs: 5000 });
-const quotes = (await three.all()).map((r) => `${r.origin}=${JSON.parse(String(r.payload)).quote}`);
+const quotes = (await three.all()).map((r) => `${r.origin}=${r.ok ? JSON.parse(String(r.payload)).quote : `failed (${r.code})`}`);
 console.log(`request 2: outcome ${three.outcome}, ${quotes.length} responses: ${quotes.join(' ')}`);
 
 // 3. Only named workers, first answer wins.

@@ -18,7 +18,7 @@ const worker = createNode(
   },
 );
 await worker.start();
-process.send?.({ port: worker.address.port });
+process.send?.({ port: worker.address?.port });
 process.on('message', async (m) => {
   if (m !== 'stop') return;
   await worker.stop('done');

@@ -14,10 +14,11 @@ function short(n) {
 }
 
 /**
- * groups: [{ label, values: Map(systemLabel → number | undefined) }]; systems: ordered labels.
+ * groups: [{ label, values: Map(systemLabel → number | undefined) }]; systems: ordered labels;
+ * unit: appended to a bar's value in its tooltip.
  * Returns the SVG text.
  */
-export function groupedBarChart({ title, subtitle, yLabel, groups, systems }) {
+export function groupedBarChart({ title, subtitle, yLabel, groups, systems, unit = '/s' }) {
   const barW = 14;
   const gap = 26;
   const groupW = systems.length * barW + gap;
@@ -52,7 +53,7 @@ export function groupedBarChart({ title, subtitle, yLabel, groups, systems }) {
         return;
       }
       const yy = y(v);
-      out.push(`<rect x="${x}" y="${yy.toFixed(1)}" width="${barW - 2}" height="${(top + plotH - yy).toFixed(1)}" fill="${COLORS[si % COLORS.length]}"><title>${escape(`${s}, ${g.label}: ${short(v)}/s`)}</title></rect>`);
+      out.push(`<rect x="${x}" y="${yy.toFixed(1)}" width="${barW - 2}" height="${(top + plotH - yy).toFixed(1)}" fill="${COLORS[si % COLORS.length]}"><title>${escape(`${s}, ${g.label}: ${short(v)}${unit}`)}</title></rect>`);
       out.push(`<text transform="translate(${x + barW / 2} ${(yy - 3).toFixed(1)}) rotate(-90)" font-size="8" fill="#111827">${short(v)}</text>`);
     });
     out.push(`<text x="${x0 + (systems.length * barW) / 2}" y="${top + plotH + 16}" text-anchor="middle" fill="#111827">${escape(g.label)}</text>`);

@@ -12,6 +12,8 @@
  *   backpressure allows; `sync { concurrency, scatter }` starts that many request loops (each
  *   awaits one response, or `scatter` responses, before the next request); `mark` starts a window
  *   (counts and latency samples reset), `result` ends it with `{ completed, ns, cpuMicros, p50, p99 }`.
+ *   `open { rate, warmupSeconds, seconds, drainSeconds, maxInFlight }` runs an open-loop schedule of
+ *   requests (../latency/open-loop.js) and answers with its latency percentiles (ns).
  * - `memory-server` / `memory-client`: one server, and `config.connections` idle connections to it
  *   (`systemge`: one node each; `raw`: one socket each); `measure` reports the server's RSS and
  *   heap once every connection is up, after garbage collection (run with --expose-gc).
@@ -20,6 +22,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { LatencyRecorder } from './latency.js';
+import { openLoop } from '../latency/open-loop.js';
 
 const [role, system, configJson] = process.argv.slice(2);
 const config = JSON.parse(configJson);
@@ -98,6 +101,12 @@ if (role === 'server') {
     loops = Array.from({ length: concurrency }, () =>
       loop().catch((err) => fail(`${system} request: ${err?.code ?? ''} ${err?.message ?? err}`)),
     );
+  });
+  handlers.set('open', async (schedule) => {
+    if (!prepared) await client.prepareSync();
+    prepared = true;
+    const request = () => client.request();
+    return openLoop({ ...schedule, request });
   });
   // Ends the request loops: each finishes the request it is waiting for.
   handlers.set('halt', async () => {

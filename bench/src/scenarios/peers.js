@@ -22,8 +22,9 @@ import { freePort, natsServerAvailable, startNatsServer } from '../peers/nats-se
 import { expectMessage, failureOf, sleep, stopAll } from '../children.js';
 import { ask, spawnPeer } from '../peers/processes.js';
 
-const SYSTEMS = [
+export const SYSTEMS = [
   { id: 'raw', label: 'raw node:net', adapter: 'raw' },
+  { id: 'raw-bytes', label: 'raw node:net bytes', adapter: 'raw', options: { bytes: true }, optional: true },
   { id: 'systemge-tcp', label: 'Systemge TCP', adapter: 'systemge' },
   { id: 'systemge-tls', label: 'Systemge TLS', adapter: 'systemge', tls: true },
   { id: 'moleculer-json', label: 'Moleculer TCP JSON', adapter: 'moleculer', serializer: 'JSON' },
@@ -32,7 +33,7 @@ const SYSTEMS = [
   { id: 'ws', label: 'ws', adapter: 'ws' },
 ];
 /** Systems whose failure fails the scenario; a peer framework that fails is reported and skipped. */
-const OWN = new Set(['raw', 'systemge-tcp', 'systemge-tls']);
+export const OWN = new Set(['raw', 'raw-bytes', 'systemge-tcp', 'systemge-tls']);
 const QUICK_SYSTEMS = ['raw', 'systemge-tcp'];
 const CONCURRENCY = [1, 100];
 const SCATTER = { responders: 8, processes: 2, concurrency: [1, 100], size: 100 };
@@ -40,7 +41,7 @@ const SCATTER_SYSTEMS = ['systemge-tcp', 'nats'];
 const MEMORY_SYSTEMS = ['systemge-tcp', 'raw'];
 const run = promisify(execFile);
 
-async function packageVersion(name) {
+export async function packageVersion(name) {
   try {
     return JSON.parse(await readFile(path.join(BENCH_DIR, 'node_modules', name, 'package.json'), 'utf8')).version;
   } catch {
@@ -48,7 +49,7 @@ async function packageVersion(name) {
   }
 }
 
-async function opensslVersion() {
+export async function opensslVersion() {
   try {
     return (await run('openssl', ['version'], { timeout: 5000 })).stdout.trim();
   } catch {
@@ -75,19 +76,19 @@ async function moleculerOptions(system) {
 }
 
 /** Starts a server child and a client child connected to it. */
-async function startPair(system, env, size, serverCount = 1, serverProcesses = 1) {
+export async function startPair(system, env, size, serverCount = 1, serverProcesses = 1) {
   const base = childConfig(system, env, size);
   const mol = system.adapter === 'moleculer' ? await moleculerOptions(system) : undefined;
   const children = [];
   try {
     const servers = [];
     for (let p = 0; p < serverProcesses; p++) {
-      const s = spawnPeer('server', system.adapter, { ...base, group: p, count: serverCount, options: mol?.server });
+      const s = spawnPeer('server', system.adapter, { ...base, group: p, count: serverCount, options: { ...system.options, ...mol?.server } });
       children.push(s);
       servers.push(s);
     }
     const ports = (await Promise.all(servers.map((s) => expectMessage(s, 'ready', 20_000)))).flatMap((r) => r.ports);
-    const client = spawnPeer('client', system.adapter, { ...base, ports, options: mol?.client });
+    const client = spawnPeer('client', system.adapter, { ...base, ports, options: { ...system.options, ...mol?.client } });
     children.push(client);
     await expectMessage(client, 'ready', 30_000);
     return { servers, client, children };
@@ -97,7 +98,7 @@ async function startPair(system, env, size, serverCount = 1, serverProcesses = 1
   }
 }
 
-async function measureAsync(system, env, size, options) {
+export async function measureAsync(system, env, size, options) {
   const { servers, client, children } = await startPair(system, env, size);
   const server = servers[0];
   try {
@@ -120,7 +121,7 @@ async function measureAsync(system, env, size, options) {
 }
 
 /** Sync requests at each concurrency in turn, one client process; `scatter` = responses per request. */
-async function measureSync(system, env, size, options, concurrencies, scatter) {
+export async function measureSync(system, env, size, options, concurrencies, scatter) {
   const pair = scatter
     ? await startPair(system, env, size, SCATTER.responders / SCATTER.processes, SCATTER.processes)
     : await startPair(system, env, size);
@@ -184,7 +185,7 @@ export const scenario = {
   description: 'Systemge vs raw node:net, Moleculer, NATS and ws between two processes on 127.0.0.1',
   async run(ctx) {
     const { options } = ctx;
-    const picked = process.env.BENCH_PEERS?.split(',').map((s) => s.trim()).filter(Boolean) ?? (options.quick ? QUICK_SYSTEMS : SYSTEMS.map((s) => s.id));
+    const picked = process.env.BENCH_PEERS?.split(',').map((s) => s.trim()).filter(Boolean) ?? (options.quick ? QUICK_SYSTEMS : SYSTEMS.filter((s) => !s.optional).map((s) => s.id));
     const unknown = picked.filter((id) => !SYSTEMS.some((s) => s.id === id));
     if (unknown.length > 0) throw new Error(`BENCH_PEERS: unknown system(s) ${unknown.join(', ')}; known: ${SYSTEMS.map((s) => s.id).join(', ')}`);
     const systems = SYSTEMS.filter((s) => picked.includes(s.id));

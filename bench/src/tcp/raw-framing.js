@@ -1,26 +1,37 @@
 /**
  * The raw baseline: length-prefixed buffers over `node:net` with nothing else, written the
- * way a careful hand-rolled protocol would be. No topic, no UTF-8, no validation.
+ * way a careful hand-rolled protocol would be. No topic, no correlation id, no validation.
  */
 
 /**
  * Sends `u32 length + payload` as fast as the socket takes it: many writes per tick under
  * `cork()`, one `uncork()` on the next tick (one writev), stop when `write()` returns false
- * and go on at `'drain'`.
+ * and go on at `'drain'`. A Buffer payload is written as is after a 4-byte header (two writes
+ * per message). A string payload is UTF-8-encoded for every message, as a sender of text would,
+ * into one buffer with its header (one write per message).
  */
 export function rawSender(socket, payload) {
   let stopped = false;
   const uncork = () => socket.uncork();
+  const writeOne =
+    typeof payload === 'string'
+      ? () => {
+          const length = Buffer.byteLength(payload);
+          const frame = Buffer.allocUnsafe(4 + length);
+          frame.writeUInt32BE(length, 0);
+          frame.write(payload, 4);
+          return socket.write(frame);
+        }
+      : () => {
+          const header = Buffer.allocUnsafe(4);
+          header.writeUInt32BE(payload.length, 0);
+          socket.write(header);
+          return socket.write(payload);
+        };
   const pump = () => {
     if (stopped) return;
     socket.cork();
-    let ok = true;
-    while (ok) {
-      const header = Buffer.allocUnsafe(4);
-      header.writeUInt32BE(payload.length, 0);
-      socket.write(header);
-      ok = socket.write(payload);
-    }
+    while (writeOne());
     process.nextTick(uncork);
     socket.once('drain', pump);
   };

@@ -326,7 +326,9 @@ export async function main(argv: string[], io: CLIIO): Promise<number> {
       return ExitCode.usage;
     }
     if (e.code === 'SYSTEMGE_ERR_CONFIG_FILE') {
-      io.err(`systemge: invalid configuration: ${e.message}`);
+      const { issues = [] } = error as { issues?: readonly unknown[] };
+      if (issues.length > 1) io.err(`systemge: invalid configuration: ${issues.length} problems`);
+      io.err(issues.length > 1 ? e.message : `systemge: invalid configuration: ${e.message}`);
       return ExitCode.failed;
     }
     io.err(`systemge: ${e.message}`);

@@ -1,14 +1,34 @@
-import { SystemgeError } from '@systemge/protocol';
+import { SystemgeError, type SystemgeErrorOptions } from '@systemge/protocol';
 
-/** A configuration file is unreadable or invalid; `file` and `path` say where. */
+/** One problem of a configuration file: the field path (`nodes[0].sync.timeoutMs`, `''` for the file) and what is wrong. */
+export interface ConfigFileIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * A configuration file is unreadable or invalid. `issues` lists every problem found (each with its
+ * field path); `file` is the absolute path of the file; `path` is the first issue's. The message
+ * has one line per issue: `<file>: <path>: <problem>`.
+ */
 export class ConfigFileError extends SystemgeError {
   static readonly code = 'SYSTEMGE_ERR_CONFIG_FILE';
   readonly file: string;
   readonly path: string;
-  constructor(file: string, path: string, message: string) {
-    super(ConfigFileError.code, `${file}${path === '' ? '' : `: ${path}`}: ${message}`);
+  readonly issues: readonly ConfigFileIssue[];
+  constructor(file: string, path: string, message: string, options?: SystemgeErrorOptions & { issues?: readonly ConfigFileIssue[] }) {
+    const issues = [{ path, message }, ...(options?.issues ?? [])];
+    super(ConfigFileError.code, issues.map((i) => `${file}${i.path === '' ? '' : `: ${i.path}`}: ${i.message}`).join('\n'), options);
     this.file = file;
     this.path = path;
+    this.issues = issues;
+  }
+
+  /** One error listing all of `issues` (at least one) of `file`. */
+  static of(file: string, issues: readonly ConfigFileIssue[]): ConfigFileError {
+    const [first, ...rest] = issues;
+    if (first === undefined) throw new RangeError('ConfigFileError.of needs at least one issue');
+    return new ConfigFileError(file, first.path, first.message, { issues: rest });
   }
 }
 

@@ -15,6 +15,16 @@ export {
   type DashboardHTTPSFileConfig,
 } from './config-file.js';
 export {
+  SystemgeFileSchema,
+  NodeFileSchema,
+  TransportFileSchema,
+  HTTPFileSchema,
+  WebSocketFileSchema,
+  DashboardFileSchema,
+  DashboardLinkFileSchema,
+  CommandsFileSchema,
+} from './file-schema.js';
+export {
   startSystem,
   type RunningSystem,
   type RunningNode,
@@ -23,6 +33,7 @@ export {
 } from './runner.js';
 export {
   ConfigFileError,
+  type ConfigFileIssue,
   InsecureTokenError,
   UsageError,
   RemoteCommandsOffError,

@@ -103,15 +103,38 @@ async function build(loaded: LoadedConfig, logger: Logger): Promise<RunningNode[
   return out;
 }
 
-/** Creates and starts everything a configuration file describes. On failure, stops what had started. */
+/** Registers a started node with the remote dashboard its entry names, if any. */
+async function linkToDashboard(loaded: LoadedConfig, index: number, running: RunningNode, logger: Logger): Promise<void> {
+  const spec = loaded.config.nodes[index]!;
+  const link = spec.dashboard;
+  if (link === undefined) return;
+  running.link = await connectDashboard(running.node, {
+    host: link.host,
+    port: link.port,
+    token: link.token,
+    serverName: link.serverName,
+    allowInsecure: link.allowInsecure,
+    transport: transportFor(linkTransportConfig(spec), loaded.dir, logger),
+    logger,
+  });
+  // A refused token is final and logged by the link; the node keeps running.
+  running.link.ready().catch(() => {});
+}
+
+/**
+ * Creates and starts everything a configuration file describes. On failure, stops what had started.
+ *
+ * The nodes start together: every `start()` is called in one pass, and a node binds its listener
+ * before its first dial, so each node's listener is bound before any node of the file dials it. A
+ * full mesh of the file's nodes connects on the first attempt, whatever the order in the file.
+ */
 export async function startSystem(loaded: LoadedConfig, logger: Logger = silentLogger): Promise<RunningSystem> {
   const nodes = await build(loaded, logger);
   let dashboard: Dashboard | undefined;
-  const started: RunningNode[] = [];
   const stop = async (): Promise<void> => {
-    await Promise.all(started.map((r) => r.link?.close()));
+    await Promise.all(nodes.map((r) => r.link?.close()));
     await dashboard?.stop();
-    await Promise.all(started.map((r) => r.node.stop('system stopping')));
+    await Promise.all(nodes.map((r) => r.node.stop('system stopping')));
   };
   try {
     const d = loaded.config.dashboard;
@@ -120,26 +143,20 @@ export async function startSystem(loaded: LoadedConfig, logger: Logger = silentL
       for (const r of nodes) dashboard.addNode(r.node);
       await dashboard.start();
     }
-    // Nodes start in file order, so a node can dial one listed before it on a fixed port.
-    for (const [index, r] of nodes.entries()) {
-      await r.node.start();
-      started.push(r);
-      const spec = loaded.config.nodes[index]!;
-      const link = spec.dashboard;
-      if (link !== undefined) {
-        r.link = await connectDashboard(r.node, {
-          host: link.host,
-          port: link.port,
-          token: link.token,
-          serverName: link.serverName,
-          allowInsecure: link.allowInsecure,
-          transport: transportFor(linkTransportConfig(spec), loaded.dir, logger),
-          logger,
-        });
-        // A refused token is final and logged by the link; the node keeps running.
-        r.link.ready().catch(() => {});
-      }
-    }
+    // The first failure stops every node, which also ends the starts still waiting on dial attempts.
+    let failure: { error: unknown } | undefined;
+    const starts = nodes.map((r, index) =>
+      r.node.start().then(
+        () => linkToDashboard(loaded, index, r, logger),
+        async (error: unknown) => {
+          if (failure !== undefined) return;
+          failure = { error };
+          await stop().catch(() => {});
+        },
+      ),
+    );
+    await Promise.all(starts);
+    if (failure !== undefined) throw failure.error;
   } catch (error) {
     await stop().catch(() => {});
     throw error;

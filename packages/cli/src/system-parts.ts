@@ -86,8 +86,14 @@ export function dashboardOptionsFor(d: DashboardFileConfig, dir: string, logger:
   };
 }
 
-/** Runs `build` and turns a library's option error into a config-file error at `base` + the option's field. */
-function at<T>(loaded: LoadedConfig, base: string, build: () => T, fieldOf: (option: string) => string = fileField): T {
+/** A problem `preflightIssues` found. */
+interface Issue {
+  path: string;
+  message: string;
+}
+
+/** Runs `build`; a library's option error becomes an issue at `base` + the option's field, and undefined is returned. */
+function at<T>(issues: Issue[], base: string, build: () => T, fieldOf: (option: string) => string = fileField): T | undefined {
   try {
     return build();
   } catch (error) {
@@ -96,58 +102,61 @@ function at<T>(loaded: LoadedConfig, base: string, build: () => T, fieldOf: (opt
     const field = fieldOf(e.option);
     // The library's message names its own option; the path already names the file's field.
     const detail = typeof e.requirement === 'string' ? `must be ${e.requirement}` : e.message.replace(/^invalid [A-Za-z]+ option [^:]+: /, '');
-    throw new ConfigFileError(loaded.file, field === '' ? base : `${base}.${field}`, detail);
+    issues.push({ path: field === '' ? base : `${base}.${field}`, message: detail });
+    return undefined;
   }
 }
 
-/** The dashboard's `token` is required: say so with the config file's field names. */
-function dashboardCheck(loaded: LoadedConfig, options: DashboardOptions): void {
+/** The dashboard's `token` is required off loopback: say so with the config file's field names. */
+function dashboardCheck(issues: Issue[], options: DashboardOptions): void {
   try {
-    at(loaded, 'dashboard', () => checkDashboardOptions(options), (option) => option.split('.').map(fileField).join('.'));
+    at(issues, 'dashboard', () => checkDashboardOptions(options), (option) => option.split('.').map(fileField).join('.'));
   } catch (error) {
     const e = error as { code?: string; host?: string; listener?: string };
     if (e.code !== 'SYSTEMGE_ERR_DASHBOARD_TOKEN_REQUIRED') throw error;
     const field = e.listener === 'systemge' ? 'dashboard.systemge.host' : 'dashboard.host';
-    throw new ConfigFileError(
-      loaded.file,
-      'dashboard.token',
-      `required: ${field} "${e.host}" is not a loopback address; set dashboard.token (e.g. "\${SYSTEMGE_DASHBOARD_TOKEN}") or listen on 127.0.0.1`,
-    );
+    issues.push({
+      path: 'dashboard.token',
+      message: `required: ${field} "${e.host}" is not a loopback address; set dashboard.token (e.g. "\${SYSTEMGE_DASHBOARD_TOKEN}") or listen on 127.0.0.1`,
+    });
   }
 }
 
 /**
  * Every check `systemge start` makes before binding a port: transports and certificates, HTTP and
- * WebSocket options, dashboard options, and links that would send a token in clear text.
- * Throws `ConfigFileError` naming the field of the file.
+ * WebSocket options, dashboard options, and links that would send a token in clear text. Returns
+ * every problem, each at the field of the file.
  */
-export function preflight(loaded: LoadedConfig): void {
+export function preflightIssues(loaded: LoadedConfig, ok: (part: string) => boolean = () => true): Issue[] {
   const { config, dir } = loaded;
   const quiet: Logger = silentLogger;
+  const issues: Issue[] = [];
   config.nodes.forEach((spec, i) => {
     const base = `nodes[${i}]`;
-    at(loaded, `${base}.transport`, () => transportFor(spec.transport, dir, quiet));
-    const http = spec.http === undefined ? undefined : at(loaded, `${base}.http`, () => httpComponent(httpOptionsFor(spec.http!, dir)));
-    if (spec.websocket !== undefined) {
-      at(loaded, `${base}.websocket`, () => websocketComponent(websocketOptionsFor(spec.websocket!, dir, http)) as WebSocketComponent);
+    if (!ok(base)) return;
+    at(issues, `${base}.transport`, () => transportFor(spec.transport, dir, quiet));
+    const http = spec.http === undefined ? undefined : at(issues, `${base}.http`, () => httpComponent(httpOptionsFor(spec.http!, dir)));
+    if (spec.websocket !== undefined && (spec.websocket.sharePort !== true || http !== undefined)) {
+      at(issues, `${base}.websocket`, () => websocketComponent(websocketOptionsFor(spec.websocket!, dir, http)) as WebSocketComponent);
     }
     const link = spec.dashboard;
     if (link !== undefined) {
       const own = link.transport !== undefined;
-      at(loaded, own ? `${base}.dashboard.transport` : `${base}.transport`, () => transportFor(linkTransportConfig(spec), dir, quiet));
+      if (own) at(issues, `${base}.dashboard.transport`, () => transportFor(linkTransportConfig(spec), dir, quiet));
       const kind = linkTransportConfig(spec)?.kind ?? 'tcp';
       if (link.token !== undefined && link.allowInsecure !== true && kind !== 'tls' && !isLoopbackHost(link.host)) {
-        throw new ConfigFileError(
-          loaded.file,
-          `${base}.dashboard`,
-          `the link would send ${base}.dashboard.token in clear text over "${kind}" to the non-loopback host "${link.host}": ` +
+        issues.push({
+          path: `${base}.dashboard`,
+          message:
+            `the link would send ${base}.dashboard.token in clear text over "${kind}" to the non-loopback host "${link.host}": ` +
             `set ${base}.dashboard.transport (or ${base}.transport) to { "kind": "tls", ... }, or ${base}.dashboard.allowInsecure to true`,
-        );
+        });
       }
     }
   });
-  if (config.dashboard !== undefined) {
-    const options = at(loaded, 'dashboard.systemge.transport', () => dashboardOptionsFor(config.dashboard!, dir, quiet));
-    dashboardCheck(loaded, options);
+  if (config.dashboard !== undefined && ok('dashboard')) {
+    const options = at(issues, 'dashboard.systemge.transport', () => dashboardOptionsFor(config.dashboard!, dir, quiet));
+    if (options !== undefined) dashboardCheck(issues, options);
   }
+  return issues;
 }

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/systemge.js', import.meta.url));
 
 /** A `systemge` process; its output is collected line by line. */
 export interface CLIProcess {
@@ -14,7 +14,7 @@ export interface CLIProcess {
   line(pattern: RegExp, timeoutMs?: number): Promise<string>;
 }
 
-/** Runs the built `systemge` command (dist/bin.js) in a child process. */
+/** Runs the `systemge` command from its sources (bin/systemge.js) in a child process. */
 export function runCLI(args: string[], env: NodeJS.ProcessEnv = {}): CLIProcess {
   const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const stdout: string[] = [];

@@ -48,7 +48,7 @@ describe('remote operations encrypted end to end, through the real CLI', () => {
     });
     const url = (await dashboard.line(/^dashboard: /)).slice('dashboard: '.length);
     expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    const registrations = (await dashboard.line(/^dashboard registrations: /)).slice('dashboard registrations: '.length);
+    const registrations = (await dashboard.line(/^  nodes in other processes join the dashboard over Systemge at /)).split(' at ').at(-1) as string;
     const port = Number(registrations.split(':').at(-1));
 
     const worker = start('worker.json', {
@@ -84,7 +84,7 @@ describe('remote operations encrypted end to end, through the real CLI', () => {
 
   it('prints a refused link token at error level, without the token', async () => {
     const dashboard = start('plain-dashboard.json', { dashboard: { token: '${DASH_TOKEN}' }, nodes: [{ name: 'ops' }] });
-    const registrations = (await dashboard.line(/^dashboard registrations: /)).slice('dashboard registrations: '.length);
+    const registrations = (await dashboard.line(/^  nodes in other processes join the dashboard over Systemge at /)).split(' at ').at(-1) as string;
     const port = Number(registrations.split(':').at(-1));
     const file = join(dir, 'wrong-token.json');
     writeFileSync(file, JSON.stringify({ nodes: [{ name: 'intruder', dashboard: { host: '127.0.0.1', port, token: 'wrong' } }] }));

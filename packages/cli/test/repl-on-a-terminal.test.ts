@@ -151,7 +151,7 @@ describe.skipIf(!hasScript)('systemge repl, driven through a pseudo-terminal', (
 describe('systemge repl without a terminal', () => {
   it('reads a script of lines from a pipe, runs them in order and exits at the end of input', async () => {
     const s = await system('piped.json', { nodes: [{ name: 'solo', application: './repl-app.js', commands: { remote: true } }] });
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../dist/bin.js', import.meta.url)), 'repl', '--node', addressOf(s, 'solo')], {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/systemge.js', import.meta.url)), 'repl', '--node', addressOf(s, 'solo')], {
       env: { PATH: process.env.PATH, SYSTEMGE_REPL_HISTORY: join(dir, 'history-piped') },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

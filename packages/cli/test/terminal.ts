@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/systemge.js', import.meta.url));
 
 /** `script` (util-linux, Debian's essential bsdutils) runs a command on a pseudo-terminal. */
 export const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;

@@ -33,7 +33,7 @@ describe('systemge validate', () => {
     ['missing name', { nodes: [{ listen: { port: 0 } }] }, /missing-name\.json: nodes\[0\]\.name: required field is missing/],
     ['bad port', { nodes: [{ name: 'a', listen: { port: 70000 } }] }, /nodes\[0\]\.listen\.port: expected an integer from 0 to 65535, got number 70000/],
     ['unknown field', { nodes: [{ name: 'a', colour: 'blue' }] }, /nodes\[0\]\.colour: unknown field; known fields: name, listen/],
-    ['wrong type', { nodes: [{ name: 'a', sync: { timeoutMs: 'soon' } }] }, /nodes\[0\]\.sync\.timeoutMs: expected an integer from 1 to \d+, got "soon"/],
+    ['wrong type', { nodes: [{ name: 'a', sync: { timeoutMs: 'soon' } }] }, /nodes\[0\]\.sync\.timeoutMs: expected an integer from 1 to \d+ ms \(the Node.js timer maximum\), got "soon"/],
     ['missing cert file', { nodes: [{ name: 'a', transport: { kind: 'tls', certFile: './nope.crt', keyFile: './nope.key' } }] }, /nodes\[0\]\.transport\.certFile: file not found: .*nope\.crt/],
     ['duplicate node names', { nodes: [{ name: 'a' }, { name: 'a' }] }, /nodes\[1\]\.name: duplicate node name "a" \(also nodes\[0\]\.name\)/],
     ['missing application module', { nodes: [{ name: 'a', application: './missing.js' }] }, /nodes\[0\]\.application: file not found/],

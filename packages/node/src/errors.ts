@@ -1,12 +1,32 @@
 import { SystemgeError, type SystemgeErrorOptions } from '@systemge/protocol';
 
-/** The configuration is invalid; `path` names the offending field, e.g. `connection.maxAttempts`. */
+/** One problem of a configuration: the field path (`nodes[0].sync.timeoutMs`, `''` for the whole) and what is wrong. */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * The configuration is invalid. `issues` lists every problem found, each with its field path;
+ * `path` is the first one's, e.g. `connection.maxAttempts`. The message has one line per issue.
+ */
 export class ConfigError extends SystemgeError {
   static readonly code = 'SYSTEMGE_ERR_INVALID_CONFIG';
   readonly path: string;
-  constructor(path: string, message: string, options?: SystemgeErrorOptions) {
-    super(ConfigError.code, `invalid config at ${path === '' ? '(root)' : path}: ${message}`, options);
+  readonly issues: readonly ConfigIssue[];
+  /** `options.issues`: further problems, reported after this one. */
+  constructor(path: string, message: string, options?: SystemgeErrorOptions & { issues?: readonly ConfigIssue[] }) {
+    const issues = [{ path, message }, ...(options?.issues ?? [])];
+    super(ConfigError.code, issues.map((i) => `invalid config at ${i.path === '' ? '(root)' : i.path}: ${i.message}`).join('\n'), options);
     this.path = path;
+    this.issues = issues;
+  }
+
+  /** One error reporting all of `issues` (at least one); `prefix` (e.g. a file name) starts each issue's text. */
+  static of(issues: readonly ConfigIssue[], prefix = ''): ConfigError {
+    const [first, ...rest] = issues.map((i) => ({ path: i.path, message: `${prefix}${i.message}` }));
+    if (first === undefined) throw new RangeError('ConfigError.of needs at least one issue');
+    return new ConfigError(first.path, first.message, { issues: rest });
   }
 }
 

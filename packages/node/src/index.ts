@@ -2,6 +2,7 @@ export { createNode, type NodeOptions } from './node.js';
 export {
   resolveNodeConfig,
   loadNodeConfig,
+  nodeConfigDataIssues,
   type NodeConfig,
   type ResolvedNodeConfig,
   type EndpointConfig,
@@ -13,6 +14,21 @@ export {
   type ConnectionConfig,
   type HeartbeatConfig,
 } from './config.js';
+export {
+  NodeConfigSchema,
+  jsonSchemaDocument,
+  ListenSchema,
+  EndpointSchema,
+  LimitsSchema,
+  HandlingSchema,
+  SyncSchema,
+  ConnectionSchema,
+  HeartbeatSchema,
+  AuthSchema,
+  AccessSchema,
+  RateLimitsSchema,
+} from './config-schema.js';
+export { schemaIssues, describeValue } from './config-validation.js';
 export type {
   TopicMap,
   AnyTopics,
@@ -56,6 +72,7 @@ export { backoffDelay } from './connect/backoff.js';
 export { newSyncToken } from './messaging/sync-requests.js';
 export {
   ConfigError,
+  type ConfigIssue,
   NodeStatusError,
   NodeStoppedError,
   NoRouteError,

@@ -3,6 +3,8 @@
  * process counts, with at most two flushes (PING/PONG round trips) of 1 MiB of payload each
  * outstanding. Sync: `request` to a subject whose subscriber responds with the request's data;
  * scatter-gather: `requestMany` with the count strategy over several subscriber connections.
+ * Payloads are text on both sides: published as a string (nats.js encodes it), read with
+ * `msg.string()`; the responder decodes the request and responds with that string.
  */
 import { connect, RequestStrategy } from 'nats';
 import { textPayload } from '../../payloads.js';
@@ -16,13 +18,13 @@ export async function server({ onMessage, natsUrl, fail }) {
   nc.subscribe(ASYNC_SUBJECT, {
     callback: (err, msg) => {
       if (err) fail(`nats subscriber: ${err.message}`);
-      else onMessage(msg.data.length);
+      else onMessage(msg.string().length);
     },
   });
   nc.subscribe(SYNC_SUBJECT, {
     callback: (err, msg) => {
       if (err) fail(`nats responder: ${err.message}`);
-      else msg.respond(msg.data);
+      else msg.respond(msg.string());
     },
   });
   await nc.flush();
@@ -33,7 +35,7 @@ export async function server({ onMessage, natsUrl, fail }) {
 }
 
 export async function client({ size, natsUrl, fail }) {
-  const data = new TextEncoder().encode(textPayload(size));
+  const data = textPayload(size);
   const nc = await connect({ servers: natsUrl, name: 'bench-client' });
   return {
     async pump() {
@@ -52,7 +54,8 @@ export async function client({ size, natsUrl, fail }) {
     async prepareSync() {},
     async request() {
       const msg = await nc.request(SYNC_SUBJECT, data, { timeout: 10_000 });
-      if (msg.data.length !== size) fail(`nats: response of ${msg.data.length} bytes, expected ${size}`);
+      const text = msg.string();
+      if (text.length !== size) fail(`nats: response of ${text.length} chars, expected ${size}`);
     },
     async scatter(expected) {
       const replies = await nc.requestMany(SYNC_SUBJECT, data, {
@@ -62,7 +65,7 @@ export async function client({ size, natsUrl, fail }) {
       });
       let n = 0;
       for await (const msg of replies) {
-        if (msg.data.length !== size) fail(`nats scatter: response of ${msg.data.length} bytes`);
+        if (msg.string().length !== size) fail(`nats scatter: response of ${msg.data.length} bytes`);
         n++;
       }
       if (n !== expected) fail(`nats scatter: ${n} responses, expected ${expected}`);

@@ -2,6 +2,8 @@
  * Plain `ws` (no compression). A connection to `/async` sends text messages the server counts,
  * at most 1 MiB of them not yet written (send callbacks); a connection to `/sync` sends text
  * requests the server echoes, matched to the oldest one outstanding (the server answers in order).
+ * Text on both sides: strings are sent, every received message is decoded to a string, and the
+ * echo is sent from that string.
  */
 import { WebSocket, WebSocketServer } from 'ws';
 import { textPayload } from '../../payloads.js';
@@ -12,9 +14,9 @@ export async function server({ onMessage }) {
   wss.on('connection', (ws, req) => {
     ws.on('error', () => {});
     if (req.url === '/async') {
-      ws.on('message', (data) => onMessage(data.length));
+      ws.on('message', (data) => onMessage(data.toString().length));
     } else {
-      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+      ws.on('message', (data) => ws.send(data.toString()));
     }
   });
   await new Promise((resolve) => wss.once('listening', resolve));
@@ -65,7 +67,8 @@ export async function client({ ports, size, fail }) {
       syncWs = await open(`ws://127.0.0.1:${ports[0]}/sync`);
       syncWs.on('error', (err) => fail(`ws client: ${err.message}`));
       syncWs.on('message', (data) => {
-        if (data.length !== size) fail(`ws: response of ${data.length} bytes, expected ${size}`);
+        const text = data.toString();
+        if (text.length !== size) fail(`ws: response of ${text.length} chars, expected ${size}`);
         pending.shift()();
       });
     },

@@ -1,0 +1,88 @@
+// Layering rules, checked by `pnpm lint:deps` (part of `pnpm lint`).
+// Cruises packages/*/src and test, examples and bench. Workspace packages resolve through
+// their exports map to dist/, so the packages are built first.
+
+// A module specifier or resolved path that points at one of our packages other than by its
+// name: `@systemge/x/...` subpaths that the exports map does not offer stay unresolved.
+const OUR_PACKAGES = '(^|/)packages/|^@systemge/|/node_modules/@systemge/';
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'protocol-imports-nothing-ours',
+      comment: '@systemge/protocol is the base layer: it imports no other package of this repo.',
+      severity: 'error',
+      from: { path: '^packages/protocol/src/' },
+      to: { path: OUR_PACKAGES, pathNot: '^packages/protocol/' },
+    },
+    {
+      name: 'node-imports-no-transport-or-face',
+      comment:
+        '@systemge/node knows transports and faces only through interfaces: it imports no transport package, ' +
+        'no HTTP/WebSocket/dashboard/metrics package, no Fastify, no ws and no node:tls.',
+      severity: 'error',
+      from: { path: '^packages/node/src/' },
+      to: {
+        path: [
+          '(^|/)packages/(transport-[^/]+|http|websocket|dashboard|metrics|cli)/',
+          '(^|/)@systemge/(transport-[^/]+|http|websocket|dashboard|metrics|cli)(/|$)',
+          '(^|/)(fastify|find-my-way|ws|@fastify/[^/]+|@types/ws)(/|$)',
+          '^(node:)?tls$',
+        ],
+      },
+    },
+    {
+      name: 'no-relative-import-across-packages',
+      comment: 'Another package is imported by its name (`@systemge/x`), never by a relative path into its folder.',
+      severity: 'error',
+      from: { path: '^packages/([^/]+)/' },
+      to: { path: '^packages/', pathNot: '^packages/$1/', dependencyTypes: ['local'] },
+    },
+    {
+      name: 'examples-and-bench-import-packages-by-name',
+      comment: 'Examples and benchmarks use the packages as users do: by name, never by a path into packages/.',
+      severity: 'error',
+      from: { path: '^(examples|bench)/' },
+      to: { path: '^packages/', dependencyTypes: ['local'] },
+    },
+    {
+      name: 'no-package-internals',
+      comment: "Only a package's exports map entries may be imported (`@systemge/x`), never its src/, test/ or dist/ files.",
+      severity: 'error',
+      from: { path: '^(packages/[^/]+|examples/[^/]+|bench)/' },
+      to: {
+        path: '(^|/)packages/[^/]+/(src|test)/|(^|/)@systemge/[^/]+/(src|test|dist)/',
+        pathNot: '^$1/',
+      },
+    },
+    {
+      name: 'no-unresolvable-systemge-import',
+      comment:
+        'An `@systemge/...` import that does not resolve names a path the exports map does not offer ' +
+        '(or the package is not built: run `pnpm build`).',
+      severity: 'error',
+      from: {},
+      to: { path: '^@systemge/', couldNotResolve: true },
+    },
+    {
+      name: 'no-cycles-in-package-src',
+      comment: "A package's own src/ modules form no import cycle.",
+      severity: 'error',
+      from: { path: '^packages/[^/]+/src/' },
+      to: { circular: true, viaOnly: { path: '^packages/[^/]+/src/' } },
+    },
+  ],
+  options: {
+    doNotFollow: { path: ['node_modules', '(^|/)dist/'] },
+    exclude: { path: ['^bench/results/', '^scripts/consumers/'] },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.base.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'types', 'default', 'node'],
+      extensions: ['.ts', '.js', '.mjs', '.d.ts'],
+    },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};
