@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { SystemgeError, type Transport } from '@systemge/protocol';
-import type { AnyTopics, TopicMap } from './components.js';
+import type { AnyTopics, NodePlugin, PluginMetric, TopicMap } from './components.js';
 import { AuthenticationError } from './errors.js';
 import { type Logger, silentLogger } from './logger.js';
 import { createNode } from './node.js';
@@ -60,8 +60,10 @@ export interface NodeDescription {
   peers: PeerInfo[];
   topics: { asyncTopics: string[]; syncTopics: string[] };
   stats: NodeStats;
-  /** Counters of the node's plugins (HTTP, WebSocket...), by plugin name. */
+  /** Totals of the node's plugins (HTTP, WebSocket...), by plugin name. */
   plugins: Record<string, Record<string, number>>;
+  /** Labelled samples of the node's plugins (`getMetrics()`), by plugin name. */
+  pluginMetrics: Record<string, PluginMetric[]>;
   process: ProcessDescription | undefined;
   /** When the description was taken, epoch ms. */
   timestamp: number;
@@ -70,6 +72,18 @@ export interface NodeDescription {
 interface NodeInternals {
   uptimeMs?: number;
   pluginStats?(): Record<string, Record<string, number>>;
+  readonly plugins?: readonly NodePlugin[];
+}
+
+/** The labelled samples of a node's plugins (`NodePlugin.getMetrics()`), by plugin name. */
+export function pluginMetricsOf<T extends TopicMap>(node: SystemgeNode<T>): Record<string, PluginMetric[]> {
+  const plugins = (node as unknown as NodeInternals).plugins ?? [];
+  const out: Record<string, PluginMetric[]> = Object.create(null) as Record<string, PluginMetric[]>;
+  for (const plugin of plugins) {
+    const samples = plugin.getMetrics?.();
+    if (samples !== undefined) out[plugin.name] = samples;
+  }
+  return out;
 }
 
 /** Event-loop delay sampling for one process, reset at every read. */
@@ -113,6 +127,7 @@ export function describeNode<T extends TopicMap>(node: SystemgeNode<T>, probe?: 
     topics: node.topics(),
     stats: node.stats,
     plugins: internals.pluginStats?.() ?? {},
+    pluginMetrics: pluginMetricsOf(node),
     process: probe?.read(),
     timestamp: Date.now(),
   };

@@ -35,6 +35,7 @@ export type {
   ApplicationComponents,
   PluginContext,
   NodePlugin,
+  PluginMetric,
 } from './components.js';
 export type {
   NodeStatus,
@@ -48,7 +49,17 @@ export type {
   NodeEventName,
   SystemgeNode,
 } from './node-types.js';
-export { SYNC_LATENCY_BUCKETS_MS, MAX_TOPIC_SERIES, OTHER_TOPIC, type NodeStats, type TopicCounts } from './stats.js';
+export {
+  NODE_METRICS,
+  NODE_TOPIC_METRICS,
+  SYNC_LATENCY_BUCKETS_MS,
+  MAX_TOPIC_SERIES,
+  OTHER_TOPIC,
+  type NodeMetricSpec,
+  type NodeMetricType,
+  type NodeStats,
+  type TopicCounts,
+} from './stats.js';
 export { silentLogger, type Logger, type LogFn } from './logger.js';
 export { backoffDelay } from './endpoint-dialer.js';
 export { newSyncToken } from './sync-requests.js';
@@ -83,6 +94,7 @@ export { MAX_TIMER_MS } from './timers.js';
 export {
   connectDashboard,
   describeNode,
+  pluginMetricsOf,
   EventLoopProbe,
   DASHBOARD_DESCRIBE_TOPIC,
   DASHBOARD_COMMAND_TOPIC,
