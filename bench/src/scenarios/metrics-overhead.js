@@ -73,7 +73,7 @@ export const scenario = {
       })),
       results,
       notes: [
-        '/ off = variant median / metrics-off median. Metrics are read from node.stats at snapshot time, so the message path itself is unchanged.',
+        '/ off = variant median / metrics-off median. Metrics are read from node.stats at scrape time, so the message path itself is unchanged.',
         'recv CPU ns/msg: user + system CPU time of the receiving process per message received (median).',
       ],
     };
