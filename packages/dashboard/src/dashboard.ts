@@ -234,6 +234,7 @@ class DashboardServer implements Dashboard, DashboardCore {
       commands: d?.commands ?? [],
       stats: d?.stats ?? null,
       plugins: d?.plugins ?? {},
+      pluginMetrics: d?.pluginMetrics ?? {},
       process: d?.process ?? null,
     };
   }

@@ -382,6 +382,13 @@ export function nodeMetrics<T extends TopicMap>(
   const add = (name: string, read: () => NodeReading | undefined): void => {
     if (readers.has(name)) throw new DuplicateMetricError(name, 'node');
     readers.set(name, read);
+    // Plugin metrics this node already reports are registered now, so the first scrape has them.
+    try {
+      const reading = read();
+      if (reading !== undefined) discoverPlugins(new Map([[name, reading]]));
+    } catch {
+      // Read again at the first scrape.
+    }
   };
 
   let stopped = false;
@@ -390,7 +397,6 @@ export function nodeMetrics<T extends TopicMap>(
     add(node) {
       if (processMetrics) probe ??= new EventLoopProbe();
       add(node.name, () => ({ stats: node.stats, pluginMetrics: pluginMetricsOf(node), process: processOfLocal() }));
-      discoverPlugins(new Map([[node.name, { stats: node.stats, pluginMetrics: pluginMetricsOf(node) }]]));
     },
     addReader: add,
     remove(name) {
