@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricValueWithName } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import {
   EventLoopProbe,
   NODE_METRICS,
@@ -10,6 +10,8 @@ import {
   type TopicMap,
 } from '@systemge/node';
 import { DuplicateMetricError, InvalidMetricOptionError } from './errors.js';
+import { PROCESS_GAUGES, tableMetrics } from './metric-table.js';
+import { NodeHistogram } from './node-histogram.js';
 
 /** Process figures of the process a node runs in (a remote node's `NodeDescription.process`). */
 export interface NodeProcessReading {
@@ -65,100 +67,10 @@ export interface NodeMetrics {
   stop(): void;
 }
 
-type ScalarKey = { [K in keyof typeof NODE_METRICS]: (typeof NODE_METRICS)[K]['type'] extends 'histogram' ? never : K }[keyof typeof NODE_METRICS];
-
-/** One Prometheus metric of the table, with the fields that feed it. */
-interface TableMetric {
-  readonly name: string;
-  readonly type: 'counter' | 'gauge';
-  readonly help: string;
-  readonly labelNames: string[];
-  readonly fields: { readonly key: ScalarKey; readonly labels: Readonly<Record<string, string>> }[];
-}
-
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Label names the collector sets itself; a plugin sample may not use them. */
 const RESERVED_LABELS: ReadonlySet<string> = new Set(['node', 'plugin', 'le', 'quantile']);
-
-const PROCESS_GAUGES = [
-  ['process_event_loop_lag_p50_ms', 'Event-loop lag median of the node process since the previous reading, ms.', (p: NodeProcessReading) => p.eventLoopLagMs.p50],
-  ['process_event_loop_lag_p99_ms', 'Event-loop lag 99th percentile of the node process since the previous reading, ms.', (p: NodeProcessReading) => p.eventLoopLagMs.p99],
-  ['process_event_loop_lag_max_ms', 'Event-loop lag maximum of the node process since the previous reading, ms.', (p: NodeProcessReading) => p.eventLoopLagMs.max],
-  ['process_heap_used_bytes', 'V8 heap in use by the node process, bytes.', (p: NodeProcessReading) => p.heapUsedBytes],
-  ['process_heap_total_bytes', 'V8 heap allocated by the node process, bytes.', (p: NodeProcessReading) => p.heapTotalBytes],
-  ['process_resident_memory_bytes', 'Resident set size of the node process, bytes.', (p: NodeProcessReading) => p.rssBytes],
-] as const;
-
-/** The metrics `NODE_METRICS` declares, grouped by Prometheus name (several fields may share one). */
-function tableMetrics(): TableMetric[] {
-  const byName = new Map<string, TableMetric>();
-  for (const [key, spec] of Object.entries(NODE_METRICS)) {
-    if (spec.type === 'histogram') continue;
-    const labels: Readonly<Record<string, string>> = 'labels' in spec ? spec.labels : {};
-    let metric = byName.get(spec.metric);
-    if (metric === undefined) {
-      metric = { name: spec.metric, type: spec.type, help: spec.help, labelNames: ['node', ...Object.keys(labels)], fields: [] };
-      byName.set(spec.metric, metric);
-    }
-    metric.fields.push({ key: key as ScalarKey, labels });
-  }
-  return [...byName.values()];
-}
-
-/** Prometheus names (without prefix) and types of every node metric, for docs and dashboards. */
-export function nodeMetricNames(): { name: string; type: 'counter' | 'gauge' | 'histogram'; help: string; labels: string[] }[] {
-  const out: { name: string; type: 'counter' | 'gauge' | 'histogram'; help: string; labels: string[] }[] = tableMetrics().map((m) => ({
-    name: m.name,
-    type: m.type,
-    help: m.help,
-    labels: m.labelNames,
-  }));
-  for (const spec of Object.values(NODE_METRICS)) {
-    if (spec.type === 'histogram') out.push({ name: spec.metric, type: 'histogram', help: spec.help, labels: ['node', 'le'] });
-  }
-  for (const spec of Object.values(NODE_TOPIC_METRICS)) out.push({ name: spec.metric, type: spec.type, help: spec.help, labels: ['node', 'topic'] });
-  for (const [name, help] of PROCESS_GAUGES) out.push({ name, type: 'gauge', help, labels: ['node'] });
-  return out;
-}
-
-/** A histogram whose buckets are the node's own per-bucket counts, read at scrape time. */
-class NodeHistogram extends Histogram<string> {
-  constructor(
-    private readonly metricName: string,
-    private readonly helpText: string,
-    private readonly bounds: readonly number[],
-    private readonly rows: () => Iterable<readonly [node: string, buckets: readonly number[], sum: number, count: number]>,
-    registry: Registry,
-  ) {
-    super({ name: metricName, help: helpText, labelNames: ['node'], buckets: [...bounds], registers: [registry] });
-  }
-
-  private values(): MetricValueWithName<string>[] {
-    const out: MetricValueWithName<string>[] = [];
-    for (const [node, buckets, sum, count] of this.rows()) {
-      if (buckets.length !== this.bounds.length + 1) continue;
-      let acc = 0;
-      this.bounds.forEach((bound, i) => {
-        acc += buckets[i] ?? 0;
-        out.push({ metricName: `${this.metricName}_bucket`, labels: { node, le: bound }, value: acc });
-      });
-      out.push({ metricName: `${this.metricName}_bucket`, labels: { node, le: '+Inf' }, value: count });
-      out.push({ metricName: `${this.metricName}_sum`, labels: { node }, value: sum });
-      out.push({ metricName: `${this.metricName}_count`, labels: { node }, value: count });
-    }
-    return out;
-  }
-
-  /** Used for the text exposition. */
-  getForPromString(): Promise<{ name: string; help: string; type: 'histogram'; values: MetricValueWithName<string>[]; aggregator: 'sum' }> {
-    return Promise.resolve({ name: this.metricName, help: this.helpText, type: 'histogram', values: this.values(), aggregator: 'sum' });
-  }
-
-  override get(): ReturnType<Histogram<string>['get']> {
-    return this.getForPromString() as unknown as ReturnType<Histogram<string>['get']>;
-  }
-}
 
 /** One registered plugin metric. */
 interface PluginFamily {
