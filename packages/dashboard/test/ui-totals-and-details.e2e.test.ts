@@ -2,6 +2,7 @@
 /// <reference lib="dom.iterable" />
 // Callbacks given to page.evaluate / waitForFunction run in the browser, hence the DOM types.
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { NODE_METRICS } from '@systemge/node';
 import { tcpTransport } from '@systemge/transport-tcp';
@@ -11,6 +12,7 @@ import { forkRemoteNodes, onCleanup, startDashboard, startNode, until } from './
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const UI_INDEX = fileURLToPath(new URL('../dist/ui/index.html', import.meta.url));
+const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 // CI installs Chromium and never skips.
 const haveBrowser = existsSync(CHROMIUM) || process.env.CI === 'true';
 
@@ -96,6 +98,15 @@ describe.skipIf(!haveBrowser)('dashboard page: totals and node details', () => {
     await page.waitForFunction((count) => document.querySelectorAll('section.node-detail tr[data-counter]').length >= count, expected.length, { timeout: 5000 });
     const listed = await detail.locator('tr[data-counter]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-counter')));
     for (const key of expected) expect(listed, key).toContain(key);
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.locator('section.totals').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: `${ARTIFACTS}totals-and-details.png`, fullPage: true });
+    // Values sit inside the card, not scrolled out of it by a long row (the latency buckets).
+    const card = (await detail.boundingBox())!;
+    for (const key of ['asyncReceived', 'syncLatencyBuckets']) {
+      const cell = (await detail.locator(`tr[data-counter="${key}"] td`).boundingBox())!;
+      expect(cell.x + cell.width, key).toBeLessThanOrEqual(card.x + card.width);
+    }
     const asyncReceived = Number((await detail.locator('tr[data-counter="asyncReceived"] td').textContent())?.replace(/,/g, ''));
     expect(asyncReceived).toBeGreaterThan(0);
     await page.getByRole('button', { name: 'Close node details' }).click();

@@ -129,7 +129,10 @@ export class NodeDetail {
       let text: string;
       if (typeof value === 'number') text = whole.format(value);
       else if (Array.isArray(value)) text = value.join(' · ');
-      else text = `${Object.keys(value).length} topics`;
+      else {
+        const topics = Object.keys(value).length;
+        text = `${topics} topic${topics === 1 ? '' : 's'}`;
+      }
       rows.push(h('tr', { 'data-counter': key }, h('th', { scope: 'row', class: 'mono' }, key), h('td', { class: 'num' }, text)));
     }
     if (rows.length === 0) rows.push(h('tr', null, h('td', { colspan: 2, class: 'empty' }, 'No figures yet.')));
