@@ -124,27 +124,41 @@ export class NodeDetail {
     const node = this.selected === undefined ? undefined : this.store.nodes.get(this.selected);
     if (node === undefined) return;
     this.title.textContent = `${node.name} · counters`;
-    const rows: HTMLElement[] = [];
-    for (const [key, value] of Object.entries(node.stats ?? {})) {
-      let text: string;
-      if (typeof value === 'number') text = whole.format(value);
-      else if (Array.isArray(value)) text = value.join(' · ');
-      else {
-        const topics = Object.keys(value).length;
-        text = `${topics} topic${topics === 1 ? '' : 's'}`;
-      }
-      rows.push(h('tr', { 'data-counter': key }, h('th', { scope: 'row', class: 'mono' }, key), h('td', { class: 'num' }, text)));
-    }
-    if (rows.length === 0) rows.push(h('tr', null, h('td', { colspan: 2, class: 'empty' }, 'No figures yet.')));
-    this.body.replaceChildren(...rows);
-    const samples: HTMLElement[] = [];
+    const counters = Object.entries(node.stats ?? {}).map(([key, value]): [string, string] => [key, counterText(value)]);
+    if (counters.length === 0) counters.push(['', 'No figures yet.']);
+    fill(this.body, 'data-counter', counters);
+    const samples: [string, string][] = [];
     for (const [plugin, list] of Object.entries(node.plugins)) {
       for (const s of list) {
         const labels = Object.entries(s.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
-        samples.push(h('tr', { 'data-sample': s.name }, h('th', { scope: 'row', class: 'mono' }, `${plugin} · ${s.name}${labels === '' ? '' : ` {${labels}}`}`), h('td', { class: 'num' }, whole.format(s.value))));
+        samples.push([`${plugin} · ${s.name}${labels === '' ? '' : ` {${labels}}`}`, whole.format(s.value)]);
       }
     }
-    this.plugins.replaceChildren(...samples);
+    fill(this.plugins, 'data-sample', samples);
     this.plugins.parentElement!.hidden = samples.length === 0;
   }
+}
+
+function counterText(value: number | number[] | Record<string, unknown>): string {
+  if (typeof value === 'number') return whole.format(value);
+  if (Array.isArray(value)) return value.join(' · ');
+  const topics = Object.keys(value).length;
+  return `${topics} topic${topics === 1 ? '' : 's'}`;
+}
+
+/** Updates the rows of `body` in place (same rows while the names stay the same), one per `[name, value]`. */
+function fill(body: HTMLTableSectionElement, attribute: string, rows: [name: string, value: string][]): void {
+  const existing = [...body.rows];
+  rows.forEach(([name, value], i) => {
+    let row = existing[i];
+    if (row === undefined || row.getAttribute(attribute) !== name) {
+      const fresh = h('tr', { [attribute]: name }, h('th', { scope: 'row', class: 'mono' }, name), h('td', { class: 'num' }, value));
+      if (row === undefined) body.append(fresh);
+      else row.replaceWith(fresh);
+      return;
+    }
+    const cell = row.cells[1]!;
+    if (cell.textContent !== value) cell.textContent = value;
+  });
+  for (const row of existing.slice(rows.length)) row.remove();
 }
