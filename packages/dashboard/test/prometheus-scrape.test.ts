@@ -138,6 +138,15 @@ describe('a real Prometheus scraping the dashboard', () => {
     const sentBy = new Map(sent.map((s) => [s.metric['node'], Number(s.value[1])]));
     expect(sentBy.get('local-1')).toBeGreaterThan(0);
     expect(sentBy.get('remote-b')).toBeGreaterThan(0);
+    // A remote node's plugin sample arrives structured through its link and keeps its labels.
+    const jobs = await poll('the remote plugin sample', 30_000, 250, async () => {
+      const result = await query(prometheus, 'systemge_jobs_done_total');
+      return result.length > 0 && Number(result[0]!.value[1]) > 0 ? result : undefined;
+    });
+    expect(jobs.map((s) => ({ node: s.metric['node'], plugin: s.metric['plugin'], queue: s.metric['queue'] }))).toEqual([
+      { node: 'remote-a', plugin: 'jobs', queue: 'work' },
+    ]);
+
     // The dashboard's one target reports up, with one job.
     const up = await query(prometheus, 'up');
     expect(up.map((s) => [s.metric['job'], s.value[1]])).toEqual([['systemge-dashboard', '1']]);
