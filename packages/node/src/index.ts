@@ -61,6 +61,7 @@ export type {
   SyncRequest,
   AsyncMessageOptions,
   SyncRequestOptions,
+  RequestOptions,
   PeerInfo,
   NodeEvents,
   NodeEventName,
@@ -70,6 +71,8 @@ export { SYNC_LATENCY_BUCKETS_MS, MAX_TOPIC_SERIES, OTHER_TOPIC, type NodeStats,
 export { silentLogger, type Logger, type LogFn } from './logger.js';
 export { backoffDelay } from './connect/backoff.js';
 export { newSyncToken } from './messaging/sync-requests.js';
+export { BALANCE_STRATEGIES, type BalanceStrategy } from './messaging/balancer.js';
+export { DEFAULT_REQUEST_RETRIES, MAX_REQUEST_RETRIES } from './messaging/balanced.js';
 export {
   ConfigError,
   type ConfigIssue,
