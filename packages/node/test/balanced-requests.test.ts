@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RequestOptions, SystemgeNode } from '../src/index.js';
 import { type ChildNode, forkNode } from './child-node.js';
 import type { NodeProcessOptions } from './fixtures/node-process.js';
-import { startNode, until } from './helpers.js';
+import { endpointOf, startNode, until } from './helpers.js';
 
 const REQUESTS = 10_000;
 const NAMES = ['r0', 'r1', 'r2', 'r3'];
@@ -144,4 +144,40 @@ describe('balanced requests across four responder processes', () => {
     // Nothing settles twice later either: no request is left open.
     expect(await pending()).toBe(0);
   }, 120_000);
+});
+
+describe('balanced sends between nodes in this process', () => {
+  it('a balanced async message reaches one peer, in turn; a handler failure rejects request() at once, not retried', async () => {
+    const got: string[] = [];
+    let calls = 0;
+    const workers = await Promise.all(
+      ['w0', 'w1'].map((name) =>
+        startNode(
+          { name },
+          {
+            getAsyncMessageHandlers: () => ({ job: (m) => void got.push(`${name}:${String(m.payload)}`) }),
+            getSyncMessageHandlers: () => ({
+              fail: () => {
+                calls++;
+                throw new Error(`no stock at ${name}`);
+              },
+            }),
+          },
+        ),
+      ),
+    );
+    const requester = await startNode({ name: 'requester', endpoints: workers.map((w) => endpointOf(w)) });
+    await until(() => requester.peers().length === 2, 5000, 'two workers');
+    for (let i = 0; i < 4; i++) expect(requester.asyncMessage('job', String(i), { balance: 'round-robin' })).toBe(true);
+    await until(() => got.length === 4, 5000, 'four jobs');
+    expect(got.filter((g) => g.startsWith('w0:'))).toHaveLength(2);
+    expect(got.filter((g) => g.startsWith('w1:'))).toHaveLength(2);
+    expect(requester.stats.asyncSent).toBe(4);
+
+    const error = await requester.request('fail', '', { retries: 5 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'SYSTEMGE_ERR_SYNC_FAILURE' });
+    expect((error as Error).message).toMatch(/^w[01]: no stock at w[01]$/);
+    expect(calls).toBe(1);
+    await expect(requester.request('nobody', '')).rejects.toMatchObject({ code: 'SYSTEMGE_ERR_NO_ROUTE' });
+  });
 });
