@@ -62,6 +62,7 @@ export type {
   SyncRequest,
   AsyncMessageOptions,
   SyncRequestOptions,
+  RequestOptions,
   PeerInfo,
   NodeEvents,
   NodeEventName,
@@ -81,6 +82,8 @@ export {
 export { silentLogger, type Logger, type LogFn } from './logger.js';
 export { backoffDelay } from './connect/backoff.js';
 export { newSyncToken } from './messaging/sync-requests.js';
+export { BALANCE_STRATEGIES, type BalanceStrategy } from './messaging/balancer.js';
+export { DEFAULT_REQUEST_RETRIES, MAX_REQUEST_RETRIES } from './messaging/balanced.js';
 export {
   ConfigError,
   type ConfigIssue,

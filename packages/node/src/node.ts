@@ -15,6 +15,7 @@ import { PeerNotConnectedError } from './errors.js';
 import { CommandRegistry } from './host/commands.js';
 import { Lifecycle } from './host/lifecycle.js';
 import { PluginHost } from './host/plugin-host.js';
+import { Balanced } from './messaging/balanced.js';
 import { type AnyAsyncHandler, type AnySyncHandler, TopicHandlers } from './messaging/handlers.js';
 import { HoldQueue } from './messaging/hold-queue.js';
 import { Inbound } from './messaging/inbound.js';
@@ -26,6 +27,7 @@ import type {
   NodeEvents,
   NodeStatus,
   PeerInfo,
+  RequestOptions,
   SyncRequest,
   SyncRequestOptions,
   SystemgeNode,
@@ -78,6 +80,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   private readonly connections: Connections;
   private readonly inbound: Inbound<T>;
   private readonly outbound: Outbound;
+  private readonly balanced: Balanced;
   private readonly liveness: Liveness;
   private readonly lifecycle: Lifecycle;
 
@@ -122,6 +125,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     );
     this.holds = new HoldQueue<EndpointState>(ctx);
     this.outbound = new Outbound(ctx, { peers, holds: this.holds });
+    this.balanced = new Balanced(ctx, { peers, outbound: this.outbound });
     this.liveness = new Liveness(ctx, { connections: () => peers.connections() });
     this.handshaker = new Handshaker(ctx, {
       peers,
@@ -275,7 +279,14 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   // ---------------------------------------------------------------- messaging
 
   asyncMessage(topic: string, payload: Payload, options?: AsyncMessageOptions): boolean {
+    if (options !== undefined && (options.balance !== undefined || options.key !== undefined)) {
+      return this.balanced.asyncMessage(topic, payload, options);
+    }
     return this.outbound.asyncMessage(topic, payload, options);
+  }
+
+  request(topic: string, payload: Payload, options?: RequestOptions): Promise<Payload> {
+    return this.balanced.request(topic, payload, options);
   }
 
   syncRequest(topic: string, payload: Payload, options?: SyncRequestOptions): SyncRequest<Payload> {

@@ -153,7 +153,8 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
         for (; seen < this.responses.length; seen++) {
           const response = this.responses[seen] as SyncResponse<R>;
           if (response.ok) {
-            this.cancel();
+            // Done collecting: the same outcome as a request that wanted one response.
+            this.settle(this.answeredCount === this.targets.length ? 'complete' : 'max-responses');
             resolve(response.payload);
             return;
           }

@@ -35,6 +35,30 @@ describe('Outbound', () => {
     return expect(request.first()).resolves.toBe('pong');
   });
 
+  it('first() settles with outcome complete or max-responses, not cancelled', async () => {
+    const s = setup();
+    const a = s.add('a', [], ['ping']);
+    const b = s.add('b', [], ['ping']);
+    const answer = (peer: typeof a.peer, token: string) =>
+      s.outbound.onResponse(peer, { kind: FrameKind.SyncResponse, topic: 'ping', payload: `from ${peer.name}`, syncToken: token });
+    const one = s.outbound.syncRequest('ping', 'x', { maxResponses: 1 });
+    const first = one.first();
+    answer(a.peer, one.token);
+    expect(await first).toBe('from a');
+    expect([one.outcome, one.missing]).toEqual(['max-responses', ['b']]);
+    const both = s.outbound.syncRequest('ping', 'x');
+    const early = both.first();
+    answer(b.peer, both.token);
+    expect(await early).toBe('from b');
+    expect(both.outcome).toBe('max-responses');
+    const single = s.outbound.syncRequest('ping', 'x', { to: 'a' });
+    const only = single.first();
+    answer(a.peer, single.token);
+    expect(await only).toBe('from a');
+    expect(single.outcome).toBe('complete');
+    expect(s.clock.pending).toBe(0);
+  });
+
   it('settles a sync request at its timeout with the answers it has, on the clock', async () => {
     const s = setup();
     const a = s.add('a', [], ['ping']);
