@@ -1,4 +1,5 @@
-// Starts five worker processes (one of them slow), then asks them all for a price with one request.
+// Starts five worker processes (one of them slow), then asks them all for a price with one request
+// (scatter-gather), and then asks one of them at a time (balanced requests).
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { createNode } from '@systemge/node';
@@ -44,6 +45,21 @@ console.log(`request 2: outcome ${three.outcome}, ${quotes.length} responses: ${
 // 3. Only named workers, first answer wins.
 const best = await buyer.syncRequest('price', 'widget', { to: ['worker-2', 'worker-4'] }).first();
 console.log(`request 3: first answer from named workers: ${best}`);
+
+// 4. Balanced: each request asks ONE worker, in turn (round-robin), so five requests reach all five.
+const byWorker = [];
+for (let i = 0; i < specs.length; i++) {
+  const quote = JSON.parse(String(await buyer.request('price', 'widget', { timeoutMs: 5000 })));
+  byWorker.push(quote.by);
+}
+console.log(`request 4: ${byWorker.length} balanced requests answered by ${[...new Set(byWorker)].sort().join(', ')}`);
+
+// 5. Key affinity: the same key always reaches the same worker (while the workers stay the same).
+const sticky = new Set();
+for (let i = 0; i < 3; i++) {
+  sticky.add(JSON.parse(String(await buyer.request('price', 'widget', { key: 'customer-7', timeoutMs: 5000 }))).by);
+}
+console.log(`request 5: 3 requests with key customer-7 answered by ${sticky.size} worker`);
 
 await buyer.stop('done');
 for (const w of workers) w.child.send('stop');

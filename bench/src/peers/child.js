@@ -9,8 +9,9 @@
  *   `{ type: 'ready', ports }`, counts async messages (checking each one's size) and answers
  *   `count` with `{ messages, ns, cpuMicros }`.
  * - `client`: connects to `config.ports`; `async` starts pushing messages as fast as the system's
- *   backpressure allows; `sync { concurrency, scatter }` starts that many request loops (each
- *   awaits one response, or `scatter` responses, before the next request); `mark` starts a window
+ *   backpressure allows; `sync { concurrency, scatter, balanced }` starts that many request loops
+ *   (each awaits one response, or `scatter` responses, before the next request; `balanced`: a
+ *   request to one of the servers, picked by the system's balancer); `mark` starts a window
  *   (counts and latency samples reset), `result` ends it with `{ completed, ns, cpuMicros, p50, p99 }`.
  *   `open { rate, warmupSeconds, seconds, drainSeconds, maxInFlight }` runs an open-loop schedule of
  *   requests (../latency/open-loop.js) and answers with its latency percentiles (ns).
@@ -85,11 +86,11 @@ if (role === 'server') {
   let running = false;
   let loops = [];
   let prepared = false;
-  handlers.set('sync', async ({ concurrency, scatter }) => {
+  handlers.set('sync', async ({ concurrency, scatter, balanced }) => {
     if (!prepared) await client.prepareSync();
     prepared = true;
     running = true;
-    const op = scatter > 0 ? () => client.scatter(scatter) : () => client.request();
+    const op = balanced ? () => client.balanced() : scatter > 0 ? () => client.scatter(scatter) : () => client.request();
     const loop = async () => {
       while (running) {
         const t0 = performance.now();

@@ -8,7 +8,7 @@ afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-it('gathers four answers before the timeout, then exactly three with maxResponses, then one from named workers', async () => {
+it('gathers four answers before the timeout, three with maxResponses, one from named workers, then balances requests one worker at a time', async () => {
   const child = spawn(process.execPath, ['run.js'], { cwd: fileURLToPath(new URL('..', import.meta.url)) });
   children.push(child);
   let output = '';
@@ -24,5 +24,7 @@ it('gathers four answers before the timeout, then exactly three with maxResponse
   expect(output).toContain('request 1: outcome timeout, 4 responses, missing worker-5');
   expect(output).toMatch(/request 2: outcome max-responses, 3 responses: (worker-\d=\d+ ?){3}\n/);
   expect(output).toMatch(/request 3: first answer from named workers: \{"item":"widget","quote":(99|97),"by":"worker-(2|4)"\}/);
+  expect(output).toContain('request 4: 5 balanced requests answered by worker-1, worker-2, worker-3, worker-4, worker-5');
+  expect(output).toContain('request 5: 3 requests with key customer-7 answered by 1 worker');
   expect(output).toContain('all processes stopped');
 }, 30_000);

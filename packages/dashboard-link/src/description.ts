@@ -1,5 +1,5 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
-import type { NodeStats, NodeStatus, PeerInfo, SystemgeNode, TopicMap } from '@systemge/node';
+import type { NodeStats, NodeStatus, PeerInfo, PluginMetric, SystemgeNode, TopicMap } from '@systemge/node';
 
 /** Process figures of the process a node runs in. */
 export interface ProcessDescription {
@@ -21,11 +21,18 @@ export interface NodeDescription {
   peers: PeerInfo[];
   topics: { asyncTopics: string[]; syncTopics: string[] };
   stats: NodeStats;
-  /** Counters of the node's plugins (HTTP, WebSocket...), by plugin name. */
+  /** Totals of the node's plugins (HTTP, WebSocket...), by plugin name. */
   plugins: Record<string, Record<string, number>>;
+  /** Labelled samples of the node's plugins (`getMetrics()`), by plugin name. */
+  pluginMetrics: Record<string, PluginMetric[]>;
   process: ProcessDescription | undefined;
   /** When the description was taken, epoch ms. */
   timestamp: number;
+}
+
+/** The labelled samples of a node's plugins (`NodePlugin.getMetrics()`), by plugin name. */
+export function pluginMetricsOf<T extends TopicMap>(node: SystemgeNode<T>): Record<string, PluginMetric[]> {
+  return node.pluginMetrics();
 }
 
 /** Event-loop delay sampling for one process, reset at every read. */
@@ -68,6 +75,7 @@ export function describeNode<T extends TopicMap>(node: SystemgeNode<T>, probe?: 
     topics: node.topics(),
     stats: node.stats,
     plugins: node.pluginStats(),
+    pluginMetrics: pluginMetricsOf(node),
     process: probe?.read(),
     timestamp: Date.now(),
   };

@@ -1,7 +1,8 @@
 import websocket from '@fastify/websocket';
-import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '@systemge/metrics';
 import { isLoopbackHost, TokenCheck } from '@systemge/access';
 import { DASHBOARD_STATUS_TOPIC, EventLoopProbe, type ProcessDescription } from '@systemge/dashboard-link';
+import { nodeMetrics, type NodeMetrics } from '@systemge/metrics';
+import { Registry } from 'prom-client';
 import { createNode, silentLogger, type Logger, type SystemgeNode, type TopicMap, type CommandResult } from '@systemge/node';
 import fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify';
 import { DASHBOARD_WS_PROTOCOL, normalizeOrigin } from './access.js';
@@ -72,6 +73,7 @@ class DashboardServer implements Dashboard, DashboardCore {
   private readonly secure: boolean;
   private readonly app: FastifyInstance;
   private readonly tracker: NodeTracker;
+  readonly metrics: NodeMetrics;
   private readonly probe = new EventLoopProbe();
   processReading: ProcessDescription | undefined;
   internal: SystemgeNode | undefined;
@@ -98,6 +100,7 @@ class DashboardServer implements Dashboard, DashboardCore {
     this.feed = new LiveFeed(liveFeedLimits(options.liveFeed), (reason, bufferedBytes) =>
       this.logger.info({ reason, bufferedBytes }, 'dashboard feed client too slow, disconnected'),
     );
+    this.metrics = nodeMetrics([], { registry: options.metricsRegistry ?? new Registry() });
     this.tracker = new NodeTracker(this);
     this.probe.read();
     this.app = createServer(httpsOptions, this, {
@@ -224,6 +227,7 @@ class DashboardServer implements Dashboard, DashboardCore {
       commands: d?.commands ?? [],
       stats: d?.stats ?? null,
       plugins: d?.plugins ?? {},
+      pluginMetrics: d?.pluginMetrics ?? {},
       process: d?.process ?? null,
     };
   }
@@ -256,8 +260,8 @@ class DashboardServer implements Dashboard, DashboardCore {
     );
   }
 
-  prometheus(): { contentType: string; body: string } {
-    return { contentType: PROMETHEUS_CONTENT_TYPE, body: renderPrometheus(this.tracker.values().map((t) => t.registry)) };
+  async prometheus(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() };
   }
 
   health(): Record<string, unknown> {

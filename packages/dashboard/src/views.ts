@@ -1,5 +1,5 @@
 import type { ProcessDescription } from '@systemge/dashboard-link';
-import type { NodeStats, PeerInfo } from '@systemge/node';
+import type { NodeStats, PeerInfo, PluginMetric } from '@systemge/node';
 import type { NodeMetricsSummary } from './summary.js';
 import type { DashboardNodeStatus } from './tracked-node.js';
 
@@ -28,6 +28,8 @@ export interface DashboardNodeDetails extends DashboardNodeSummary {
   commands: string[];
   stats: NodeStats | null;
   plugins: Record<string, Record<string, number>>;
+  /** Labelled samples of the node's plugins (`getMetrics()`), by plugin name. */
+  pluginMetrics: Record<string, PluginMetric[]>;
   process: ProcessDescription | null;
 }
 

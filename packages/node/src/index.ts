@@ -53,6 +53,7 @@ export type {
   ApplicationComponents,
   PluginContext,
   NodePlugin,
+  PluginMetric,
 } from './components.js';
 export type {
   NodeStatus,
@@ -61,13 +62,26 @@ export type {
   SyncRequest,
   AsyncMessageOptions,
   SyncRequestOptions,
+  RequestOptions,
   PeerInfo,
   NodeEvents,
   NodeEventName,
   SystemgeNode,
 } from './node-types.js';
-export { SYNC_LATENCY_BUCKETS_MS, MAX_TOPIC_SERIES, OTHER_TOPIC, type NodeStats, type TopicCounts } from './stats.js';
+export {
+  NODE_METRICS,
+  NODE_TOPIC_METRICS,
+  SYNC_LATENCY_BUCKETS_MS,
+  MAX_TOPIC_SERIES,
+  OTHER_TOPIC,
+  type NodeMetricSpec,
+  type NodeMetricType,
+  type NodeStats,
+  type TopicCounts,
+} from './stats.js';
 export { silentLogger, type Logger, type LogFn } from './logger.js';
+export { BALANCE_STRATEGIES, type BalanceStrategy } from './messaging/balancer.js';
+export { DEFAULT_REQUEST_RETRIES, MAX_REQUEST_RETRIES } from './messaging/balanced.js';
 export {
   ConfigError,
   type ConfigIssue,
@@ -97,8 +111,8 @@ export {
   ConnectionSupersededError,
 } from './errors.js';
 export { MAX_TIMER_MS } from './timers.js';
-export type { AccessControlConfig } from './access-control.js';
-export type { RateLimitConfig } from './rate-limits.js';
+export type { AccessControlConfig } from './connect/access-control.js';
+export type { RateLimitConfig } from './messaging/rate-limits.js';
 export {
   answerCommandRequest,
   decodeCommandResult,

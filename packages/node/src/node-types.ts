@@ -5,6 +5,7 @@ import type {
   AsyncMessageHandler,
   AsyncPayload,
   AsyncTopic,
+  PluginMetric,
   SyncMessageHandler,
   SyncRequestPayload,
   SyncResponsePayload,
@@ -13,6 +14,7 @@ import type {
 } from './components.js';
 import type { EndpointConfig } from './config.js';
 import type { AddressList } from '@systemge/access';
+import type { BalanceStrategy } from './messaging/balancer.js';
 import type { NodeStats } from './stats.js';
 
 /** `stopped → starting → started → stopping → stopped`. */
@@ -47,15 +49,52 @@ export interface SyncRequest<R extends Payload = Payload> extends AsyncIterable<
    * and `missing`); rejects when the request could not be sent or the node stopped.
    */
   all(): Promise<SyncResponse<R>[]>;
-  /** The first successful response's payload. Rejects with the failure, a timeout, or the send error. */
+  /**
+   * The first successful response's payload; the request then stops collecting, with outcome
+   * `complete` when every target has answered by then, else `max-responses`. Rejects with the
+   * failure, a timeout, or the send error.
+   */
   first(): Promise<R>;
   /** Stops waiting; `outcome` becomes `cancelled`. */
   cancel(): void;
 }
 
 export interface AsyncMessageOptions {
-  /** Send only to these peer names (each must be connected and handle the topic). */
+  /** Send only to these peer names (each must be connected and handle the topic). Not with `balance` or `key`. */
   to?: string | readonly string[];
+  /**
+   * Send to ONE of the peers that handle the topic, picked by this strategy (see `RequestOptions.balance`;
+   * `least-pending` counts this node's open `request()`s). Default: none (every peer), or `key` when a key is given.
+   */
+  balance?: BalanceStrategy;
+  /** With `balance: 'key'` (implied): messages with the same key go to the same peer while the peers stay the same. */
+  key?: string;
+}
+
+/** Options of `node.request()`: which one peer is asked, how often it is retried, and for how long. */
+export interface RequestOptions {
+  /**
+   * How the one peer is picked among those that handle the topic: `round-robin` (default; in turn,
+   * per topic), `random`, `least-pending` (fewest `request()`s from this node still open to it; ties
+   * in turn), or `key` (rendezvous hashing of `key` and the peer names: the same key goes to the same
+   * peer while the peers stay the same; a peer leaving moves only its keys). Default: `round-robin`,
+   * or `key` when a key is given.
+   */
+  balance?: BalanceStrategy;
+  /** The affinity key of `balance: 'key'` (implied when given); not allowed with another strategy. */
+  key?: string;
+  /**
+   * Further peers tried when the peer asked is lost before it answers, or the send fails
+   * (`SYSTEMGE_ERR_PEER_LOST`, `SYSTEMGE_ERR_PEER_NOT_CONNECTED`, `SYSTEMGE_ERR_BACKPRESSURE`, a
+   * transport error): an integer from 0 to 100. Each try asks a peer not asked before. Never after a
+   * failure the handler answered, nor after the timeout. Default: 2.
+   */
+  retries?: number;
+  /**
+   * The whole request (all tries) gives up after this long, ms: an integer from 1 to 2147483647
+   * (`MAX_TIMER_MS`). Default: `sync.timeoutMs`.
+   */
+  timeoutMs?: number;
 }
 
 export interface SyncRequestOptions {
@@ -137,7 +176,8 @@ export interface SystemgeNode<T extends TopicMap = AnyTopics> {
   restart(): Promise<void>;
 
   /**
-   * Sends an async message to every peer that handles `topic` (or to the `to` peers).
+   * Sends an async message to every peer that handles `topic` (or to the `to` peers, or to one
+   * peer picked by `balance` / `key`).
    * Returns false when a peer's buffer is above the high-water mark: the message is queued,
    * but wait for `drained()` before sending more. Throws a typed error when it cannot be sent.
    */
@@ -147,6 +187,19 @@ export interface SystemgeNode<T extends TopicMap = AnyTopics> {
     payload: SyncRequestPayload<T, K>,
     options?: SyncRequestOptions,
   ): SyncRequest<SyncResponsePayload<T, K>>;
+  /**
+   * Asks ONE of the peers that handle `topic` (picked by `options.balance`) and resolves with its
+   * answer. Rejects with `SYSTEMGE_ERR_SYNC_FAILURE` (the handler failed: the remote error text;
+   * never retried), `SYSTEMGE_ERR_NO_ROUTE` (no peer handles the topic), `SYSTEMGE_ERR_SYNC_TIMEOUT`,
+   * `SYSTEMGE_ERR_PEER_LOST` (lost, and no retry left or no other peer), `SYSTEMGE_ERR_INVALID_ARGUMENT`,
+   * `SYSTEMGE_ERR_NODE_STATUS` or `SYSTEMGE_ERR_NODE_STOPPED`. A retry after a lost peer is
+   * at-least-once: the lost peer may have handled the request.
+   */
+  request<K extends SyncTopic<T>>(
+    topic: K,
+    payload: SyncRequestPayload<T, K>,
+    options?: RequestOptions,
+  ): Promise<SyncResponsePayload<T, K>>;
   /** Resolves when every peer's outgoing buffer is below the high-water mark. */
   drained(): Promise<void>;
 
@@ -181,6 +234,8 @@ export interface SystemgeNode<T extends TopicMap = AnyTopics> {
   commandNames(): string[];
   /** Counters of the node's plugins (`NodePlugin.getStats`), by plugin name; plugins without counters are left out. */
   pluginStats(): Record<string, Record<string, number>>;
+  /** Labelled samples of the node's plugins (`NodePlugin.getMetrics`), by plugin name; plugins without `getMetrics` are left out. */
+  pluginMetrics(): Record<string, PluginMetric[]>;
 
   on<E extends NodeEventName>(event: E, listener: (...args: NodeEvents[E]) => void): this;
   once<E extends NodeEventName>(event: E, listener: (...args: NodeEvents[E]) => void): this;

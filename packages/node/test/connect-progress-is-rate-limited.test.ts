@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ConnectProgressLog } from '../src/connect-progress.js';
+import { ConnectProgressLog } from '../src/connect/connect-progress.js';
 import type { Logger } from '../src/index.js';
 import { nextEvent, startNode } from './helpers.js';
 

@@ -17,6 +17,7 @@ describe('@systemge/node exports public API only', () => {
       'CONNECT_PROGRESS_INTERVAL_MS',
       'connectDashboard',
       'describeNode',
+      'pluginMetricsOf',
       'DASHBOARD_DESCRIBE_TOPIC',
       'InsecureLinkError',
       'encodeCommandResult',

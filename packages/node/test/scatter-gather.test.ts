@@ -98,7 +98,7 @@ describe('one sync request, many responders', () => {
     expect(request.outcome).toBe('complete');
     expect(requester.stats.syncPeerLost).toBe(1);
     expect(requester.stats.syncTimeouts).toBe(0);
-  });
+  }, 20_000);
 
   it('counts a lost responder toward maxResponses and settles with max-responses while one is still missing', async () => {
     const requester = await startNode({ name: 'requester' });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tcpTransport } from '@systemge/transport-tcp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { backoffDelay } from '../src/endpoint-dialer.js';
+import { backoffDelay } from '../src/connect/backoff.js';
 import { loadNodeConfig, MAX_TIMER_MS, type NodeConfig, resolveNodeConfig } from '../src/index.js';
 import { endpointOf, startNode } from './helpers.js';
 

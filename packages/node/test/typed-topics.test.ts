@@ -46,6 +46,10 @@ describe('typed topic maps', () => {
     expectTypeOf(doubled).toEqualTypeOf<string>();
     expect(doubled).toBe('42');
 
+    const balanced = client.request('math.double', '4', { balance: 'least-pending' });
+    expectTypeOf(balanced).toEqualTypeOf<Promise<string>>();
+    expect(await balanced).toBe('8');
+
     const responses = await client.syncRequest('blob.hash', new Uint8Array(5)).all();
     expectTypeOf(responses).toEqualTypeOf<SyncResponse<string>[]>();
     expect(responses).toEqual([{ origin: 'server', ok: true, payload: '5' }]);
@@ -69,6 +73,14 @@ describe('typed topic maps', () => {
       node.syncRequest('math.double', new Uint8Array(1));
       // @ts-expect-error: no such sync topic
       node.syncRequest('math.triple', '1');
+      // @ts-expect-error: a balanced request is typed like syncRequest: math.double takes a string
+      void node.request('math.double', new Uint8Array(1));
+      // @ts-expect-error: no such sync topic
+      void node.request('math.triple', '1');
+      // @ts-expect-error: not a strategy
+      void node.request('math.double', '1', { balance: 'fastest' });
+      // @ts-expect-error: a balanced async message is typed like asyncMessage
+      node.asyncMessage('chat.message', new Uint8Array(1), { balance: 'random' });
       // @ts-expect-error: the handler must answer with the response type (string), not a number
       node.addSyncTopic('math.double', () => 42);
       // @ts-expect-error: the handler's payload is a string, it has no byteLength

@@ -3,7 +3,9 @@
  * parent), no UDP discovery, serializer `JSON` or `CBOR` (cbor-x, the fastest of its built-in
  * serializers by Moleculer's own benchmark). Async: `broker.emit` to a service event, at most
  * 1 MiB of payload in flight (an emit's promise settles once the transporter wrote the packet);
- * sync: `broker.call` of an action that returns its params.
+ * sync: `broker.call` of an action that returns its params. Balanced: several server nodes
+ * (`nodeID` server-<group>) offer the action and `broker.call` picks one with the registry's
+ * RoundRobin strategy (Moleculer's default, set explicitly).
  */
 import Moleculer from 'moleculer';
 import { textPayload } from '../../payloads.js';
@@ -14,6 +16,7 @@ const { ServiceBroker } = Moleculer;
 function broker(nodeID, { serializer, moleculerPort, moleculerUrls }) {
   return new ServiceBroker({
     nodeID,
+    registry: { strategy: 'RoundRobin', preferLocal: true },
     namespace: 'bench',
     logger: false,
     serializer,
@@ -28,7 +31,7 @@ function broker(nodeID, { serializer, moleculerPort, moleculerUrls }) {
 }
 
 export async function server({ onMessage, options }) {
-  const b = broker('server', options);
+  const b = broker(options.nodeID ?? 'server', options);
   b.createService({
     name: 'bench',
     actions: {
@@ -68,7 +71,20 @@ export async function client({ size, fail, options }) {
       };
       fill();
     },
-    async prepareSync() {},
+    async prepareSync() {
+      // Balanced: wait until every server node offers the action, or the first ones get it all.
+      const servers = options.servers ?? 1;
+      const deadline = Date.now() + 10_000;
+      while (b.registry.getNodeList({ onlyAvailable: true }).filter((n) => n.id !== b.nodeID).length < servers) {
+        if (Date.now() > deadline) throw new Error(`moleculer: fewer than ${servers} server nodes after 10 s`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await b.waitForServices(['bench'], 10_000);
+    },
+    async balanced() {
+      const response = await b.call('bench.echo', text);
+      if (response.length !== size) fail(`moleculer balanced: response of ${response.length} chars, expected ${size}`);
+    },
     async request() {
       const response = await b.call('bench.echo', text);
       if (response.length !== size) fail(`moleculer: response of ${response.length} chars, expected ${size}`);

@@ -2,7 +2,9 @@
  * NATS via nats.js against a local nats-server. Async: publish to a subject one subscriber
  * process counts, with at most two flushes (PING/PONG round trips) of 1 MiB of payload each
  * outstanding. Sync: `request` to a subject whose subscriber responds with the request's data;
- * scatter-gather: `requestMany` with the count strategy over several subscriber connections.
+ * scatter-gather: `requestMany` with the count strategy over several subscriber connections;
+ * balanced: `request` to a subject every server subscribes to in one queue group (`bench`), so
+ * nats-server hands each request to one of them.
  * Payloads are text on both sides: published as a string (nats.js encodes it), read with
  * `msg.string()`; the responder decodes the request and responds with that string.
  */
@@ -12,6 +14,8 @@ import { HIGH_WATER_MARK } from '../fifo.js';
 
 const ASYNC_SUBJECT = 'bench.async';
 const SYNC_SUBJECT = 'bench.sync';
+const BALANCED_SUBJECT = 'bench.balanced';
+const QUEUE = 'bench';
 
 export async function server({ onMessage, natsUrl, fail }) {
   const nc = await connect({ servers: natsUrl, name: 'bench-server' });
@@ -24,6 +28,13 @@ export async function server({ onMessage, natsUrl, fail }) {
   nc.subscribe(SYNC_SUBJECT, {
     callback: (err, msg) => {
       if (err) fail(`nats responder: ${err.message}`);
+      else msg.respond(msg.string());
+    },
+  });
+  nc.subscribe(BALANCED_SUBJECT, {
+    queue: QUEUE,
+    callback: (err, msg) => {
+      if (err) fail(`nats queue responder: ${err.message}`);
       else msg.respond(msg.string());
     },
   });
@@ -56,6 +67,11 @@ export async function client({ size, natsUrl, fail }) {
       const msg = await nc.request(SYNC_SUBJECT, data, { timeout: 10_000 });
       const text = msg.string();
       if (text.length !== size) fail(`nats: response of ${text.length} chars, expected ${size}`);
+    },
+    async balanced() {
+      const msg = await nc.request(BALANCED_SUBJECT, data, { timeout: 10_000 });
+      const text = msg.string();
+      if (text.length !== size) fail(`nats balanced: response of ${text.length} chars, expected ${size}`);
     },
     async scatter(expected) {
       const replies = await nc.requestMany(SYNC_SUBJECT, data, {

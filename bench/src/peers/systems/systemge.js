@@ -1,7 +1,8 @@
 /**
  * Systemge node to node, over TCP (`tcpTransport`) or TLS (`tlsTransport`, certificates made at
  * run time). Async: `asyncMessage` until it returns false, then `await node.drained()`.
- * Sync: `syncRequest(...).first()`; scatter-gather: `syncRequest(...).all()` over every peer.
+ * Sync: `syncRequest(...).first()`; scatter-gather: `syncRequest(...).all()` over every peer;
+ * balanced (one of the servers, round-robin): `request(...)`.
  */
 import { createNode } from '@systemge/node';
 import { tcpTransport } from '@systemge/transport-tcp';
@@ -69,6 +70,10 @@ export async function client({ ports, size, tls, fail, name = 'client' }) {
     async request() {
       const response = await node.syncRequest(SYNC_TOPIC, text).first();
       if (response.length !== size) fail(`systemge: response of ${response.length} chars, expected ${size}`);
+    },
+    async balanced() {
+      const response = await node.request(SYNC_TOPIC, text);
+      if (response.length !== size) fail(`systemge balanced: response of ${response.length} chars, expected ${size}`);
     },
     async scatter(expected) {
       const responses = await node.syncRequest(SYNC_TOPIC, text).all();

@@ -1,0 +1,140 @@
+import { type Payload, SystemgeError } from '@systemge/protocol';
+import type { NodeContext } from '../context.js';
+import {
+  BackpressureError,
+  InvalidArgumentError,
+  NodeStatusError,
+  NoRouteError,
+  PeerLostError,
+  PeerNotConnectedError,
+  SyncTimeoutError,
+} from '../errors.js';
+import type { AsyncMessageOptions, RequestOptions, SyncRequest, SyncRequestOptions } from '../node-types.js';
+import type { PeerTable } from '../peers/peer-table.js';
+import { invalidDuration } from '../timers.js';
+import { BALANCE_STRATEGIES, type BalanceStrategy, Balancer } from './balancer.js';
+
+/** Retries of `node.request()` on another peer when none is given. */
+export const DEFAULT_REQUEST_RETRIES = 2;
+/** The largest `retries` accepted. */
+export const MAX_REQUEST_RETRIES = 100;
+
+/**
+ * Errors after which the request certainly or possibly did not reach a handler's answer, so
+ * another peer may be asked: the peer was lost, was gone at send time, its buffer was full, or the
+ * transport's send threw. A failure the handler answered is never retried.
+ */
+function retryable(error: unknown): boolean {
+  if (!(error instanceof SystemgeError)) return true;
+  const code = error.code;
+  return code === PeerLostError.code || code === PeerNotConnectedError.code || code === BackpressureError.code;
+}
+
+/** The strategy of a balanced call, `options.key` checked against it. Throws InvalidArgumentError. */
+function strategyOf(balance: BalanceStrategy | undefined, key: string | undefined): BalanceStrategy {
+  if (balance !== undefined && !BALANCE_STRATEGIES.includes(balance)) {
+    throw new InvalidArgumentError('options.balance', `expected one of ${BALANCE_STRATEGIES.join(', ')}, got ${String(balance)}`);
+  }
+  if (key !== undefined && typeof key !== 'string') {
+    throw new InvalidArgumentError('options.key', `expected a string, got ${typeof key}`);
+  }
+  const strategy = balance ?? (key === undefined ? 'round-robin' : 'key');
+  if (strategy === 'key' && key === undefined) throw new InvalidArgumentError('options.key', 'balance "key" needs a key');
+  if (strategy !== 'key' && key !== undefined) {
+    throw new InvalidArgumentError('options.key', `a key is only used by balance "key", not "${strategy}"`);
+  }
+  return strategy;
+}
+
+/** What balanced sends need from their neighbours. */
+export interface BalancedNeighbours {
+  peers: PeerTable;
+  /** The plain send paths (`Outbound`): a balanced call picks one peer, then sends to it by name. */
+  outbound: {
+    asyncMessage(topic: string, payload: Payload, options?: AsyncMessageOptions): boolean;
+    syncRequest(topic: string, payload: Payload, options?: SyncRequestOptions): SyncRequest<Payload>;
+  };
+}
+
+/**
+ * One-of-N sends: `node.request()` asks one of the peers that handle a sync topic (retrying on
+ * another when the peer is lost or the send fails before an answer), and `asyncMessage` with
+ * `balance` or `key` sends to one of the peers that handle an async topic. The pick is the
+ * `Balancer`'s; the send and its settling are `Outbound`'s.
+ */
+export class Balanced {
+  private readonly ctx: NodeContext;
+  private readonly n: BalancedNeighbours;
+  readonly balancer: Balancer;
+
+  constructor(ctx: NodeContext, neighbours: BalancedNeighbours, random: () => number = Math.random) {
+    this.ctx = ctx;
+    this.n = neighbours;
+    this.balancer = new Balancer(random);
+  }
+
+  private assertSending(): void {
+    const status = this.ctx.status();
+    if (status !== 'started' && status !== 'starting') {
+      throw new NodeStatusError(`cannot send: node ${this.ctx.name} is ${status}`);
+    }
+  }
+
+  /** Sends an async message to one peer that handles `topic`; see `SystemgeNode.asyncMessage`. */
+  asyncMessage(topic: string, payload: Payload, options: AsyncMessageOptions): boolean {
+    if (options.to !== undefined)
+      throw new InvalidArgumentError('options.to', 'a balanced message picks its peer: give either to or balance/key');
+    const strategy = strategyOf(options.balance, options.key);
+    this.assertSending();
+    const routes = this.n.peers.asyncRoutes.get(topic);
+    const peer = routes === undefined ? undefined : this.balancer.pick(topic, routes, { strategy, key: options.key, async: true });
+    // No route: the plain path counts the message as unrouted.
+    if (peer === undefined) return this.n.outbound.asyncMessage(topic, payload);
+    return this.n.outbound.asyncMessage(topic, payload, { to: peer.name });
+  }
+
+  /** Asks one peer that handles `topic`; see `SystemgeNode.request`. */
+  async request(topic: string, payload: Payload, options?: RequestOptions): Promise<Payload> {
+    const strategy = strategyOf(options?.balance, options?.key);
+    const retries = options?.retries ?? DEFAULT_REQUEST_RETRIES;
+    if (!(Number.isSafeInteger(retries) && retries >= 0 && retries <= MAX_REQUEST_RETRIES)) {
+      throw new InvalidArgumentError('options.retries', `expected an integer from 0 to ${MAX_REQUEST_RETRIES}, got ${String(retries)}`);
+    }
+    const timeoutMs = options?.timeoutMs ?? this.ctx.config.sync.timeoutMs;
+    const problem = invalidDuration(timeoutMs, 1);
+    if (problem !== undefined) throw new InvalidArgumentError('options.timeoutMs', problem);
+    this.assertSending();
+
+    const clock = this.ctx.clock;
+    const deadline = clock.now() + timeoutMs;
+    const key = options?.key;
+    let tried: Set<string> | undefined;
+    let lastError: unknown;
+    for (let attempt = 0; ; attempt++) {
+      const routes = this.n.peers.syncRoutes.get(topic);
+      const peer = routes === undefined ? undefined : this.balancer.pick(topic, routes, { strategy, key, exclude: tried });
+      if (peer === undefined) throw lastError ?? new NoRouteError(topic);
+      const remaining = deadline - clock.now();
+      if (remaining < 1) throw new SyncTimeoutError(topic, timeoutMs, [peer.name]);
+      const name = peer.name;
+      const sent = this.n.outbound.syncRequest(topic, payload, { to: name, timeoutMs: Math.ceil(remaining), maxResponses: 1 });
+      this.balancer.opened(name);
+      try {
+        return await sent.first();
+      } catch (error) {
+        if (attempt >= retries || !retryable(error)) {
+          if (error instanceof SystemgeError && error.code === SyncTimeoutError.code) throw new SyncTimeoutError(topic, timeoutMs, [name]);
+          throw error;
+        }
+        lastError = error;
+        (tried ??= new Set()).add(name);
+        this.ctx.logger.debug(
+          { topic, peer: name, attempt: attempt + 1, code: (error as { code?: unknown }).code },
+          'balanced request retried on another peer',
+        );
+      } finally {
+        this.balancer.closed(name);
+      }
+    }
+  }
+}
