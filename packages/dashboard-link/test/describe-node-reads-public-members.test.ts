@@ -8,13 +8,21 @@ import {
   describeNode,
   EventLoopProbe,
   type NodeDescription,
+  pluginMetricsOf,
 } from '../src/index.js';
 import { endpointOf, startNode, until } from './helpers.js';
 
-const counting: NodePlugin = { name: 'counting', start: () => {}, stop: () => {}, getStats: () => ({ handled: 7 }) };
+const sample = { name: 'handled_total', help: 'Messages handled.', type: 'counter' as const, labels: { route: 'a' }, value: 7 };
+const counting: NodePlugin = {
+  name: 'counting',
+  start: () => {},
+  stop: () => {},
+  getStats: () => ({ handled: 7 }),
+  getMetrics: () => [sample],
+};
 
 describe('describeNode reads only the public node', () => {
-  it('reports uptime, plugin counters and process figures', async () => {
+  it('reports uptime, plugin counters, plugin samples and process figures', async () => {
     const node = await startNode({ name: 'worker' }, { getCommandHandlers: () => ({ hello: () => 'hi' }) }, { plugins: [counting] });
     await until(() => node.uptimeMs > 0, 5000, 'uptime');
     const probe = new EventLoopProbe();
@@ -22,6 +30,8 @@ describe('describeNode reads only the public node', () => {
       const d = describeNode(node, probe);
       expect(d).toMatchObject({ name: 'worker', status: 'started', address: node.address, plugins: { counting: { handled: 7 } } });
       expect(d.uptimeMs).toBeGreaterThan(0);
+      expect(d.pluginMetrics).toEqual({ counting: [sample] });
+      expect(pluginMetricsOf(node)).toEqual({ counting: [sample] });
       expect(d.commands).toContain('hello');
       expect(d.process?.pid).toBe(process.pid);
       expect(describeNode(node).process).toBeUndefined();
@@ -47,6 +57,7 @@ describe('describeNode reads only the public node', () => {
       expect(described?.ok).toBe(true);
       const d = JSON.parse(String(described?.ok === true ? described.payload : '')) as NodeDescription;
       expect(d).toMatchObject({ name: 'worker', status: 'started', plugins: { counting: { handled: 7 } } });
+      expect(d.pluginMetrics).toEqual({ counting: [sample] });
       expect(d.uptimeMs).toBeGreaterThanOrEqual(0);
       const [ran] = await dashboard
         .syncRequest(DASHBOARD_COMMAND_TOPIC, JSON.stringify({ command: 'hello', args: ['there'] }), { to: ['worker'] })
