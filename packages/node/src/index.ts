@@ -131,3 +131,14 @@ export {
   type RemoteCommandsOptions,
 } from './remote-commands.js';
 export { ConnectProgressLog, CONNECT_PROGRESS_INTERVAL_MS } from './connect-progress.js';
+export type {
+  Discovery,
+  Member,
+  MemberRecord,
+  MembershipEvent,
+  MembershipListener,
+  SkippedRecords,
+} from './discovery/discovery.js';
+export { MembershipView, memberFromRecord, checkMemberRecord, plainMetadata, assertOpen } from './discovery/membership.js';
+export { staticDiscovery, type StaticDiscoveryOptions, type StaticMember } from './discovery/static-discovery.js';
+export { DiscoveryUnavailableError, DiscoveryStateError } from './discovery/discovery-errors.js';
