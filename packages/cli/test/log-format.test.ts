@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { cliLogger, main, prettyLine } from '../src/index.js';
 import { testIO } from './io.js';
 
+/** The escape character that starts the pretty format's ANSI colours. */
+const ESC = '\u001b';
+
 describe('systemge start logs: readable lines on a terminal, JSON lines otherwise', () => {
   it('formats one readable line per entry, without repeating what the message says', () => {
     const line = prettyLine(
@@ -11,7 +14,7 @@ describe('systemge start logs: readable lines on a terminal, JSON lines otherwis
       false,
     );
     expect(line).toBe('03:04:05.678 WARN  a: cannot reach 10.0.0.1:9 (ECONNREFUSED)  attempt=1');
-    expect(prettyLine('info', new Date(0), { msg: 'x', detail: 'two words' }, true)).toMatch(/\u001b\[36mINFO \u001b\[0m x {2}.*detail="two words"/);
+    expect(prettyLine('info', new Date(0), { msg: 'x', detail: 'two words' }, true)).toMatch(new RegExp(`${ESC}\\[36mINFO ${ESC}\\[0m x {2}.*detail="two words"`));
   });
 
   it('writes JSON lines in json format and readable lines in pretty format, at the chosen level', () => {

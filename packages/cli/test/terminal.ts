@@ -19,6 +19,7 @@ export interface Terminal {
   waitFor(pattern: RegExp, from?: number, timeoutMs?: number): Promise<string>;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: strips the terminal's ANSI escape sequences
 const ANSI = /\u001b\[[0-9;?]*[A-Za-z]|\u001b[()][AB0-2]|\r/g;
 
 function quote(arg: string): string {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { type ProtocolLimits, resolveLimits, type Transport } from '@systemge/protocol';
-import { type AccessControlConfig, AddressList } from './access-control.js';
+import { type AccessControlConfig, AddressList } from './connect/access-control.js';
 import {
   type AccessSchema,
   type AuthSchema,
@@ -20,7 +20,7 @@ import {
 } from './config-schema.js';
 import { describeValue, joinPath, schemaIssues } from './config-validation.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
-import type { RateLimitConfig } from './rate-limits.js';
+import type { RateLimitConfig } from './messaging/rate-limits.js';
 
 /*
  * Types, defaults and validation all come from the schemas in ./config-schema.ts; each option's

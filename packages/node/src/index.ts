@@ -68,8 +68,8 @@ export type {
 } from './node-types.js';
 export { SYNC_LATENCY_BUCKETS_MS, MAX_TOPIC_SERIES, OTHER_TOPIC, type NodeStats, type TopicCounts } from './stats.js';
 export { silentLogger, type Logger, type LogFn } from './logger.js';
-export { backoffDelay } from './endpoint-dialer.js';
-export { newSyncToken } from './sync-requests.js';
+export { backoffDelay } from './connect/backoff.js';
+export { newSyncToken } from './messaging/sync-requests.js';
 export {
   ConfigError,
   type ConfigIssue,
@@ -115,8 +115,8 @@ export {
   type NodeDescription,
   type ProcessDescription,
 } from './dashboard-link.js';
-export { AddressList, unmapIPv4, type AccessControlConfig, type InvalidEntryError } from './access-control.js';
-export { TokenBucket, type RateLimitConfig } from './rate-limits.js';
+export { AddressList, unmapIPv4, type AccessControlConfig, type InvalidEntryError } from './connect/access-control.js';
+export { TokenBucket, type RateLimitConfig } from './messaging/rate-limits.js';
 export {
   encodeCommandResult,
   decodeCommandResult,
@@ -130,7 +130,7 @@ export {
   RemoteCommandsUnauthenticatedError,
   type RemoteCommandsOptions,
 } from './remote-commands.js';
-export { ConnectProgressLog, CONNECT_PROGRESS_INTERVAL_MS } from './connect-progress.js';
+export { ConnectProgressLog, CONNECT_PROGRESS_INTERVAL_MS } from './connect/connect-progress.js';
 export type {
   Discovery,
   Member,

@@ -12,7 +12,7 @@ import type {
   TopicMap,
 } from './components.js';
 import type { EndpointConfig } from './config.js';
-import type { AddressList } from './access-control.js';
+import type { AddressList } from './connect/access-control.js';
 import type { NodeStats } from './stats.js';
 
 /** `stopped → starting → started → stopping → stopped`. */

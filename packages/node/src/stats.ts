@@ -135,3 +135,74 @@ export class Counters {
     return Object.fromEntries([...this.topicCounts].map(([topic, c]) => [topic, { received: c.received, sent: c.sent }]));
   }
 }
+
+/** One connection as a stats snapshot sees it. */
+export interface ConnectionFigures {
+  readonly connection: { readonly bytesIn: number; readonly bytesOut: number; readonly paused: boolean };
+  readonly queue: { readonly length: number };
+  readonly state: string;
+  readonly direction: 'in' | 'out';
+  /** Replaced by another connection to the same node (closing): not counted as a connection. */
+  readonly superseded: boolean;
+}
+
+/** A fresh `NodeStats` from the counters, the live connections and the node-wide handling queue. */
+export function statsSnapshot(c: Counters, connections: Iterable<ConnectionFigures>, nodeQueued: number): NodeStats {
+  let bytesIn = c.closedBytesIn;
+  let bytesOut = c.closedBytesOut;
+  let connectionsIn = 0;
+  let connectionsOut = 0;
+  let queued = nodeQueued;
+  let paused = 0;
+  for (const peer of connections) {
+    bytesIn += peer.connection.bytesIn;
+    bytesOut += peer.connection.bytesOut;
+    queued += peer.queue.length;
+    if (peer.connection.paused) paused++;
+    if (peer.state !== 'ready' || peer.superseded) continue;
+    if (peer.direction === 'in') connectionsIn++;
+    else connectionsOut++;
+  }
+  return {
+    asyncSent: c.asyncSent,
+    asyncReceived: c.asyncReceived,
+    syncRequestsSent: c.syncRequestsSent,
+    syncRequestsReceived: c.syncRequestsReceived,
+    syncResponsesSent: c.syncResponsesSent,
+    syncFailuresSent: c.syncFailuresSent,
+    syncResponsesReceived: c.syncResponsesReceived,
+    syncFailuresReceived: c.syncFailuresReceived,
+    syncTimeouts: c.syncTimeouts,
+    syncPeerLost: c.syncPeerLost,
+    unroutedMessages: c.unroutedMessages,
+    invalidMessages: c.invalidMessages,
+    noHandlerMessages: c.noHandlerMessages,
+    handlerErrors: c.handlerErrors,
+    unknownTokenResponses: c.unknownTokenResponses,
+    backpressureRejections: c.backpressureRejections,
+    bytesIn,
+    bytesOut,
+    connectionsIn,
+    connectionsOut,
+    connectionsAccepted: c.connectionsAccepted,
+    connectionsRefused: c.connectionsRefused,
+    connectionAttempts: c.connectionAttempts,
+    connectionFailures: c.connectionFailures,
+    connectionsLost: c.connectionsLost,
+    reconnects: c.reconnects,
+    handshakeFailures: c.handshakeFailures,
+    heartbeatTimeouts: c.heartbeatTimeouts,
+    rateLimited: c.rateLimited,
+    rateLimitDrops: c.rateLimitDrops,
+    reconnectQueued: c.reconnectQueued,
+    reconnectQueueOverflows: c.reconnectQueueOverflows,
+    reconnectQueueDiscarded: c.reconnectQueueDiscarded,
+    reconnectRejections: c.reconnectRejections,
+    queuedMessages: queued,
+    pausedConnections: paused,
+    syncLatencyBuckets: c.syncLatencyBuckets.slice(),
+    syncLatencySumMs: c.syncLatencySumMs,
+    syncLatencyCount: c.syncLatencyCount,
+    topics: c.topicsRecord(),
+  };
+}

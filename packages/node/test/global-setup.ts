@@ -13,9 +13,16 @@ declare module 'vitest' {
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
+/** The .ts files under `dir`, subfolders included. */
 async function tsFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  return entries.filter((e) => e.isFile() && e.name.endsWith('.ts')).map((e) => join(dir, e.name));
+  const out: string[] = [];
+  for (const e of entries) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await tsFiles(path)));
+    else if (e.isFile() && e.name.endsWith('.ts')) out.push(path);
+  }
+  return out;
 }
 
 /**

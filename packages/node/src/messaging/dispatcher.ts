@@ -1,5 +1,5 @@
 import type { MessageFrame } from '@systemge/protocol';
-import type { HandlingMode } from './config.js';
+import type { HandlingMode } from '../config.js';
 
 /** A first-in first-out queue with O(1) push and shift. */
 export class Fifo<T> {

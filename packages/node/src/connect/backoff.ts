@@ -1,5 +1,6 @@
-import type { ConnectionConfig, EndpointConfig } from './config.js';
-import { timerDelay } from './timers.js';
+import type { ConnectionConfig, EndpointConfig } from '../config.js';
+import { type Clock, systemClock, type TimerHandle } from '../context.js';
+import { timerDelay } from '../timers.js';
 
 /** Delay before attempt `attempt + 1` (attempt counts from 1): exponential, capped, with ±jitter. */
 export function backoffDelay(config: Required<ConnectionConfig>, attempt: number, random = Math.random): number {
@@ -14,13 +15,18 @@ export function endpointKey(endpoint: EndpointConfig): string {
 
 /** A cancellable sleep; resolves false when cancelled. */
 export class Sleeper {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private wake: ((completed: boolean) => void) | undefined;
+  private readonly clock: Clock;
+
+  constructor(clock: Clock = systemClock) {
+    this.clock = clock;
+  }
 
   sleep(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
       this.wake = resolve;
-      this.timer = setTimeout(() => {
+      this.timer = this.clock.setTimeout(() => {
         this.timer = undefined;
         this.wake = undefined;
         resolve(true);
@@ -29,7 +35,7 @@ export class Sleeper {
   }
 
   cancel(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     const wake = this.wake;
     this.wake = undefined;

@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../errors.js';
 
 /** Who may connect, checked on the raw socket before any per-connection work. */
 export interface AccessControlConfig {

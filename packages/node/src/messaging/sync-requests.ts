@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Payload, SystemgeError } from '@systemge/protocol';
-import { PeerLostError, SyncFailureError, SyncTimeoutError } from './errors.js';
-import type { SyncOutcome, SyncRequest, SyncResponse } from './node-types.js';
-import type { Counters } from './stats.js';
+import { type Clock, systemClock, type TimerHandle } from '../context.js';
+import { PeerLostError, SyncFailureError, SyncTimeoutError } from '../errors.js';
+import type { SyncOutcome, SyncRequest, SyncResponse } from '../node-types.js';
+import type { Counters } from '../stats.js';
 
 const TOKEN_BYTES = 16;
 const POOL_TOKENS = 256;
@@ -37,7 +38,7 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
   private readonly maxResponses: number;
   private readonly timeoutMs: number;
   private readonly startedAt = performance.now();
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private error: Error | undefined;
   /** Typed errors of targets lost before answering, so `first()` rejects with SYSTEMGE_ERR_PEER_LOST. */
   private lost: Map<string, PeerLostError> | undefined;
@@ -75,7 +76,7 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
 
   /** @internal */
   arm(): void {
-    this.timer = setTimeout(() => this.onTimeout(), this.timeoutMs);
+    this.timer = this.broker.clock.setTimeout(() => this.onTimeout(), this.timeoutMs);
   }
 
   /** @internal Returns false when the response is not expected from that origin. */
@@ -109,7 +110,7 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
     if (this.outcome !== undefined) return;
     this.outcome = outcome;
     this.error = error;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.broker.clock.clearTimeout(this.timer);
     this.broker.forget(this.token);
     this.wake();
   }
@@ -203,10 +204,13 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
 /** Tracks pending sync requests by token and routes responses, losses and shutdowns to them. */
 export class SyncRequests {
   readonly counters: Counters;
+  /** Runs the request timeouts. */
+  readonly clock: Clock;
   private readonly pending = new Map<string, PendingSyncRequest<Payload>>();
 
-  constructor(counters: Counters) {
+  constructor(counters: Counters, clock: Clock = systemClock) {
     this.counters = counters;
+    this.clock = clock;
   }
 
   get size(): number {

@@ -1,7 +1,9 @@
-import type { AddressList } from './access-control.js';
-import type { CommandHandlers, JSONValue } from './components.js';
-import type { SystemgeNode } from './node-types.js';
-import type { TopicMap } from './components.js';
+import type { AddressList } from '../connect/access-control.js';
+import type { CommandHandler, CommandHandlers, CommandResult, JSONValue } from '../components.js';
+import { NodeStatusError, UnknownCommandError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { SystemgeNode } from '../node-types.js';
+import type { TopicMap } from '../components.js';
 
 /** A plain JSON copy (drops undefined fields and functions, turns class instances into objects). */
 function data(value: unknown): JSONValue {
@@ -77,4 +79,50 @@ export function builtinCommands<T extends TopicMap>(
       return `disconnected from ${name}`;
     },
   };
+}
+
+/**
+ * The node's commands: the built-in ones, then the application's and the plugins' (which may
+ * replace a built-in one, never each other).
+ */
+export class CommandRegistry<T extends TopicMap> {
+  private readonly own = new Map<string, CommandHandler>();
+  private readonly node: SystemgeNode<T>;
+  private readonly describe: () => Record<string, unknown>;
+  private readonly logger: Logger;
+
+  constructor(
+    node: SystemgeNode<T>,
+    describe: () => Record<string, unknown>,
+    logger: Logger,
+    application: CommandHandlers,
+    plugins: Iterable<[string, CommandHandler]>,
+  ) {
+    this.node = node;
+    this.describe = describe;
+    this.logger = logger;
+    for (const [name, handler] of Object.entries(application)) this.own.set(name, handler);
+    for (const [name, handler] of plugins) {
+      if (this.own.has(name)) throw new NodeStatusError(`command "${name}" is defined twice`);
+      this.own.set(name, handler);
+    }
+  }
+
+  private all(): Map<string, CommandHandler> {
+    const all = new Map<string, CommandHandler>(Object.entries(builtinCommands(this.node, this.describe)));
+    for (const [name, handler] of this.own) all.set(name, handler);
+    return all;
+  }
+
+  names(): string[] {
+    return [...this.all().keys()].sort();
+  }
+
+  async run(name: string, args: string[]): Promise<CommandResult> {
+    const commands = this.all();
+    const handler = commands.get(name);
+    if (handler === undefined) throw new UnknownCommandError(name, [...commands.keys()].sort());
+    this.logger.info({ command: name, argc: args.length }, 'command');
+    return await handler(args);
+  }
 }

@@ -1,4 +1,4 @@
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 /** At most one "still waiting" line per endpoint this often, ms. */
 export const CONNECT_PROGRESS_INTERVAL_MS = 10_000;

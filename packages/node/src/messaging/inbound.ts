@@ -1,0 +1,172 @@
+import { FrameKind, type MessageFrame } from '@systemge/protocol';
+import type { IncomingMessage, TopicMap } from '../components.js';
+import { errorText, type NodeContext } from '../context.js';
+import { NoHandlerError } from '../errors.js';
+import type { SystemgeNode } from '../node-types.js';
+import { timerDelay } from '../timers.js';
+import type { Peer } from '../peers/peer.js';
+import { Dispatcher } from './dispatcher.js';
+import type { TopicHandlers } from './handlers.js';
+import type { ConnectionRateLimiter } from './rate-limits.js';
+
+const SUCCESS_PAYLOAD_TYPES = 'a string or a Uint8Array';
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** What the inbound path needs from its neighbours. */
+export interface InboundNeighbours<T extends TopicMap> {
+  handlers: TopicHandlers<T>;
+  /** The node handlers receive as their second argument. */
+  node: SystemgeNode<T>;
+  /** The peer's current connection (a request that came on a superseded connection is answered on its successor). */
+  currentConnectionOf(peer: Peer): Peer;
+}
+
+/**
+ * Incoming messages of ready peers: admission (per-peer rate limits) → dispatcher (handling mode,
+ * bounded queues) → handler → response. Every sync request it accepts gets exactly one answer
+ * (response or failure) while the connection is open.
+ */
+export class Inbound<T extends TopicMap> {
+  private readonly ctx: NodeContext;
+  private readonly n: InboundNeighbours<T>;
+  readonly dispatcher: Dispatcher<Peer>;
+
+  constructor(ctx: NodeContext, neighbours: InboundNeighbours<T>) {
+    this.ctx = ctx;
+    this.n = neighbours;
+    const { mode, queueSize, concurrency } = ctx.config.handling;
+    this.dispatcher = new Dispatcher<Peer>(mode, queueSize, concurrency, (peer, frame) => this.handle(peer, frame));
+  }
+
+  /** An async message or sync request from a ready peer. */
+  onMessage(peer: Peer, frame: MessageFrame): void {
+    if (peer.limiter !== undefined && !this.admit(peer, peer.limiter, frame)) return;
+    this.dispatcher.dispatch(peer, frame);
+  }
+
+  /** A closed peer: drops what it still had queued. Returns how many. */
+  forget(peer: Peer): number {
+    return this.dispatcher.forget(peer);
+  }
+
+  /** Applies the peer's incoming rate limits. False when the message was delayed or dropped. */
+  private admit(peer: Peer, limiter: ConnectionRateLimiter, frame: MessageFrame): boolean {
+    const size = typeof frame.payload === 'string' ? frame.payload.length : frame.payload.byteLength;
+    const waitMs = limiter.admit(size);
+    if (waitMs === 0) return true;
+    const counters = this.ctx.counters;
+    counters.rateLimited++;
+    if (limiter.mode === 'drop') {
+      counters.rateLimitDrops++;
+      this.ctx.logger.warn({ peer: peer.name, topic: frame.topic }, 'message over the rate limit dropped');
+      if (frame.kind === FrameKind.SyncRequest) {
+        this.sendFailure(peer, frame.topic, frame.syncToken as string, `rate limit of ${peer.name} exceeded on ${this.ctx.name}`);
+      }
+      return false;
+    }
+    // Backpressure: stop reading until the tokens are there, then deliver this message first.
+    peer.pauseReading();
+    this.ctx.clock.setTimeout(() => {
+      if (peer.state === 'ready') {
+        limiter.messages?.force(1);
+        limiter.bytes?.force(size);
+        this.dispatcher.dispatch(peer, frame);
+      }
+      peer.resumeReading();
+    }, timerDelay(waitMs));
+    return false;
+  }
+
+  /** Runs the handler of one incoming message (called by the dispatcher). Never throws. */
+  private handle(peer: Peer, frame: MessageFrame): void | Promise<void> {
+    const counters = this.ctx.counters;
+    const message: IncomingMessage = {
+      topic: frame.topic,
+      payload: frame.payload,
+      origin: peer.name,
+      syncToken: frame.syncToken,
+    };
+    counters.topic(frame.topic).received++;
+    if (frame.kind === FrameKind.AsyncMessage) {
+      counters.asyncReceived++;
+      const handler = this.n.handlers.async.get(frame.topic);
+      if (handler === undefined) {
+        counters.noHandlerMessages++;
+        this.ctx.logger.warn({ peer: peer.name, topic: frame.topic }, new NoHandlerError(frame.topic).message);
+        return;
+      }
+      try {
+        const result = handler(message, this.n.node);
+        if (isThenable(result)) {
+          return Promise.resolve(result).then(undefined, (error: unknown) => this.onHandlerError(frame, error));
+        }
+      } catch (error) {
+        this.onHandlerError(frame, error);
+      }
+      return;
+    }
+    counters.syncRequestsReceived++;
+    const token = frame.syncToken as string;
+    const handler = this.n.handlers.sync.get(frame.topic);
+    if (handler === undefined) {
+      counters.noHandlerMessages++;
+      this.sendFailure(peer, frame.topic, token, new NoHandlerError(frame.topic).message);
+      return;
+    }
+    let result: unknown;
+    try {
+      result = handler(message, this.n.node);
+    } catch (error) {
+      this.onHandlerError(frame, error);
+      this.sendFailure(peer, frame.topic, token, errorText(error));
+      return;
+    }
+    if (isThenable(result)) {
+      return Promise.resolve(result).then(
+        (value) => this.sendResponse(peer, frame.topic, token, value),
+        (error: unknown) => {
+          this.onHandlerError(frame, error);
+          this.sendFailure(peer, frame.topic, token, errorText(error));
+        },
+      );
+    }
+    this.sendResponse(peer, frame.topic, token, result);
+  }
+
+  private onHandlerError(frame: MessageFrame, error: unknown): void {
+    this.ctx.counters.handlerErrors++;
+    this.ctx.logger.error({ topic: frame.topic, err: errorText(error) }, 'handler failed');
+  }
+
+  private sendResponse(from: Peer, topic: string, token: string, payload: unknown): void {
+    if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
+      this.ctx.counters.handlerErrors++;
+      this.sendFailure(from, topic, token, `handler for ${topic} returned ${typeof payload}, expected ${SUCCESS_PAYLOAD_TYPES}`);
+      return;
+    }
+    const peer = this.n.currentConnectionOf(from);
+    if (peer.connection.closed) return;
+    try {
+      peer.connection.send({ kind: FrameKind.SyncResponse, topic, payload, syncToken: token });
+      this.ctx.counters.syncResponsesSent++;
+    } catch (error) {
+      // A response over the limits still owes the requester an answer.
+      this.sendFailure(peer, topic, token, errorText(error));
+    }
+  }
+
+  /** Answers a sync request with a failure (text capped at 4096 characters). */
+  sendFailure(from: Peer, topic: string, token: string, text: string): void {
+    const peer = this.n.currentConnectionOf(from);
+    if (peer.connection.closed) return;
+    try {
+      peer.connection.send({ kind: FrameKind.SyncFailure, topic, payload: text.slice(0, 4096), syncToken: token });
+      this.ctx.counters.syncFailuresSent++;
+    } catch (error) {
+      this.ctx.logger.error({ peer: peer.name, err: errorText(error) }, 'could not send failure response');
+    }
+  }
+}

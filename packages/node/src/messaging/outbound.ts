@@ -1,0 +1,167 @@
+import { FrameKind, type MessageFrame, type Payload, type SystemgeError } from '@systemge/protocol';
+import type { NodeContext } from '../context.js';
+import { BackpressureError, InvalidArgumentError, NodeStatusError, NoRouteError } from '../errors.js';
+import type { AsyncMessageOptions, SyncRequest, SyncRequestOptions, SyncResponse } from '../node-types.js';
+import type { Peer } from '../peers/peer.js';
+import type { PeerTable } from '../peers/peer-table.js';
+import { invalidDuration } from '../timers.js';
+import type { HoldOwner, HoldQueue } from './hold-queue.js';
+import { SyncRequests } from './sync-requests.js';
+
+/** Throws InvalidArgumentError for a sync request option out of range (a timer cannot wait longer than MAX_TIMER_MS). */
+function checkSyncRequestOptions(options: SyncRequestOptions | undefined): void {
+  if (options === undefined) return;
+  if (options.timeoutMs !== undefined) {
+    const problem = invalidDuration(options.timeoutMs, 1);
+    if (problem !== undefined) throw new InvalidArgumentError('options.timeoutMs', problem);
+  }
+  const max = options.maxResponses;
+  if (max !== undefined && !(Number.isSafeInteger(max) && max >= 0)) {
+    throw new InvalidArgumentError('options.maxResponses', `expected an integer of 0 or more (0 = one per target), got ${String(max)}`);
+  }
+}
+
+/** What the send path needs from its neighbours. */
+export interface OutboundNeighbours {
+  peers: PeerTable;
+  holds: HoldQueue;
+}
+
+/**
+ * This node's sends: async messages (routed by topic or addressed by name, held for a reconnecting
+ * peer), sync requests and their responses, the buffer limit (`maxBufferedBytes`), and `drained()`.
+ * Owns the pending sync requests: each one settles (answers, timeout, peer lost, node stopped).
+ */
+export class Outbound {
+  private readonly ctx: NodeContext;
+  private readonly n: OutboundNeighbours;
+  readonly requests: SyncRequests;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(ctx: NodeContext, neighbours: OutboundNeighbours) {
+    this.ctx = ctx;
+    this.n = neighbours;
+    this.requests = new SyncRequests(ctx.counters, ctx.clock);
+  }
+
+  private assertSending(): void {
+    const status = this.ctx.status();
+    if (status !== 'started' && status !== 'starting') {
+      throw new NodeStatusError(`cannot send: node ${this.ctx.name} is ${status}`);
+    }
+  }
+
+  private checkBuffers(targets: Peer[]): void {
+    const limit = this.ctx.config.connection.maxBufferedBytes;
+    for (const peer of targets) {
+      const buffered = peer.connection.bufferedBytes;
+      if (buffered > limit) {
+        this.ctx.counters.backpressureRejections++;
+        throw new BackpressureError(peer.name, buffered, limit);
+      }
+    }
+  }
+
+  asyncMessage(topic: string, payload: Payload, options?: AsyncMessageOptions): boolean {
+    this.assertSending();
+    const { peers, holds } = this.n;
+    const counters = this.ctx.counters;
+    let targets: Peer[] | undefined;
+    let hold: HoldOwner[] | undefined;
+    if (options?.to === undefined) targets = peers.asyncRoutes.get(topic);
+    else if (holds.size === 0) targets = peers.namedTargets(options.to, topic, 'async');
+    else {
+      const names = typeof options.to === 'string' ? [options.to] : options.to;
+      const connected: string[] = [];
+      for (const name of names) {
+        const owner = peers.has(name) ? undefined : holds.lookup(name);
+        if (owner === undefined) connected.push(name);
+        else (hold ??= []).push(holds.check(owner, name, topic));
+      }
+      targets = peers.namedTargets(connected, topic, 'async');
+    }
+    if (hold !== undefined) {
+      this.checkBuffers(targets ?? []);
+      holds.hold(hold, topic, payload);
+    }
+    if (targets === undefined || targets.length === 0) {
+      if (hold !== undefined) return true;
+      counters.unroutedMessages++;
+      this.ctx.logger.debug({ topic }, 'async message has no route');
+      return true;
+    }
+    this.checkBuffers(targets);
+    const frame: MessageFrame = { kind: FrameKind.AsyncMessage, topic, payload, syncToken: undefined };
+    let writable = true;
+    for (let i = 0; i < targets.length; i++) {
+      if (!(targets[i] as Peer).connection.send(frame)) writable = false;
+    }
+    counters.asyncSent += targets.length;
+    counters.topic(topic).sent += targets.length;
+    return writable;
+  }
+
+  syncRequest(topic: string, payload: Payload, options?: SyncRequestOptions): SyncRequest<Payload> {
+    let targets: Peer[] | undefined;
+    try {
+      checkSyncRequestOptions(options);
+      this.assertSending();
+      const peers = this.n.peers;
+      targets = options?.to === undefined ? peers.syncRoutes.get(topic) : peers.namedTargets(options.to, topic, 'sync');
+      if (targets === undefined || targets.length === 0) throw new NoRouteError(topic);
+      this.checkBuffers(targets);
+    } catch (error) {
+      return this.requests.failed(topic, error as SystemgeError);
+    }
+    const names = targets.map((p) => p.name);
+    const request = this.requests.create<Payload>(
+      topic,
+      names,
+      options?.maxResponses ?? this.ctx.config.sync.maxResponses,
+      options?.timeoutMs ?? this.ctx.config.sync.timeoutMs,
+    );
+    const frame: MessageFrame = { kind: FrameKind.SyncRequest, topic, payload, syncToken: request.token };
+    try {
+      for (let i = 0; i < targets.length; i++) (targets[i] as Peer).connection.send(frame);
+    } catch (error) {
+      request.settle('failed', error as Error);
+      return request;
+    }
+    this.ctx.counters.syncRequestsSent++;
+    this.ctx.counters.topic(topic).sent++;
+    request.arm();
+    return request;
+  }
+
+  /** A response or failure from a ready peer, for one of this node's sync requests. */
+  onResponse(peer: Peer, frame: MessageFrame): void {
+    const counters = this.ctx.counters;
+    const ok = frame.kind === FrameKind.SyncResponse;
+    if (ok) counters.syncResponsesReceived++;
+    else counters.syncFailuresReceived++;
+    const response: SyncResponse = ok
+      ? { origin: peer.name, ok: true, payload: frame.payload }
+      : { origin: peer.name, ok: false, error: String(frame.payload), code: 'SYSTEMGE_ERR_SYNC_FAILURE' };
+    if (!this.requests.deliver(frame.syncToken as string, peer.name, response)) {
+      counters.unknownTokenResponses++;
+      this.ctx.logger.debug({ peer: peer.name, topic: frame.topic }, 'response for an unknown or settled sync token ignored');
+    }
+  }
+
+  /** A connection's buffer went below its high-water mark, or a peer left. */
+  onDrain(): void {
+    if (this.drainWaiters.length === 0 || !this.n.peers.writable) return;
+    this.resolveDrainWaiters();
+  }
+
+  resolveDrainWaiters(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  drained(): Promise<void> {
+    if (this.n.peers.writable || this.ctx.status() === 'stopped') return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+}

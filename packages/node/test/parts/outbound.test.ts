@@ -1,0 +1,95 @@
+import { FrameKind, type MessageFrame } from '@systemge/protocol';
+import { describe, expect, it } from 'vitest';
+import { HoldQueue } from '../../src/messaging/hold-queue.js';
+import { Outbound } from '../../src/messaging/outbound.js';
+import { Peer } from '../../src/peers/peer.js';
+import { PeerTable } from '../../src/peers/peer-table.js';
+import { FakeConnection, testContext } from './fakes.js';
+
+function setup() {
+  const r = testContext({ connection: { maxBufferedBytes: 1 << 20, highWaterMark: 1 << 16 } });
+  const peers = new PeerTable();
+  const holds = new HoldQueue(r.ctx);
+  const outbound = new Outbound(r.ctx, { peers, holds });
+  const add = (name: string, asyncTopics: string[], syncTopics: string[]): { peer: Peer; connection: FakeConnection } => {
+    const connection = new FakeConnection();
+    const peer = new Peer(connection, 'out', undefined, r.clock.now());
+    peers.add(peer);
+    peer.becomeReady(name, undefined, r.clock.now(), undefined);
+    peers.register(peer, asyncTopics, syncTopics);
+    return { peer, connection };
+  };
+  return { ...r, peers, holds, outbound, add };
+}
+
+describe('Outbound', () => {
+  it('counts and ignores a response whose token has no pending request', () => {
+    const s = setup();
+    const { peer } = s.add('a', [], ['ping']);
+    const request = s.outbound.syncRequest('ping', 'x');
+    const frame = (token: string): MessageFrame => ({ kind: FrameKind.SyncResponse, topic: 'ping', payload: 'pong', syncToken: token });
+    s.outbound.onResponse(peer, frame(request.token));
+    s.outbound.onResponse(peer, frame(request.token));
+    s.outbound.onResponse(peer, frame('never-issued'));
+    expect(s.ctx.counters).toMatchObject({ syncResponsesReceived: 3, unknownTokenResponses: 2 });
+    return expect(request.first()).resolves.toBe('pong');
+  });
+
+  it('settles a sync request at its timeout with the answers it has, on the clock', async () => {
+    const s = setup();
+    const a = s.add('a', [], ['ping']);
+    s.add('b', [], ['ping']);
+    const request = s.outbound.syncRequest('ping', 'x', { timeoutMs: 1000 });
+    s.outbound.onResponse(a.peer, { kind: FrameKind.SyncResponse, topic: 'ping', payload: 'from a', syncToken: request.token });
+    await s.clock.advance(999);
+    expect(request.outcome).toBeUndefined();
+    await s.clock.advance(1);
+    expect(request.outcome).toBe('timeout');
+    expect(request.missing).toEqual(['b']);
+    expect(s.ctx.counters.syncTimeouts).toBe(1);
+    expect(s.clock.pending).toBe(0);
+  });
+
+  it('settles a sync request with PEER_LOST when its target goes, and cancels its timer', async () => {
+    const s = setup();
+    s.add('a', [], ['ping']);
+    const request = s.outbound.syncRequest('ping', 'x', { timeoutMs: 1000 });
+    expect(s.clock.pending).toBe(1);
+    s.outbound.requests.peerLost('a', 'gone');
+    await expect(request.first()).rejects.toMatchObject({ code: 'SYSTEMGE_ERR_PEER_LOST' });
+    expect(s.clock.pending).toBe(0);
+  });
+
+  it('refuses to send over maxBufferedBytes with a typed error and counts it', () => {
+    const s = setup();
+    const { connection } = s.add('a', ['news'], []);
+    connection.bufferedBytes = (1 << 20) + 1;
+    expect(() => s.outbound.asyncMessage('news', 'x')).toThrow(expect.objectContaining({ code: 'SYSTEMGE_ERR_BACKPRESSURE' }));
+    expect(s.ctx.counters.backpressureRejections).toBe(1);
+    expect(connection.sent).toEqual([]);
+  });
+
+  it('refuses to send unless the node is starting or started', async () => {
+    const s = setup();
+    s.setStatus('stopping');
+    expect(() => s.outbound.asyncMessage('news', 'x')).toThrow(expect.objectContaining({ code: 'SYSTEMGE_ERR_NODE_STATUS' }));
+    await expect(s.outbound.syncRequest('ping', 'x').first()).rejects.toMatchObject({ code: 'SYSTEMGE_ERR_NODE_STATUS' });
+  });
+
+  it('drained() waits while a peer is over its high-water mark and resolves on its drain', async () => {
+    const s = setup();
+    const { connection } = s.add('a', ['news'], []);
+    connection.writable = false;
+    let done = false;
+    const drained = s.outbound.drained().then(() => {
+      done = true;
+    });
+    s.outbound.onDrain();
+    await Promise.resolve();
+    expect(done).toBe(false);
+    connection.writable = true;
+    s.outbound.onDrain();
+    await drained;
+    expect(done).toBe(true);
+  });
+});
