@@ -142,3 +142,4 @@ export type {
 export { MembershipView, memberFromRecord, checkMemberRecord, plainMetadata, assertOpen } from './discovery/membership.js';
 export { staticDiscovery, type StaticDiscoveryOptions, type StaticMember } from './discovery/static-discovery.js';
 export { DiscoveryUnavailableError, DiscoveryStateError } from './discovery/discovery-errors.js';
+export { type ConnectTo, type NodeDiscoveryOptions, CONNECT_TO_ALL_KEY } from './discovery/mesh.js';
