@@ -8,12 +8,12 @@
  * messages, reports `{ type: 'listening', port }`, then from the first message waits
  * `warmupMs`, counts for `measureMs` (`{ type: 'window-start' }`) and reports
  * `{ type: 'result', messages, seconds, cpuMicros }`. The sender pushes async messages as fast
- * as `asyncMessage` accepts them, pausing on `drained()`. With metrics on, each process binds a
- * registry with `nodeMetrics` and `collectProcessMetrics` and takes a `snapshot()` every second,
- * as a dashboard would.
+ * as `asyncMessage` accepts them, pausing on `drained()`. With metrics on, each process registers
+ * its node with `nodeMetrics` (prom-client, process metrics included) and renders the Prometheus
+ * text every second, as a scrape would.
  */
-import { collectProcessMetrics, createRegistry, nodeMetrics } from '@systemge/metrics';
-import { createNode, SYNC_LATENCY_BUCKETS_MS } from '@systemge/node';
+import { nodeMetrics } from '@systemge/metrics';
+import { createNode } from '@systemge/node';
 import { tcpTransport } from '@systemge/transport-tcp';
 import { TOPIC, textPayload } from '../payloads.js';
 
@@ -27,11 +27,14 @@ function fail(message) {
 
 function bindMetrics(node) {
   if (metricsArg !== 'on') return;
-  const registry = createRegistry({ prefix: 'systemge_', constLabels: { node: node.name } });
-  nodeMetrics(registry, () => node.stats, { syncLatencyBucketsMs: SYNC_LATENCY_BUCKETS_MS });
-  collectProcessMetrics(registry);
+  const { registry } = nodeMetrics(node);
   setInterval(() => {
-    if (registry.snapshot().metrics.systemge_messages_received_total === undefined) fail('metrics not bound');
+    registry.metrics().then(
+      (text) => {
+        if (!text.includes(`systemge_messages_received_total{node="${node.name}",kind="async"}`)) fail('metrics not bound');
+      },
+      (error) => fail(`scrape: ${error.message}`),
+    );
   }, 1000).unref();
 }
 

@@ -1,7 +1,8 @@
 /**
  * Cost of metrics on the message path: async messages/s between two Systemge nodes in two
- * processes over TCP on 127.0.0.1, with and without a metrics registry bound to each node
- * (`nodeMetrics` + `collectProcessMetrics`, `snapshot()` every second). Variants are measured
+ * processes over TCP on 127.0.0.1, with and without `nodeMetrics` (prom-client, process metrics
+ * included) on each node and its registry rendered to Prometheus text every second, as a scrape
+ * would. Variants are measured
  * in the same run, interleaved, each with fresh processes.
  */
 import { fileURLToPath } from 'node:url';
@@ -30,7 +31,7 @@ async function measure(variant, size, options) {
 
 export const scenario = {
   name: 'metrics-overhead',
-  description: 'node-to-node async messages/s over TCP (two processes), metrics registry bound and snapshotted every second vs none',
+  description: 'node-to-node async messages/s over TCP (two processes), nodeMetrics on a prom-client registry scraped every second vs none',
   async run(ctx) {
     const { runs } = ctx.options;
     const results = [];
@@ -72,7 +73,7 @@ export const scenario = {
       })),
       results,
       notes: [
-        '/ off = variant median / metrics-off median. Metrics are read from node.stats at snapshot time, so the message path itself is unchanged.',
+        '/ off = variant median / metrics-off median. Metrics are read from node.stats at scrape time, so the message path itself is unchanged.',
         'recv CPU ns/msg: user + system CPU time of the receiving process per message received (median).',
       ],
     };

@@ -1,5 +1,6 @@
 import websocket from '@fastify/websocket';
-import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '@systemge/metrics';
+import { nodeMetrics, type NodeMetrics } from '@systemge/metrics';
+import { Registry } from 'prom-client';
 import {
   createNode,
   DASHBOARD_STATUS_TOPIC,
@@ -80,6 +81,7 @@ class DashboardServer implements Dashboard, DashboardCore {
   private readonly secure: boolean;
   private readonly app: FastifyInstance;
   private readonly tracker: NodeTracker;
+  readonly metrics: NodeMetrics;
   private readonly probe = new EventLoopProbe();
   processReading: ProcessDescription | undefined;
   internal: SystemgeNode | undefined;
@@ -106,6 +108,7 @@ class DashboardServer implements Dashboard, DashboardCore {
     this.feed = new LiveFeed(liveFeedLimits(options.liveFeed), (reason, bufferedBytes) =>
       this.logger.info({ reason, bufferedBytes }, 'dashboard feed client too slow, disconnected'),
     );
+    this.metrics = nodeMetrics([], { registry: options.metricsRegistry ?? new Registry() });
     this.tracker = new NodeTracker(this);
     this.probe.read();
     this.app = createServer(httpsOptions, this, {
@@ -232,6 +235,7 @@ class DashboardServer implements Dashboard, DashboardCore {
       commands: d?.commands ?? [],
       stats: d?.stats ?? null,
       plugins: d?.plugins ?? {},
+      pluginMetrics: d?.pluginMetrics ?? {},
       process: d?.process ?? null,
     };
   }
@@ -264,8 +268,8 @@ class DashboardServer implements Dashboard, DashboardCore {
     );
   }
 
-  prometheus(): { contentType: string; body: string } {
-    return { contentType: PROMETHEUS_CONTENT_TYPE, body: renderPrometheus(this.tracker.values().map((t) => t.registry)) };
+  async prometheus(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() };
   }
 
   health(): Record<string, unknown> {

@@ -1,3 +1,4 @@
+import type { NodeMetrics } from '@systemge/metrics';
 import {
   DASHBOARD_DESCRIBE_TOPIC,
   type Logger,
@@ -25,11 +26,13 @@ export interface NodeTrackerHost {
   readonly processReading: ProcessDescription | undefined;
   /** Timeouts of remote nodes' describe and command requests, ms. */
   readonly remoteTimeouts: { describeTimeoutMs: number; commandTimeoutMs: number };
+  /** The one metrics collector behind `/metrics`: every node is a reader with its `node` label. */
+  readonly metrics: NodeMetrics;
 }
 
 /**
  * The nodes the dashboard shows: local ones (`addNode`) and remote ones (dashboard links), their status,
- * descriptions and metrics snapshots, and the topology between them. Changes are pushed to the live feed.
+ * descriptions and metrics summaries, and the topology between them. Changes are pushed to the live feed.
  */
 export class NodeTracker {
   private readonly tracked = new Map<string, TrackedNode>();
@@ -75,7 +78,7 @@ export class NodeTracker {
       node.off('peer:connected', onPeers);
       node.off('peer:disconnected', onPeers);
     });
-    this.tracked.set(node.name, local);
+    this.track(local);
     this.nodesChanged();
   }
 
@@ -83,9 +86,9 @@ export class NodeTracker {
     const node = this.tracked.get(name);
     if (node === undefined) return false;
     this.tracked.delete(name);
+    this.host.metrics.remove(name);
     this.detach.get(node)?.();
     this.detach.delete(node);
-    node.dispose();
     this.nodesChanged();
     return true;
   }
@@ -120,13 +123,16 @@ export class NodeTracker {
     return this.edges;
   }
 
+  private track(t: TrackedNode): void {
+    this.tracked.set(t.name, t);
+    this.host.metrics.addReader(t.name, () => (this.tracked.get(t.name) === t && t.status !== 'disconnected' ? t.reading() : undefined));
+  }
+
   /** Detaches from every local node (the dashboard stops; the nodes keep running). */
   dispose(): void {
-    for (const [node, detach] of this.detach) {
-      detach();
-      node.dispose();
-    }
+    for (const detach of this.detach.values()) detach();
     this.detach.clear();
+    for (const name of this.tracked.keys()) this.host.metrics.remove(name);
   }
 
   // ------------------------------------------------------------ remote links
@@ -148,7 +154,7 @@ export class NodeTracker {
       remote.linked = true;
     } else {
       remote = new RemoteNode(peer.name, this.internal!, this.host.remoteTimeouts);
-      this.tracked.set(peer.name, remote);
+      this.track(remote);
     }
     this.logger.info({ node: peer.name, remote: `${peer.remoteAddress}:${peer.remotePort}` }, 'remote node linked');
     await this.refresh(remote, false);
@@ -209,18 +215,21 @@ export class NodeTracker {
       }
     }
     if (!snapshot || this.tracked.get(t.name) !== t || t.status === 'disconnected') return;
-    t.takeSnapshot();
-    const { uptimeMs, address, pid, connections } = this.summaryOf(t, t.description);
+    t.summarize();
+    const d = t.description;
+    if (d === undefined || t.summary === undefined) return;
+    const { uptimeMs, address, pid, connections } = this.summaryOf(t, d);
     this.feed.broadcast({
       type: 'metrics',
       name: t.name,
-      timestamp: t.snapshot!.timestamp,
+      timestamp: d.timestamp,
       uptimeMs,
       address,
       pid,
       connections,
       summary: t.summary,
-      snapshot: t.snapshot,
+      stats: d.stats,
+      plugins: d.pluginMetrics ?? {},
     });
   }
 

@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { HeartbeatConfig, Logger } from '@systemge/node';
 import type { ProtocolLimits, Transport } from '@systemge/protocol';
@@ -66,6 +67,11 @@ export interface DashboardOptions {
   allowedOrigins?: readonly string[];
   /** How often nodes are described and metrics pushed to WebSocket clients, ms. Default 1000. */
   metricsIntervalMs?: number;
+  /**
+   * The prom-client registry `/metrics` serves: the nodes' metrics are registered in it (prefix
+   * `systemge_`, a `node` label), beside whatever the application registers. Default: a new one.
+   */
+  metricsRegistry?: Registry;
   /**
    * How far a `/ws` client may fall behind: it may go over `maxBufferedBytes` (4 MiB) of unsent data for a
    * burst; one that stays over it for `slowClientTimeoutMs` (5000), or whose unsent data a send would take

@@ -31,7 +31,7 @@ export interface DashboardCore {
   details(name: string): Promise<DashboardNodeDetails>;
   run(name: string, command: string, args: string[], caller: Caller): Promise<CommandResult>;
   runAll(command: string, caller: Caller): Promise<Record<string, { result: CommandResult } | { error: string; code: string }>>;
-  prometheus(): { contentType: string; body: string };
+  prometheus(): Promise<{ contentType: string; body: string }>;
   health(): Record<string, unknown>;
   topology(): TopologyEdge[];
 }
@@ -158,9 +158,9 @@ export function registerRoutes(app: FastifyInstance, core: DashboardCore, rules:
     return { result: await core.run(request.params.name, command, args, caller(request, 'http')) };
   });
 
-  app.get('/metrics', (_request, reply) => {
-    const { contentType, body } = core.prometheus();
-    void reply.type(contentType).send(body);
+  app.get('/metrics', async (_request, reply) => {
+    const { contentType, body } = await core.prometheus();
+    return reply.type(contentType).send(body);
   });
 
   app.get('/ws', { websocket: true }, (socket: WebSocket, request: FastifyRequest) => {

@@ -1,10 +1,20 @@
-import type { HistogramSnapshot, MetricsSnapshot } from '@systemge/metrics';
+import { SYNC_LATENCY_BUCKETS_MS, type NodeDescription, type NodeStats } from '@systemge/node';
 
-/** The figures a node list or a live chart needs, from one metrics snapshot. Rates are per second over the last interval. */
+/**
+ * The figures a node list, a totals table or a live chart needs, from two successive descriptions
+ * of a node. Totals are the node's cumulative counters; rates are per second over the interval.
+ */
 export interface NodeMetricsSummary {
   /** Messages of every kind sent to peers, total. */
   messagesSent: number;
+  /** Messages of every kind received from peers, total. */
   messagesReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** Sync requests this node answered successfully, total. */
+  syncRequestsServed: number;
+  /** Sync requests this node answered with a failure, total. */
+  syncRequestsFailed: number;
   messagesSentPerSecond: number;
   messagesReceivedPerSecond: number;
   bytesSentPerSecond: number;
@@ -26,56 +36,75 @@ export interface NodeMetricsSummary {
   eventLoopLagP99Ms: number | null;
 }
 
-interface Totals {
-  value: number;
-  rate: number;
-}
+const sent = (s: NodeStats): number => s.asyncSent + s.syncRequestsSent + s.syncResponsesSent + s.syncFailuresSent;
+const received = (s: NodeStats): number => s.asyncReceived + s.syncRequestsReceived + s.syncResponsesReceived + s.syncFailuresReceived;
+const rejected = (s: NodeStats): number =>
+  s.invalidMessages +
+  s.unroutedMessages +
+  s.noHandlerMessages +
+  s.backpressureRejections +
+  s.unknownTokenResponses +
+  s.rateLimitDrops +
+  s.reconnectRejections +
+  s.reconnectQueueOverflows +
+  s.reconnectQueueDiscarded;
 
-function totals(snapshot: MetricsSnapshot, name: string): Totals {
-  const metric = snapshot.metrics[name];
-  const out = { value: 0, rate: 0 };
-  if (metric === undefined || metric.type !== 'counter') return out;
-  for (const s of metric.series) {
-    out.value += s.value;
-    out.rate += s.rate;
+/** Growth of a counter; a lower value than before means the node started counting again. */
+const growth = (now: number, before: number): number => (now >= before ? now - before : now);
+
+/**
+ * The value below which a fraction `q` of the interval's observations fall, interpolated inside
+ * its bucket as Prometheus' `histogram_quantile` does; null without observations.
+ */
+export function bucketQuantile(q: number, counts: readonly number[], bounds: readonly number[]): number | null {
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total <= 0) return null;
+  const rank = q * total;
+  let seen = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i] ?? 0;
+    if (seen + c >= rank && c > 0) {
+      const lower = i === 0 ? 0 : (bounds[i - 1] ?? 0);
+      const upper = bounds[i];
+      if (upper === undefined) return bounds[bounds.length - 1] ?? null;
+      return lower + (upper - lower) * ((rank - seen) / c);
+    }
+    seen += c;
   }
-  return out;
+  return bounds[bounds.length - 1] ?? null;
 }
 
-function kindRate(snapshot: MetricsSnapshot, name: string, kind: string): number {
-  const metric = snapshot.metrics[name];
-  if (metric === undefined || metric.type !== 'counter') return 0;
-  return metric.series.find((s) => s.labels['kind'] === kind)?.rate ?? 0;
-}
-
-function gauge(snapshot: MetricsSnapshot, name: string): number | null {
-  const metric = snapshot.metrics[name];
-  if (metric === undefined || metric.type !== 'gauge') return null;
-  return metric.series[0]?.value ?? null;
-}
-
-/** Condenses a node registry's snapshot (metrics named by `nodeMetrics` with the `systemge_` prefix). */
-export function summarize(snapshot: MetricsSnapshot): NodeMetricsSummary {
-  const sent = totals(snapshot, 'systemge_messages_sent_total');
-  const received = totals(snapshot, 'systemge_messages_received_total');
-  const latency = snapshot.metrics['systemge_sync_latency_ms'] as HistogramSnapshot | undefined;
-  const interval = latency?.series[0]?.interval;
+/** Condenses a node's description, with rates since `previous` (none before a second one). */
+export function summarize(current: NodeDescription, previous: NodeDescription | undefined): NodeMetricsSummary {
+  const s = current.stats;
+  const p = previous?.stats;
+  const seconds = previous === undefined ? 0 : (current.timestamp - previous.timestamp) / 1000;
+  const rate = (read: (stats: NodeStats) => number): number => (p === undefined || !(seconds > 0) ? 0 : growth(read(s), read(p)) / seconds);
+  let interval: number[] = [];
+  if (p !== undefined && p.syncLatencyBuckets.length === s.syncLatencyBuckets.length) {
+    const restarted = s.syncLatencyCount < p.syncLatencyCount;
+    interval = s.syncLatencyBuckets.map((c, i) => (restarted ? c : c - (p.syncLatencyBuckets[i] ?? 0)));
+  }
   return {
-    messagesSent: sent.value,
-    messagesReceived: received.value,
-    messagesSentPerSecond: sent.rate,
-    messagesReceivedPerSecond: received.rate,
-    bytesSentPerSecond: totals(snapshot, 'systemge_bytes_sent_total').rate,
-    bytesReceivedPerSecond: totals(snapshot, 'systemge_bytes_received_total').rate,
-    connectionsIn: gauge(snapshot, 'systemge_connections_in') ?? 0,
-    connectionsOut: gauge(snapshot, 'systemge_connections_out') ?? 0,
-    syncRequestsSentPerSecond: kindRate(snapshot, 'systemge_messages_sent_total', 'sync_request'),
-    syncRequestsReceivedPerSecond: kindRate(snapshot, 'systemge_messages_received_total', 'sync_request'),
-    rejectedPerSecond: totals(snapshot, 'systemge_messages_rejected_total').rate,
-    syncLatencyP50Ms: interval?.p50 ?? null,
-    syncLatencyP99Ms: interval?.p99 ?? null,
-    heapUsedBytes: gauge(snapshot, 'systemge_process_heap_used_bytes'),
-    rssBytes: gauge(snapshot, 'systemge_process_resident_memory_bytes'),
-    eventLoopLagP99Ms: gauge(snapshot, 'systemge_process_event_loop_lag_p99_ms'),
+    messagesSent: sent(s),
+    messagesReceived: received(s),
+    bytesSent: s.bytesOut,
+    bytesReceived: s.bytesIn,
+    syncRequestsServed: s.syncResponsesSent,
+    syncRequestsFailed: s.syncFailuresSent,
+    messagesSentPerSecond: rate(sent),
+    messagesReceivedPerSecond: rate(received),
+    bytesSentPerSecond: rate((x) => x.bytesOut),
+    bytesReceivedPerSecond: rate((x) => x.bytesIn),
+    connectionsIn: s.connectionsIn,
+    connectionsOut: s.connectionsOut,
+    syncRequestsSentPerSecond: rate((x) => x.syncRequestsSent),
+    syncRequestsReceivedPerSecond: rate((x) => x.syncRequestsReceived),
+    rejectedPerSecond: rate(rejected),
+    syncLatencyP50Ms: bucketQuantile(0.5, interval, SYNC_LATENCY_BUCKETS_MS),
+    syncLatencyP99Ms: bucketQuantile(0.99, interval, SYNC_LATENCY_BUCKETS_MS),
+    heapUsedBytes: current.process?.heapUsedBytes ?? null,
+    rssBytes: current.process?.rssBytes ?? null,
+    eventLoopLagP99Ms: current.process?.eventLoopLagMs.p99 ?? null,
   };
 }

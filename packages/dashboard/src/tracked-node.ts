@@ -1,10 +1,4 @@
-import {
-  createRegistry,
-  nodeMetrics,
-  type MetricsSnapshot,
-  type NodeMetrics,
-  type Registry,
-} from '@systemge/metrics';
+import type { NodeReading } from '@systemge/metrics';
 import {
   DASHBOARD_COMMAND_TOPIC,
   DASHBOARD_DESCRIBE_TOPIC,
@@ -12,7 +6,7 @@ import {
   parseCommandFailure,
   decodeCommandResult,
   type CommandResult,
-  SYNC_LATENCY_BUCKETS_MS,
+  pluginMetricsOf,
   UnknownCommandError,
   type NodeDescription,
   type NodeStatus,
@@ -40,29 +34,26 @@ function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** One node the dashboard shows: its last description, its metrics registry and how to reach it. */
+/** One node the dashboard shows: its last description, its figures and how to reach it. */
 export abstract class TrackedNode {
   abstract readonly kind: 'local' | 'remote';
   status: DashboardNodeStatus;
   description: NodeDescription | undefined;
-  snapshot: MetricsSnapshot | undefined;
+  /** The description the latest summary was taken from; rates run from it to the next one. */
+  private summarized: NodeDescription | undefined;
   summary: NodeMetricsSummary | undefined;
   /** A refresh is in flight; the next tick skips this node instead of piling up requests. */
   refreshing = false;
-  readonly registry: Registry;
-  private readonly metrics: NodeMetrics;
 
   constructor(
     readonly name: string,
     status: DashboardNodeStatus,
   ) {
     this.status = status;
-    this.registry = createRegistry({ prefix: 'systemge_', constLabels: { node: name } });
-    this.metrics = nodeMetrics(this.registry, () => this.reading(), { syncLatencyBucketsMs: SYNC_LATENCY_BUCKETS_MS });
   }
 
-  /** What the metrics collector reads when the registry is read. */
-  protected reading(): NodeDescription | undefined {
+  /** What `/metrics` reads at a scrape: the latest description. */
+  reading(): NodeReading | undefined {
     return this.description;
   }
 
@@ -75,14 +66,12 @@ export abstract class TrackedNode {
   /** Whether the node can be described and commanded now. */
   abstract get reachable(): boolean;
 
-  /** Takes the interval's snapshot; the dashboard's metrics tick is its only caller. */
-  takeSnapshot(): void {
-    this.snapshot = this.registry.snapshot();
-    this.summary = summarize(this.snapshot);
-  }
-
-  dispose(): void {
-    this.metrics.stop();
+  /** Takes the interval's summary from the latest description; the dashboard's metrics tick is its only caller. */
+  summarize(): void {
+    const d = this.description;
+    if (d === undefined || d === this.summarized) return;
+    this.summary = summarize(d, this.summarized);
+    this.summarized = d;
   }
 }
 
@@ -101,8 +90,9 @@ export class LocalNode extends TrackedNode {
     return true;
   }
 
-  protected override reading(): NodeDescription {
-    return this.current();
+  /** Read live at each scrape, so `/metrics` is as fresh as the node itself. */
+  override reading(): NodeReading {
+    return { stats: this.node.stats, pluginMetrics: pluginMetricsOf(this.node), process: this.process() };
   }
 
   current(): NodeDescription {

@@ -1,4 +1,4 @@
-import type { PeerInfo, NodeStats, ProcessDescription } from '@systemge/node';
+import type { PeerInfo, NodeStats, PluginMetric, ProcessDescription } from '@systemge/node';
 import type { NodeMetricsSummary } from './summary.js';
 import type { DashboardNodeStatus } from './tracked-node.js';
 
@@ -27,6 +27,8 @@ export interface DashboardNodeDetails extends DashboardNodeSummary {
   commands: string[];
   stats: NodeStats | null;
   plugins: Record<string, Record<string, number>>;
+  /** Labelled samples of the node's plugins (`getMetrics()`), by plugin name. */
+  pluginMetrics: Record<string, PluginMetric[]>;
   process: ProcessDescription | null;
 }
 

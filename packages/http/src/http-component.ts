@@ -6,6 +6,7 @@ import {
   type Logger,
   type NodePlugin,
   type PluginContext,
+  type PluginMetric,
   type SystemgeNode,
   type TopicMap,
 } from '@systemge/node';
@@ -86,8 +87,10 @@ export interface HTTPComponent<T extends TopicMap = AnyTopics> extends NodePlugi
   use<O extends Record<string, unknown>>(plugin: HTTPFastifyPlugin<O>, options?: O): () => void;
   /** `http:routes`, `http:access`, `http:allow <cidr>`, `http:deny <cidr>`, `http:forget <cidr>` (prefix = `name`). */
   getCommandHandlers(): CommandHandlers;
-  /** Request counters; see the README for the keys. */
+  /** Request totals; see the README for the keys. */
   getStats(): Record<string, number>;
+  /** Requests by route and status class, address rejections and the route count, as labelled samples. */
+  getMetrics(): PluginMetric[];
   /** URL, routes and access lists. */
   describe(): Record<string, unknown>;
 }
@@ -286,6 +289,13 @@ class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
 
   getStats(): Record<string, number> {
     return { ...this.counters.snapshot(), routes: this.table.size };
+  }
+
+  getMetrics(): PluginMetric[] {
+    return [
+      ...this.counters.metrics(),
+      { name: 'http_routes', help: 'Routes registered on the HTTP component.', type: 'gauge', value: this.table.size },
+    ];
   }
 
   describe(): Record<string, unknown> {

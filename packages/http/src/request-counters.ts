@@ -1,10 +1,14 @@
+import type { PluginMetric } from '@systemge/node';
+
+const REQUESTS_HELP = 'HTTP requests answered, by route and status class.';
+
 /** Status classes counted per route. */
 const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
 /** Label used for requests that matched no route (never the raw URL: that would grow without bound). */
 export const UNMATCHED_ROUTE = 'unmatched';
 
-/** Request counters by route key and status class, flattened for `getStats()`. */
+/** Request counters by route key and status class, for `getStats()` and `getMetrics()`. */
 export class RequestCounters {
   requests = 0;
   rejectedByAddress = 0;
@@ -23,10 +27,7 @@ export class RequestCounters {
     counts[index] = (counts[index] as number) + 1;
   }
 
-  /**
-   * `requests_total`, `responses_2xx_total`..., `rejected_address_total`, and per route
-   * `requests_total{route="GET /users/:id",status="2xx"}` (only classes that occurred).
-   */
+  /** `requests_total`, `responses_2xx_total`..., `rejected_address_total`: totals without labels. */
   snapshot(): Record<string, number> {
     const out: Record<string, number> = {
       requests_total: this.requests,
@@ -35,12 +36,24 @@ export class RequestCounters {
     CLASSES.forEach((name, i) => {
       out[`responses_${name}_total`] = this.byClass[i] as number;
     });
+    return out;
+  }
+
+  /** `http_requests_total` by route and status class (only classes that occurred), `http_address_rejections_total`. */
+  metrics(): PluginMetric[] {
+    const out: PluginMetric[] = [];
     for (const [route, counts] of this.byRoute) {
-      CLASSES.forEach((name, i) => {
-        const n = counts[i] as number;
-        if (n > 0) out[`requests_total{route=${JSON.stringify(route)},status="${name}"}`] = n;
+      CLASSES.forEach((status, i) => {
+        const value = counts[i] as number;
+        if (value > 0) out.push({ name: 'http_requests_total', help: REQUESTS_HELP, type: 'counter', labels: { route, status }, value });
       });
     }
+    out.push({
+      name: 'http_address_rejections_total',
+      help: 'HTTP requests refused by the allow/deny address lists.',
+      type: 'counter',
+      value: this.rejectedByAddress,
+    });
     return out;
   }
 }

@@ -54,3 +54,12 @@ export function selfSignedCertificate(): { cert: string; key: string } {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** `http_requests_total` samples of `getMetrics()` as `{ 'GET /a/:id 2xx': count }`. */
+export function routeCounts(http: { getMetrics(): { name: string; labels?: Record<string, string>; value: number }[] }): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of http.getMetrics()) {
+    if (m.name === 'http_requests_total') out[`${m.labels?.['route']} ${m.labels?.['status']}`] = m.value;
+  }
+  return out;
+}

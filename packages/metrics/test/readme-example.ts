@@ -1,25 +1,30 @@
-import { collectProcessMetrics, createRegistry, exponentialBuckets, renderPrometheus } from '../src/index.js';
+import { Counter, Registry } from 'prom-client';
+import { createNode } from '@systemge/node';
+import { tcpTransport } from '@systemge/transport-tcp';
+import { nodeMetrics } from '../src/index.js';
 
-const registry = createRegistry({ prefix: 'systemge_', constLabels: { node: 'alpha' } });
+// The application's own registry and metric, with Systemge's beside them.
+const registry = new Registry();
+const orders = new Counter({ name: 'shop_orders_total', help: 'Orders placed.', registers: [registry] });
 
-// Resolve metric objects once; on the hot path an update is a plain add.
-const received = registry.counterFamily('messages_received_total', 'Messages received, by topic.', ['topic'], {
-  maxSeries: 100,
-});
-const chat = received.labels('chat');
-const connections = registry.gauge('connections', 'Open connections.');
-const latency = registry.histogram('sync_latency_ms', 'Sync request latency, ms.', {
-  buckets: exponentialBuckets(0.25, 2, 16),
-});
-const processMetrics = collectProcessMetrics(registry);
+const alpha = createNode(
+  { name: 'alpha', transport: tcpTransport() },
+  { getAsyncMessageHandlers: () => ({ chat: () => orders.inc() }) },
+);
+await alpha.start();
+const beta = createNode({ name: 'beta', transport: tcpTransport(), endpoints: [alpha.address!] });
+await beta.start();
 
-chat.inc();
-connections.inc();
-latency.observe(3.2);
+// Values are read from the nodes when the registry is scraped.
+const metrics = nodeMetrics([alpha, beta], { registry });
 
-const snapshot = registry.snapshot(); // JSON-able: values, rates per second, p50/p90/p99
-console.log(snapshot.metrics.systemge_messages_received_total);
-console.log(registry.toPrometheus()); // text format 0.0.4 for one node
-console.log(renderPrometheus([registry])); // several nodes on one endpoint
+beta.asyncMessage('chat', 'hello');
+while (alpha.stats.asyncReceived === 0) await new Promise((resolve) => setImmediate(resolve));
 
-processMetrics.stop();
+const text = await registry.metrics(); // serve this at GET /metrics, type registry.contentType
+console.log(text.split('\n').find((line) => line.startsWith('systemge_messages_received_total{node="alpha",kind="async"}')));
+console.log(text.includes('shop_orders_total 1'));
+
+metrics.stop();
+await beta.stop();
+await alpha.stop();

@@ -105,6 +105,20 @@ export interface ApplicationComponents<T extends TopicMap = AnyTopics>
     Partial<CommandComponent>,
     LifecycleComponent<T> {}
 
+/**
+ * One labelled value a plugin reports through `getMetrics()`. Samples with the same `name`
+ * form one metric: they share `help`, `type` and the label names.
+ */
+export interface PluginMetric {
+  /** Metric name without the registry prefix, e.g. `http_requests_total` (counters end in `_total`). */
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge';
+  /** Label values by label name, e.g. `{ route: 'GET /users/:id', status: '2xx' }`. */
+  labels?: Record<string, string>;
+  value: number;
+}
+
 /** What a plugin gets when the node starts it. */
 export interface PluginContext<T extends TopicMap = AnyTopics> {
   node: SystemgeNode<T>;
@@ -124,8 +138,10 @@ export interface NodePlugin<T extends TopicMap = AnyTopics> {
   stop(context: PluginContext<T>): Promise<void> | void;
   /** Extra commands, merged with the node's (names must not clash). */
   getCommandHandlers?(): CommandHandlers;
-  /** Counters for metrics and dashboards: a flat record of numbers, read on demand. */
+  /** Plain totals for the `stats` command and dashboards: a flat record of numbers, read on demand. */
   getStats?(): Record<string, number>;
+  /** Samples for Prometheus and dashboards, labelled, read on demand (at scrape time). */
+  getMetrics?(): PluginMetric[];
   /** Details for the `status` command and dashboards (addresses, client counts...). */
   describe?(): Record<string, unknown>;
 }

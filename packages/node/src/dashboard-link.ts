@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { SystemgeError, type Transport } from '@systemge/protocol';
-import type { AnyTopics, TopicMap } from './components.js';
 import { answerCommandRequest, parseCommandRequest } from './command-protocol.js';
+import type { AnyTopics, PluginMetric, TopicMap } from './components.js';
 import { AuthenticationError } from './errors.js';
 import { type Logger, silentLogger } from './logger.js';
 import { createNode } from './node.js';
@@ -38,8 +38,10 @@ export interface NodeDescription {
   peers: PeerInfo[];
   topics: { asyncTopics: string[]; syncTopics: string[] };
   stats: NodeStats;
-  /** Counters of the node's plugins (HTTP, WebSocket...), by plugin name. */
+  /** Totals of the node's plugins (HTTP, WebSocket...), by plugin name. */
   plugins: Record<string, Record<string, number>>;
+  /** Labelled samples of the node's plugins (`getMetrics()`), by plugin name. */
+  pluginMetrics: Record<string, PluginMetric[]>;
   process: ProcessDescription | undefined;
   /** When the description was taken, epoch ms. */
   timestamp: number;
@@ -48,6 +50,12 @@ export interface NodeDescription {
 interface NodeInternals {
   uptimeMs?: number;
   pluginStats?(): Record<string, Record<string, number>>;
+  pluginMetrics?(): Record<string, PluginMetric[]>;
+}
+
+/** The labelled samples of a node's plugins (`NodePlugin.getMetrics()`), by plugin name. */
+export function pluginMetricsOf<T extends TopicMap>(node: SystemgeNode<T>): Record<string, PluginMetric[]> {
+  return (node as unknown as NodeInternals).pluginMetrics?.() ?? (Object.create(null) as Record<string, PluginMetric[]>);
 }
 
 /** Event-loop delay sampling for one process, reset at every read. */
@@ -91,6 +99,7 @@ export function describeNode<T extends TopicMap>(node: SystemgeNode<T>, probe?: 
     topics: node.topics(),
     stats: node.stats,
     plugins: internals.pluginStats?.() ?? {},
+    pluginMetrics: pluginMetricsOf(node),
     process: probe?.read(),
     timestamp: Date.now(),
   };

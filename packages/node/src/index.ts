@@ -53,6 +53,7 @@ export type {
   ApplicationComponents,
   PluginContext,
   NodePlugin,
+  PluginMetric,
 } from './components.js';
 export type {
   NodeStatus,
@@ -66,7 +67,17 @@ export type {
   NodeEventName,
   SystemgeNode,
 } from './node-types.js';
-export { SYNC_LATENCY_BUCKETS_MS, MAX_TOPIC_SERIES, OTHER_TOPIC, type NodeStats, type TopicCounts } from './stats.js';
+export {
+  NODE_METRICS,
+  NODE_TOPIC_METRICS,
+  SYNC_LATENCY_BUCKETS_MS,
+  MAX_TOPIC_SERIES,
+  OTHER_TOPIC,
+  type NodeMetricSpec,
+  type NodeMetricType,
+  type NodeStats,
+  type TopicCounts,
+} from './stats.js';
 export { silentLogger, type Logger, type LogFn } from './logger.js';
 export { backoffDelay } from './connect/backoff.js';
 export { newSyncToken } from './messaging/sync-requests.js';
@@ -102,6 +113,7 @@ export { MAX_TIMER_MS } from './timers.js';
 export {
   connectDashboard,
   describeNode,
+  pluginMetricsOf,
   EventLoopProbe,
   DASHBOARD_DESCRIBE_TOPIC,
   DASHBOARD_COMMAND_TOPIC,

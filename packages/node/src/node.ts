@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Payload } from '@systemge/protocol';
-import type { AnyTopics, Application, CommandResult, NodePlugin, PluginContext, TopicMap } from './components.js';
+import type { AnyTopics, Application, CommandResult, NodePlugin, PluginContext, PluginMetric, TopicMap } from './components.js';
 import { type EndpointConfig, type NodeConfig, resolveNodeConfig, type ResolvedNodeConfig } from './config.js';
 import type { AddressList } from './connect/access-control.js';
 import { Connections } from './connect/connections.js';
@@ -365,5 +365,10 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   /** Counters of the plugins, by plugin name. */
   pluginStats(): Record<string, Record<string, number>> {
     return this.plugins.stats();
+  }
+
+  /** Labelled samples of the plugins, by plugin name. */
+  pluginMetrics(): Record<string, PluginMetric[]> {
+    return this.plugins.metrics();
   }
 }

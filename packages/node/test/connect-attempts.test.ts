@@ -54,11 +54,13 @@ describe('connection attempts to an unreachable endpoint at start', () => {
     expect(r.failed).toEqual([1, 2, 3]);
     expect(r.gaveUp).toHaveLength(1);
     const [first, second] = gaps(r.attempts) as [number, number];
-    // Each gap is the backoff delay plus one refused dial (well under a few ms on loopback).
+    // Each gap is the backoff delay plus one refused dial. The exact spacing is checked on a fake
+    // clock in test/parts/dialer.test.ts; over real sockets only the order of magnitude is, since a
+    // busy machine can delay any timer.
     expect(first).toBeGreaterThanOrEqual(48);
-    expect(first).toBeLessThan(50 + 60);
     expect(second).toBeGreaterThanOrEqual(98);
-    expect(second).toBeLessThan(100 + 60);
+    expect(second).toBeGreaterThan(first);
+    expect(first + second).toBeLessThan(5_000);
     expect(node.stats).toMatchObject({ connectionAttempts: 3, connectionFailures: 3 });
   });
 

@@ -118,3 +118,20 @@ describe('limit mismatches between peers', () => {
     expect(await client.syncRequest('echo', 'p'.repeat(1024)).first()).toBe('p'.repeat(1024));
   });
 });
+
+describe('a limit mismatch is a final refusal', () => {
+  it('is not retried: with maxAttempts 5 the dial rejects with FIELD_TOO_LARGE itself after one attempt', async () => {
+    const server = await startNode({ name: 'server', limits: { maxNodeNameBytes: 32 } });
+    const client = await startNode({
+      name: 'd'.repeat(40),
+      listen: false,
+      connection: { maxAttempts: 5, initialDelayMs: 10, handshakeTimeoutMs: 60_000 },
+    });
+    let attempts = 0;
+    client.on('connect:attempt', () => attempts++);
+    const { error } = await connectError(client.connect(endpointOf(server)));
+    expect(error.code).toBe('SYSTEMGE_ERR_FIELD_TOO_LARGE');
+    expect(attempts).toBe(1);
+    expect(server.stats.handshakeFailures).toBe(1);
+  });
+});

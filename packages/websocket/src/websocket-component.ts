@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AnyTopics, Application, CommandHandlers, Logger, NodePlugin, PluginContext, SystemgeNode, TopicMap } from '@systemge/node';
+import type { AnyTopics, Application, CommandHandlers, Logger, NodePlugin, PluginContext, PluginMetric, SystemgeNode, TopicMap } from '@systemge/node';
 import type { WebSocket } from 'ws';
 import { admissionRefusal } from './admission.js';
 import { ClientRegistry } from './client-registry.js';
@@ -64,6 +64,8 @@ export interface WebSocketComponent<T extends TopicMap = AnyTopics> extends Node
   getCommandHandlers(): CommandHandlers;
   /** Counters; see the README for the keys. */
   getStats(): Record<string, number>;
+  /** The same counters as labelled samples named `websocket_<key>`. */
+  getMetrics(): PluginMetric[];
   describe(): Record<string, unknown>;
 }
 
@@ -368,6 +370,10 @@ class WebSocketComponentImpl<T extends TopicMap> implements WebSocketComponent<T
 
   getStats(): Record<string, number> {
     return this.counters.snapshot(this.registry.size, this.registry.groupCount);
+  }
+
+  getMetrics(): PluginMetric[] {
+    return this.counters.metrics(this.registry.size, this.registry.groupCount);
   }
 
   describe(): Record<string, unknown> {

@@ -20,7 +20,7 @@ describe('sharing a port with the HTTP component, TLS, and the gateway pattern',
     expect((await c.nth(0)).payload).toBe('same port');
     const health = await fetch(`${http.url}/health`);
     expect(await health.json()).toEqual({ clients: 1 });
-    expect(http.getStats()['requests_total{route="GET /health",status="2xx"}']).toBe(1);
+    expect(http.getMetrics()).toContainEqual(expect.objectContaining({ name: 'http_requests_total', labels: { route: 'GET /health', status: '2xx' }, value: 1 }));
 
     await node.restart();
     expect((await c.waitClosed()).code).toBe(1001);

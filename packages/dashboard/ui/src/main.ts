@@ -7,6 +7,7 @@ import { h } from './dom.js';
 import { actionAllowed, NodeList, type NodeAction } from './node-list.js';
 import { Store } from './store.js';
 import { TopologyView } from './topology.js';
+import { NodeDetail, TotalsPanel } from './totals.js';
 
 const store = new Store();
 const app = document.getElementById('app')!;
@@ -114,7 +115,18 @@ const commandConsole = new CommandConsole(store, link);
 const nodeList = new NodeList(store, runAction);
 const topology = new TopologyView(store);
 const charts = new ChartPanel(store);
-const dashboard = h('main', { class: 'layout', hidden: true }, nodeList.element, topology.element, charts.element, commandConsole.element);
+const detail = new NodeDetail(store);
+const totals = new TotalsPanel(store, (name) => detail.show(name));
+const dashboard = h(
+  'main',
+  { class: 'layout', hidden: true },
+  nodeList.element,
+  topology.element,
+  charts.element,
+  totals.element,
+  detail.element,
+  commandConsole.element,
+);
 
 async function runAction(name: string, action: NodeAction): Promise<void> {
   const entry = commandConsole.record(name, action);

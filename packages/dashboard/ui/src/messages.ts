@@ -9,6 +9,13 @@ export interface Address {
 
 /** The condensed metrics of one interval (`NodeMetricsSummary` of the server). */
 export interface MetricsSummary {
+  /** Totals since the node started counting. */
+  messagesSent: number;
+  messagesReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  syncRequestsServed: number;
+  syncRequestsFailed: number;
   messagesSentPerSecond: number;
   messagesReceivedPerSecond: number;
   bytesSentPerSecond: number;
@@ -36,6 +43,17 @@ export interface NodeSummary {
   metrics: MetricsSummary | null;
 }
 
+/** A node's counters (`NodeStats` of the server): numbers, the latency histogram and per-topic counts. */
+export type NodeStats = Record<string, number | number[] | Record<string, { received: number; sent: number }>>;
+
+export interface PluginMetric {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge';
+  labels?: Record<string, string>;
+  value: number;
+}
+
 export interface Edge {
   from: string;
   to: string;
@@ -54,6 +72,10 @@ export type FeedMessage =
       pid?: number | null;
       connections?: number;
       summary: MetricsSummary;
+      /** Every counter of the node (`NodeStats`), as the node reported it. */
+      stats?: NodeStats;
+      /** Labelled samples of the node's plugins, by plugin name. */
+      plugins?: Record<string, PluginMetric[]>;
     }
   | { type: 'command'; id?: unknown; name: string; command: string; result?: unknown; error?: string; code?: string }
   | { type: 'error'; id?: unknown; error: string; code: string };

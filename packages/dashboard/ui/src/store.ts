@@ -1,4 +1,4 @@
-import type { Address, Edge, FeedMessage, MetricsSummary, NodeStatus, NodeSummary } from './messages.js';
+import type { Address, Edge, FeedMessage, MetricsSummary, NodeStats, NodeStatus, NodeSummary, PluginMetric } from './messages.js';
 
 /** One node as the page knows it. */
 export interface NodeView {
@@ -12,6 +12,9 @@ export interface NodeView {
   pid: number | null;
   connections: number;
   metrics: MetricsSummary | null;
+  /** Every counter, from the latest metrics message. */
+  stats: NodeStats | null;
+  plugins: Record<string, PluginMetric[]>;
 }
 
 export type StoreChange =
@@ -45,8 +48,17 @@ export class Store {
     const now = performance.now();
     switch (message.type) {
       case 'nodes': {
+        const before = new Map(this.nodes);
         this.nodes.clear();
-        for (const n of message.nodes) this.nodes.set(n.name, fromSummary(n, now));
+        for (const n of message.nodes) {
+          const view = fromSummary(n, now);
+          const known = before.get(n.name);
+          if (known !== undefined) {
+            view.stats = known.stats;
+            view.plugins = known.plugins;
+          }
+          this.nodes.set(n.name, view);
+        }
         this.loaded = true;
         this.emit({ kind: 'nodes' });
         return;
@@ -71,6 +83,8 @@ export class Store {
         const node = this.nodes.get(message.name);
         if (node === undefined) return;
         node.metrics = message.summary;
+        if (message.stats !== undefined) node.stats = message.stats;
+        if (message.plugins !== undefined) node.plugins = message.plugins;
         if (message.uptimeMs !== undefined) {
           node.uptimeMs = message.uptimeMs;
           node.uptimeAt = now;
@@ -98,6 +112,8 @@ function fromSummary(n: NodeSummary, now: number): NodeView {
     pid: n.pid,
     connections: n.connections,
     metrics: n.metrics,
+    stats: null,
+    plugins: {},
   };
 }
 

@@ -1,4 +1,4 @@
-import type { CloseInfo } from '@systemge/protocol';
+import { type CloseInfo, FieldTooLargeError, InvalidLimitsError, ProtocolVersionError } from '@systemge/protocol';
 import type { EndpointConfig } from '../config.js';
 import type { NodeContext } from '../context.js';
 import {
@@ -18,7 +18,18 @@ import { CONNECT_PROGRESS_INTERVAL_MS, ConnectProgressLog } from './connect-prog
 import type { HandshakeSettle } from './handshaker.js';
 
 /** Refusals that another attempt cannot change: never retried. */
-const FINAL_REFUSALS: ReadonlySet<string> = new Set([AuthenticationError.code, DuplicateNameError.code, SelfDialError.code]);
+/**
+ * Refusals that another attempt cannot change: credentials, names, protocol versions and limits are
+ * configuration. They reject the dial at once instead of spending `maxAttempts`.
+ */
+const FINAL_REFUSALS: ReadonlySet<string> = new Set([
+  AuthenticationError.code,
+  DuplicateNameError.code,
+  SelfDialError.code,
+  ProtocolVersionError.code,
+  FieldTooLargeError.code,
+  InvalidLimitsError.code,
+]);
 
 /** One configured (or runtime) endpoint: attempts, backoff, reconnects. Written only by `Dialer`. */
 export interface EndpointState extends HoldOwner {

@@ -1,4 +1,4 @@
-import type { CommandHandler, NodePlugin, PluginContext, TopicMap } from '../components.js';
+import type { CommandHandler, NodePlugin, PluginContext, PluginMetric, TopicMap } from '../components.js';
 import type { Logger } from '../logger.js';
 import { NodeStatusError } from '../errors.js';
 
@@ -52,6 +52,17 @@ export class PluginHost<T extends TopicMap> {
     for (const plugin of this.plugins) {
       const stats = plugin.getStats?.();
       if (stats !== undefined) out[plugin.name] = stats;
+    }
+    return out;
+  }
+
+  /** Labelled samples of the plugins (`NodePlugin.getMetrics()`), by plugin name. */
+  metrics(): Record<string, PluginMetric[]> {
+    // A null prototype: a plugin named `__proto__` is a key like any other.
+    const out = Object.create(null) as Record<string, PluginMetric[]>;
+    for (const plugin of this.plugins) {
+      const samples = plugin.getMetrics?.();
+      if (samples !== undefined) out[plugin.name] = samples;
     }
     return out;
   }
