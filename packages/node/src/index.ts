@@ -13,6 +13,7 @@ export {
   type SyncConfig,
   type ConnectionConfig,
   type HeartbeatConfig,
+  type DiscoveryConfig,
 } from './config.js';
 export {
   NodeConfigSchema,
@@ -27,6 +28,7 @@ export {
   AuthSchema,
   AccessSchema,
   RateLimitsSchema,
+  DiscoveryConfigSchema,
 } from './config-schema.js';
 export { schemaIssues, describeValue } from './config-validation.js';
 export type {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { staticDiscovery, type SystemgeNode } from '../src/index.js';
+import { createNode, staticDiscovery, type SystemgeNode } from '../src/index.js';
 import { MemoryRegistry } from './fixtures/memory-discovery.js';
 import { startNode, until } from './helpers.js';
 
@@ -46,12 +46,11 @@ describe('a node with a discovery', () => {
     const stock = await startNode({ name: 'stock', listen: { host: '127.0.0.1', port: 0 } }, app('stock'), {
       discovery: { source: registry.discovery(), connectTo: { uses: [] } },
     });
+    // The policy from the config data (as a configuration file gives it).
     const client = await startNode(
-      { name: 'client', listen: { host: '127.0.0.1', port: 0 } },
+      { name: 'client', listen: { host: '127.0.0.1', port: 0 }, discovery: { connectTo: { uses: ['stock'] } } },
       {},
-      {
-        discovery: { source: registry.discovery(), connectTo: { uses: ['stock'] } },
-      },
+      { discovery: { source: registry.discovery() } },
     );
     await until(() => names(client).join() === 'stock', 10_000, 'client-stock');
     expect(await client.syncRequest('stock', '').first()).toBe('stock');
@@ -86,5 +85,14 @@ describe('a node with a discovery', () => {
       { discovery: { source: registry.discovery(), advertiseHost: '127.0.0.1' } },
     );
     expect(ok.status).toBe('started');
+  });
+
+  it('refuses a connectTo policy that is neither "all" nor { uses }, naming the field', () => {
+    expect(() => createNode({ name: 'x', discovery: { connectTo: 'some' as 'all' } })).toThrow(
+      expect.objectContaining({ code: 'SYSTEMGE_ERR_INVALID_CONFIG', path: 'discovery.connectTo' }),
+    );
+    expect(() => createNode({ name: 'x', discovery: { connectTo: { uses: [''] } } })).toThrow(
+      expect.objectContaining({ code: 'SYSTEMGE_ERR_INVALID_CONFIG' }),
+    );
   });
 });

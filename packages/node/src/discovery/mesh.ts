@@ -13,12 +13,13 @@ export interface NodeDiscoveryOptions {
   /**
    * Which members to dial. `'all'`: every member (a full mesh). `{ uses: [...] }`: members that
    * announce one of these topics (members whose topics the backend does not know, as with DNS,
-   * are dialed too). Members that dial this node still connect. Default `'all'`.
+   * are dialed too). Members that dial this node still connect. Default: the config's
+   * `discovery.connectTo`, else `'all'`.
    */
   connectTo?: ConnectTo;
-  /** Host other nodes dial. Default: the listen host; required when listening on `0.0.0.0` or `::`. */
+  /** Host other nodes dial. Default: the config's `discovery.advertiseHost`, else the listen host (required when listening on `0.0.0.0` or `::`). */
   advertiseHost?: string;
-  /** Port other nodes dial. Default: the listen port. */
+  /** Port other nodes dial. Default: the config's `discovery.advertisePort`, else the listen port. */
   advertisePort?: number;
   /** Metadata announced with this node (zone, version…). */
   metadata?: Readonly<Record<string, string>>;
@@ -57,7 +58,7 @@ export class DiscoveryMesh {
     private readonly options: NodeDiscoveryOptions,
     private readonly n: MeshNeighbours,
   ) {
-    const connectTo = options.connectTo ?? 'all';
+    const connectTo = options.connectTo ?? ctx.config.discovery.connectTo ?? 'all';
     if (connectTo !== 'all' && (typeof connectTo !== 'object' || connectTo === null || !Array.isArray(connectTo.uses))) {
       throw new DiscoveryStateError(`discovery.connectTo must be 'all' or { uses: [...] }, not ${JSON.stringify(connectTo)}`);
     }
@@ -68,7 +69,7 @@ export class DiscoveryMesh {
   private record(): MemberRecord | undefined {
     const listener = this.n.listener();
     if (listener === undefined) return undefined;
-    const host = this.options.advertiseHost ?? listener.host;
+    const host = this.options.advertiseHost ?? this.ctx.config.discovery.advertiseHost ?? listener.host;
     if (WILDCARD_HOSTS.has(host)) {
       throw new DiscoveryStateError(
         `node ${this.ctx.name} listens on ${listener.host}, which others cannot dial: set discovery.advertiseHost`,
@@ -80,7 +81,7 @@ export class DiscoveryMesh {
       name: this.ctx.name,
       instance: this.ctx.instance,
       host,
-      port: this.options.advertisePort ?? listener.port,
+      port: this.options.advertisePort ?? this.ctx.config.discovery.advertisePort ?? listener.port,
       topics: this.n.topics(),
       metadata,
     };
