@@ -180,6 +180,12 @@ class DNSDiscovery implements Discovery {
     }
   }
 
+  /** DNS records are not written by the nodes: only this node's own address (left out) is taken. */
+  async update(self: MemberRecord): Promise<void> {
+    checkMemberRecord(self);
+    this.view.setSelf(self);
+  }
+
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;

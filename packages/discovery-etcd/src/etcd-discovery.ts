@@ -234,6 +234,24 @@ class EtcdDiscovery implements Discovery {
     }
   }
 
+  async update(self: MemberRecord): Promise<void> {
+    checkMemberRecord(self);
+    if (this.self !== undefined && self.name !== this.self.name) {
+      throw new DiscoveryStateError(`update() cannot rename "${this.self.name}" to "${self.name}"; stop and start again`);
+    }
+    this.self = self;
+    this.view.setSelf(self);
+    // Without a lease (not registered yet, or etcd unreachable) the session loop writes the new record when it registers.
+    if (!this.running || this.leaseId === undefined) return;
+    try {
+      await this.gateway.post('/v3/kv/put', { key: b64(this.keyOf(self.name)), value: b64(encodeRecord(self)), lease: this.leaseId });
+    } catch (error) {
+      this.view.markDegraded(error instanceof Error ? error : new Error(String(error)));
+      this.watch?.abort();
+      this.restartWatchLoop();
+    }
+  }
+
   /** Makes the session loop go round again (it re-registers, which re-arms the keep-alive). */
   private restartWatchLoop(): void {
     this.watchInterrupted = true;

@@ -60,6 +60,21 @@ describe('etcd discovery', () => {
     await changedOrJoined;
   }, 30_000);
 
+  it('update() rewrites the record under the same lease: the others see changed', async () => {
+    const a = discovery('update');
+    const b = discovery('update');
+    await a.start({ name: 'a', host: '127.0.0.1', port: 60001, topics: ['t1'] });
+    await b.start();
+    await until(b, () => ids(b).includes('a'), 'a at b');
+    const changed = nextEvent(b, (e) => e.type === 'changed', 'changed');
+    await a.update({ name: 'a', host: '127.0.0.1', port: 60001, topics: ['t1', 't2'] });
+    const event = await changed;
+    expect(event.type === 'changed' && [event.previous.topics, event.member.topics]).toEqual([['t1'], ['t1', 't2']]);
+    await expect(a.update({ name: 'renamed', host: '127.0.0.1', port: 60001 })).rejects.toMatchObject({
+      code: 'SYSTEMGE_ERR_DISCOVERY_STATE',
+    });
+  }, 30_000);
+
   it('a stopped member leaves at once (lease revoked), not after its TTL', async () => {
     const a = discovery('stop', 30);
     const b = discovery('stop', 30);

@@ -324,18 +324,24 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
 
   addAsyncTopic(topic: string, handler: AnyAsyncHandler<T>): void {
     this.handlers.addAsync(topic, handler);
+    this.mesh?.topicsChanged();
   }
 
   addSyncTopic(topic: string, handler: AnySyncHandler<T>): void {
     this.handlers.addSync(topic, handler);
+    this.mesh?.topicsChanged();
   }
 
   removeAsyncTopic(topic: string): boolean {
-    return this.handlers.removeAsync(topic);
+    const removed = this.handlers.removeAsync(topic);
+    if (removed) this.mesh?.topicsChanged();
+    return removed;
   }
 
   removeSyncTopic(topic: string): boolean {
-    return this.handlers.removeSync(topic);
+    const removed = this.handlers.removeSync(topic);
+    if (removed) this.mesh?.topicsChanged();
+    return removed;
   }
 
   // ---------------------------------------------------------------- commands

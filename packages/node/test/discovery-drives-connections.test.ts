@@ -95,4 +95,26 @@ describe('a node with a discovery', () => {
       expect.objectContaining({ code: 'SYSTEMGE_ERR_INVALID_CONFIG' }),
     );
   });
+
+  it('a topic added at runtime is announced, and a node that uses it dials the member then', async () => {
+    const registry = new MemoryRegistry();
+    const stock = await startNode(
+      { name: 'stock', listen: { host: '127.0.0.1', port: 0 }, discovery: { connectTo: { uses: [] } } },
+      {},
+      {
+        discovery: { source: registry.discovery() },
+      },
+    );
+    const client = await startNode(
+      { name: 'client', listen: { host: '127.0.0.1', port: 0 }, discovery: { connectTo: { uses: ['price'] } } },
+      {},
+      {
+        discovery: { source: registry.discovery() },
+      },
+    );
+    expect(names(client)).toEqual([]);
+    stock.addSyncTopic('price', () => '42');
+    await until(() => names(client).join() === 'stock', 10_000, 'client dialed stock after it announced price');
+    expect(await client.syncRequest('price', '').first()).toBe('42');
+  });
 });

@@ -62,6 +62,8 @@ export interface Discovery {
    * discovery keeps retrying); rejects only for invalid arguments or after `close()`.
    */
   start(self?: MemberRecord): Promise<void>;
+  /** Replaces the announcement of a started discovery (the node's topics or metadata changed); members see `changed`. */
+  update(self: MemberRecord): Promise<void>;
   /** Withdraws the announcement at once and stops watching; `left` is not emitted for the known members. `start` may be called again. */
   stop(): Promise<void>;
   /** `stop()`, then ends every `events()` iterator; the discovery cannot start again. */

@@ -51,6 +51,8 @@ const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]', '']);
 export class DiscoveryMesh {
   private readonly dialed = new Map<string, EndpointConfig>();
   private unsubscribe: (() => void) | undefined;
+  private started = false;
+  private announcePending = false;
   private readonly uses: ReadonlySet<string> | undefined;
 
   constructor(
@@ -91,10 +93,27 @@ export class DiscoveryMesh {
     const record = this.record();
     this.unsubscribe = this.options.source.subscribe((event) => this.onEvent(event));
     await this.options.source.start(record);
+    this.started = true;
     for (const member of this.options.source.members()) this.consider(member);
   }
 
+  /** The node's topics changed: announces them again (changes within one turn of the event loop go out once). */
+  topicsChanged(): void {
+    if (!this.started || this.announcePending) return;
+    this.announcePending = true;
+    setImmediate(() => {
+      this.announcePending = false;
+      if (!this.started) return;
+      const record = this.record();
+      if (record === undefined) return;
+      this.options.source.update(record).catch((error: unknown) => {
+        this.ctx.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not announce the changed topics');
+      });
+    });
+  }
+
   async stop(): Promise<void> {
+    this.started = false;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     // Withdraws the announcement first: the others drop this node at once.

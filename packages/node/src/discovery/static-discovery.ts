@@ -69,6 +69,11 @@ class StaticDiscovery implements Discovery {
     this.view.replaceAll(this.entries);
   }
 
+  async update(self: MemberRecord): Promise<void> {
+    checkMemberRecord(self);
+    this.view.setSelf(self);
+  }
+
   async stop(): Promise<void> {
     this.view.clear();
   }
