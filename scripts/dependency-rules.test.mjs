@@ -19,6 +19,7 @@ const files = {
   'packages/node/src/b.ts': "import { a } from './a.js';\nexport const b = (): unknown => a;\n",
   'packages/http/src/index.ts': "import { node } from '@systemge/node/src/node.js';\nexport const h = node;\n",
   'packages/http/src/clean.ts': "import { h } from './index.js';\nexport const clean = h;\n",
+  'packages/discovery-x/src/index.ts': "import { h } from '@systemge/http';\nexport const x = h;\n",
   'examples/demo/test/demo.test.ts': "import { node } from '../../../packages/node/src/node.js';\nexport const d = node;\n",
 };
 
@@ -31,6 +32,8 @@ const expected = [
   ['no-cycles-in-package-src', 'packages/node/src/a.ts', 'packages/node/src/b.ts'],
   ['no-unresolvable-systemge-import', 'packages/http/src/index.ts', '@systemge/node/src/node.js'],
   ['no-package-internals', 'packages/http/src/index.ts', '@systemge/node/src/node.js'],
+  ['discovery-imports-node-and-protocol-only', 'packages/discovery-x/src/index.ts', '@systemge/http'],
+  ['no-unresolvable-systemge-import', 'packages/discovery-x/src/index.ts', '@systemge/http'],
   ['examples-and-bench-import-packages-by-name', 'examples/demo/test/demo.test.ts', 'packages/node/src/node.ts'],
   ['no-package-internals', 'examples/demo/test/demo.test.ts', 'packages/node/src/node.ts'],
 ];

@@ -13,6 +13,7 @@ export {
   type SyncConfig,
   type ConnectionConfig,
   type HeartbeatConfig,
+  type DiscoveryConfig,
 } from './config.js';
 export {
   NodeConfigSchema,
@@ -27,6 +28,7 @@ export {
   AuthSchema,
   AccessSchema,
   RateLimitsSchema,
+  DiscoveryConfigSchema,
 } from './config-schema.js';
 export { schemaIssues, describeValue } from './config-validation.js';
 export type {
@@ -146,3 +148,15 @@ export {
   type RemoteCommandsOptions,
 } from './remote-commands.js';
 export { ConnectProgressLog, CONNECT_PROGRESS_INTERVAL_MS } from './connect/connect-progress.js';
+export type {
+  Discovery,
+  Member,
+  MemberRecord,
+  MembershipEvent,
+  MembershipListener,
+  SkippedRecords,
+} from './discovery/discovery.js';
+export { MembershipView, memberFromRecord, checkMemberRecord, plainMetadata, assertOpen } from './discovery/membership.js';
+export { staticDiscovery, type StaticDiscoveryOptions, type StaticMember } from './discovery/static-discovery.js';
+export { DiscoveryUnavailableError, DiscoveryStateError } from './discovery/discovery-errors.js';
+export { type ConnectTo, type NodeDiscoveryOptions, CONNECT_TO_ALL_KEY } from './discovery/mesh.js';

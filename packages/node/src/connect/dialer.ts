@@ -117,6 +117,21 @@ export class Dialer {
     }
   }
 
+  /**
+   * Discovery says this endpoint's member left: stop dialing or redialing it. Returns the peer it
+   * owned, if connected, for the caller to close.
+   */
+  forgetEndpoint(endpoint: EndpointConfig, reason: string): Peer | undefined {
+    const key = endpointKey(endpoint);
+    const state = this.endpoints.get(key);
+    if (state === undefined) return undefined;
+    state.active = false;
+    state.sleeper.cancel();
+    this.endpoints.delete(key);
+    this.n.holds.endReconnecting(state, reason);
+    return state.peer;
+  }
+
   /** `node.disconnect()` of a lost peer being redialed: stop redialing it. False when `name` is not redialed. */
   forgetLost(name: string, reason: string): boolean {
     const redialing = this.n.holds.lookup(name);
