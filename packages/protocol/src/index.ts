@@ -22,6 +22,7 @@ export {
   ProtocolError,
   FrameTooLargeError,
   InvalidFrameError,
+  PayloadEncodingError,
   UnknownFrameKindError,
   TruncatedFrameError,
   EmptyTopicError,
@@ -43,8 +44,11 @@ export {
   messageFrameBound,
   FRAME_PREFIX_BYTES,
   MESSAGE_HEADER_BYTES,
+  PayloadEncoding,
+  payloadEncoding,
 } from './frame-encoder.js';
 export { FrameDecoder, type FrameSink } from './frame-decoder.js';
+export { packPayload, unpackPayload } from './payload-codec.js';
 export { FrameWriter, type ByteSink } from './frame-writer.js';
 export {
   createStreamConnection,
