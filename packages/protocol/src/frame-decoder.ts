@@ -315,12 +315,13 @@ export class FrameDecoder {
       );
       return;
     }
-    let payload: unknown;
+    let payload: string | Uint8Array;
     if (flags === PayloadEncoding.Binary) {
       payload = buf.subarray(tokenEnd, end);
     } else if (flags === PayloadEncoding.Msgpack) {
+      let value: unknown;
       try {
-        payload = unpackPayload(buf.subarray(tokenEnd, end));
+        value = unpackPayload(buf.subarray(tokenEnd, end));
       } catch (cause) {
         const reason = cause instanceof Error ? cause.message : String(cause);
         this.reject(
@@ -328,6 +329,9 @@ export class FrameDecoder {
         );
         return;
       }
+      // Its own object shape, so text and byte frames stay monomorphic.
+      this.sink.onFrame({ kind, topic, payload: value, syncToken, payloadBytes: payloadLen });
+      return;
     } else {
       const bytes = buf.subarray(tokenEnd, end);
       if (payloadLen > 0 && !isUtf8(bytes)) {

@@ -58,6 +58,19 @@ export interface MessageFrame {
   payload: Payload;
   /** Correlates a sync request with its responses; undefined for async messages. */
   syncToken: string | undefined;
+  /** Encoded size of a structured payload, set by the decoder (text and bytes are measured directly). */
+  payloadBytes?: number;
+}
+
+/**
+ * Bytes a received payload took on the wire (UTF-16 units for text, as rate limits count them),
+ * for limits and counters.
+ */
+export function payloadByteLength(frame: MessageFrame): number {
+  const payload = frame.payload;
+  if (typeof payload === 'string') return payload.length;
+  if (payload instanceof Uint8Array) return payload.byteLength;
+  return frame.payloadBytes ?? 0;
 }
 
 /** Topics a node handles, announced in handshakes and topic updates. */

@@ -3,6 +3,7 @@ export {
   FrameKind,
   frameKindName,
   isMessageFrame,
+  payloadByteLength,
   type MessageKind,
   type Payload,
   type MessageFrame,
