@@ -31,6 +31,7 @@ export {
 export { schemaIssues, describeValue } from './config-validation.js';
 export type {
   TopicMap,
+  SyncTopicTypes,
   AnyTopics,
   AsyncTopic,
   SyncTopic,
@@ -99,6 +100,28 @@ export {
   ConnectionSupersededError,
 } from './errors.js';
 export { MAX_TIMER_MS } from './timers.js';
+export type { CodedError, NodeErrorCode, ProtocolErrorCode, SystemgeErrorCode } from './error-codes.js';
+// The protocol's errors, so applications can handle every Systemge error through this package alone.
+export {
+  SystemgeError,
+  isSystemgeError,
+  ProtocolError,
+  FrameTooLargeError,
+  InvalidFrameError,
+  UnknownFrameKindError,
+  TruncatedFrameError,
+  EmptyTopicError,
+  FieldTooLargeError,
+  InvalidUTF8Error,
+  PayloadEncodingError,
+  ProtocolVersionError,
+  InvalidLimitsError,
+  ConnectionClosedError,
+  ConnectionError,
+  DialError,
+  ListenError,
+  type Payload,
+} from '@systemge/protocol';
 export {
   connectDashboard,
   describeNode,

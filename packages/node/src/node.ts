@@ -10,6 +10,9 @@ import {
   type Listener,
   type MessageFrame,
   type Payload,
+  payloadByteLength,
+  DialError,
+  isSystemgeError,
   PROTOCOL_VERSION,
   ProtocolVersionError,
   FieldTooLargeError,
@@ -69,6 +72,7 @@ import type {
   AsyncMessageOptions,
   NodeEventName,
   NodeEvents,
+  EmittedNodeEvents,
   NodeStatus,
   PeerInfo,
   SyncRequest,
@@ -90,7 +94,7 @@ export interface NodeOptions<T extends TopicMap = AnyTopics> {
   plugins?: NodePlugin<T>[];
 }
 
-const SUCCESS_PAYLOAD_TYPES = 'a string or a Uint8Array';
+const SUCCESS_PAYLOAD_TYPES = 'a value msgpack can encode (not a function or a symbol)';
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
@@ -344,7 +348,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     this.emit('status', status, previous);
   }
 
-  override emit<E extends NodeEventName>(event: E, ...args: NodeEvents[E]): boolean {
+  override emit<E extends NodeEventName>(event: E, ...args: EmittedNodeEvents[E]): boolean {
     try {
       return super.emit(event, ...args);
     } catch (error) {
@@ -748,7 +752,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
         this.connectLog.connected(where, attempt);
         return peer;
       } catch (error) {
-        const err = error instanceof Error ? error : new Error(String(error));
+        const err = isSystemgeError(error) ? error : new DialError(where, errorText(error), { cause: error });
         if (!state.active) throw new NodeStoppedError(this.name);
         this.counters.connectionFailures++;
         const code = (err as { code?: unknown }).code;
@@ -912,7 +916,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
 
   /** Applies the peer's incoming rate limits. False when the message was delayed or dropped. */
   private admit(peer: Peer, limiter: ConnectionRateLimiter, frame: MessageFrame): boolean {
-    const size = typeof frame.payload === 'string' ? frame.payload.length : frame.payload.byteLength;
+    const size = payloadByteLength(frame);
     const waitMs = limiter.admit(size);
     if (waitMs === 0) return true;
     this.counters.rateLimited++;
@@ -1588,7 +1592,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   }
 
   private sendResponse(from: Peer, topic: string, token: string, payload: unknown): void {
-    if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
+    if (typeof payload === 'function' || typeof payload === 'symbol') {
       this.counters.handlerErrors++;
       this.sendFailure(from, topic, token, `handler for ${topic} returned ${typeof payload}, expected ${SUCCESS_PAYLOAD_TYPES}`);
       return;
