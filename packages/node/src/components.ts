@@ -141,3 +141,12 @@ export interface NodePlugin<T extends TopicMap = AnyTopics> {
   /** Details for the `status` command and dashboards (addresses, client counts...). */
   describe?(): Record<string, unknown>;
 }
+
+/**
+ * A plugin a node with topic map `T` accepts: one typed for `T` (e.g. `httpComponent()` written inline in
+ * `plugins`, which infers `T` from the node), or one declared without a map (`const http = httpComponent()`),
+ * which sees the node through the untyped `AnyTopics` view.
+ */
+export type AcceptedPlugin<T extends TopicMap = AnyTopics> = [AnyTopics] extends [T]
+  ? NodePlugin<T>
+  : NodePlugin<T> | NodePlugin<AnyTopics>;

@@ -54,6 +54,7 @@ export type {
   ApplicationComponents,
   PluginContext,
   NodePlugin,
+  AcceptedPlugin,
 } from './components.js';
 export type {
   NodeStatus,

@@ -32,6 +32,7 @@ import type {
   CommandResult,
   IncomingMessage,
   NodePlugin,
+  AcceptedPlugin,
   PluginContext,
   SyncMessageHandler,
   TopicMap,
@@ -91,7 +92,7 @@ export interface NodeOptions<T extends TopicMap = AnyTopics> {
   /** Structured logger (pino-compatible). Default: silent. */
   logger?: Logger;
   /** HTTP, WebSocket, dashboard... components, started in order after the node's own networking. */
-  plugins?: NodePlugin<T>[];
+  plugins?: AcceptedPlugin<T>[];
 }
 
 const SUCCESS_PAYLOAD_TYPES = 'a value msgpack can encode (not a function or a symbol)';
@@ -221,7 +222,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     this.attemptLimiter = new AttemptRateLimiter(this.config.access.maxAttemptsPerIp, this.config.access.attemptWindowMs);
     this.application = application;
     this.self = this as unknown as SystemgeNode<T>;
-    this.plugins = options.plugins ?? [];
+    this.plugins = (options.plugins ?? []) as NodePlugin<T>[];
     this.logger = childLogger(options.logger ?? silentLogger, { node: this.name });
     this.connectLog = new ConnectProgressLog(this.logger);
     const pluginNames = new Set<string>();
