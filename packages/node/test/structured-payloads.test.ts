@@ -53,10 +53,7 @@ describe('structured payloads between nodes', () => {
 
   it('async messages carry objects; strings and bytes keep their types', async () => {
     const seen: unknown[] = [];
-    const server = await startNode(
-      { name: 'server' },
-      { getAsyncMessageHandlers: () => ({ log: (m) => void seen.push(m.payload) }) },
-    );
+    const server = await startNode({ name: 'server' }, { getAsyncMessageHandlers: () => ({ log: (m) => void seen.push(m.payload) }) });
     const client = await startNode({ name: 'client', endpoints: [endpointOf(server)] });
     await until(() => client.peers().some((p) => p.asyncTopics.includes('log')));
     client.asyncMessage('log', { level: 'info', n: 1 });

@@ -65,13 +65,20 @@ describe('interface topic maps with object payloads', () => {
     const client = (await startNode({ name: 'client', endpoints: [endpointOf(server)] })) as unknown as SystemgeNode<Topics>;
     await until(() => client.peers().some((p) => p.syncTopics.includes('cart.count')));
 
-    expectTypeOf(client.asyncMessage<'cart.add'>).parameter(1).toEqualTypeOf<Item>();
+    expectTypeOf(client.asyncMessage<'cart.add'>)
+      .parameter(1)
+      .toEqualTypeOf<Item>();
     client.asyncMessage('cart.add', { sku: 'a', qty: 2 });
     client.asyncMessage('cart.clear', null);
     await until(() => cart.items.length === 1);
     expect(cart.items).toEqual([{ sku: 'a', qty: 2 }]);
 
-    const request = client.syncRequest('cart.quote', { items: [{ sku: 'a', qty: 2 }, { sku: 'b', qty: 3 }] });
+    const request = client.syncRequest('cart.quote', {
+      items: [
+        { sku: 'a', qty: 2 },
+        { sku: 'b', qty: 3 },
+      ],
+    });
     expectTypeOf(request).toEqualTypeOf<SyncRequest<Quote>>();
     const quote = await request.first();
     expectTypeOf(quote).toEqualTypeOf<Quote>();
