@@ -12,7 +12,12 @@ import { tcpTransport } from '@systemge/transport-tcp';
 import { record } from './record.js';
 
 const [variant, portArg] = process.argv.slice(2);
-const node = createNode({ name: 'sender', transport: tcpTransport(), listen: false, endpoints: [{ host: '127.0.0.1', port: Number(portArg) }] });
+const node = createNode({
+  name: 'sender',
+  transport: tcpTransport(),
+  listen: false,
+  endpoints: [{ host: '127.0.0.1', port: Number(portArg) }],
+});
 await node.start();
 while (!node.peers().some((p) => p.asyncTopics.includes('bench.record'))) await new Promise((r) => setTimeout(r, 10));
 

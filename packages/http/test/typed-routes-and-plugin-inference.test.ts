@@ -45,7 +45,7 @@ describe('HTTP component typing', () => {
     expectTypeOf<RouteParams<'/users/:id/files/:file'>>().toEqualTypeOf<{ id: string; file: string }>();
     expectTypeOf<RouteParams<'/n/:n(^\\d+)/:opt?'>>().toEqualTypeOf<{ n: string; opt: string }>();
     expectTypeOf<RouteParams<'/static/*'>>().toEqualTypeOf<{ '*': string }>();
-    expectTypeOf<RouteParams<'/plain'>>().toEqualTypeOf<{}>();
+    expectTypeOf<keyof RouteParams<'/plain'>>().toEqualTypeOf<never>();
 
     const http: HTTPComponent = httpComponent();
     http.addRoute('GET /users/:id', (request) => {
