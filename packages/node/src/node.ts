@@ -72,7 +72,6 @@ import { childLogger, type Logger, silentLogger } from './logger.js';
 import type {
   AsyncMessageOptions,
   NodeEventName,
-  NodeEvents,
   EmittedNodeEvents,
   NodeStatus,
   PeerInfo,
