@@ -33,6 +33,7 @@ export {
 export { schemaIssues, describeValue } from './config-validation.js';
 export type {
   TopicMap,
+  SyncTopicTypes,
   AnyTopics,
   AsyncTopic,
   SyncTopic,
@@ -56,6 +57,7 @@ export type {
   PluginContext,
   NodePlugin,
   PluginMetric,
+  AcceptedPlugin,
 } from './components.js';
 export type {
   NodeStatus,
@@ -115,6 +117,28 @@ export {
   ConnectionSupersededError,
 } from './errors.js';
 export { MAX_TIMER_MS } from './timers.js';
+export type { CodedError, NodeErrorCode, ProtocolErrorCode, SystemgeErrorCode } from './error-codes.js';
+// The protocol's errors, so applications can handle every Systemge error through this package alone.
+export {
+  SystemgeError,
+  isSystemgeError,
+  ProtocolError,
+  FrameTooLargeError,
+  InvalidFrameError,
+  UnknownFrameKindError,
+  TruncatedFrameError,
+  EmptyTopicError,
+  FieldTooLargeError,
+  InvalidUTF8Error,
+  PayloadEncodingError,
+  ProtocolVersionError,
+  InvalidLimitsError,
+  ConnectionClosedError,
+  ConnectionError,
+  DialError,
+  ListenError,
+  type Payload,
+} from '@systemge/protocol';
 export {
   connectDashboard,
   describeNode,

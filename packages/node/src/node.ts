@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Payload } from '@systemge/protocol';
-import type { AnyTopics, Application, CommandResult, NodePlugin, PluginContext, PluginMetric, TopicMap } from './components.js';
+import type { AcceptedPlugin, AnyTopics, Application, CommandResult, NodePlugin, PluginContext, PluginMetric, TopicMap } from './components.js';
 import { type EndpointConfig, type NodeConfig, resolveNodeConfig, type ResolvedNodeConfig } from './config.js';
 import type { AddressList } from './connect/access-control.js';
 import { Connections } from './connect/connections.js';
@@ -25,7 +25,7 @@ import { childLogger, type Logger, silentLogger } from './logger.js';
 import type {
   AsyncMessageOptions,
   NodeEventName,
-  NodeEvents,
+  EmittedNodeEvents,
   NodeStatus,
   PeerInfo,
   RequestOptions,
@@ -42,7 +42,7 @@ export interface NodeOptions<T extends TopicMap = AnyTopics> {
   /** Structured logger (pino-compatible). Default: silent. */
   logger?: Logger;
   /** HTTP, WebSocket, dashboard... components, started in order after the node's own networking. */
-  plugins?: NodePlugin<T>[];
+  plugins?: AcceptedPlugin<T>[];
   /**
    * Find peers through a discovery instead of (or besides) `endpoints`: the node announces itself
    * once started, dials the members `connectTo` selects and drops members that left. Withdrawn
@@ -110,7 +110,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       requestStop: (reason) => void this.stop(reason).catch(() => {}),
     };
     this.ctx = ctx;
-    this.plugins = new PluginHost(options.plugins ?? [], this.logger);
+    this.plugins = new PluginHost((options.plugins ?? []) as NodePlugin<T>[], this.logger);
     const peers = this.peerTable;
     this.gate = new InboundGate(ctx, { connectionCount: () => peers.size });
     this.duplicates = new DuplicateResolution(ctx, {
@@ -238,7 +238,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     return this.gate.denyList;
   }
 
-  override emit<E extends NodeEventName>(event: E, ...args: NodeEvents[E]): boolean {
+  override emit<E extends NodeEventName>(event: E, ...args: EmittedNodeEvents[E]): boolean {
     try {
       return super.emit(event, ...args);
     } catch (error) {

@@ -1,6 +1,6 @@
-import { type CloseInfo, FieldTooLargeError, InvalidLimitsError, ProtocolVersionError } from '@systemge/protocol';
+import { type CloseInfo, DialError, FieldTooLargeError, InvalidLimitsError, isSystemgeError, ProtocolVersionError } from '@systemge/protocol';
 import type { EndpointConfig } from '../config.js';
-import type { NodeContext } from '../context.js';
+import { errorText, type NodeContext } from '../context.js';
 import {
   AuthenticationError,
   ConnectAttemptsError,
@@ -239,7 +239,7 @@ export class Dialer {
         this.connectLog.connected(where, attempt);
         return peer;
       } catch (error) {
-        const err = error instanceof Error ? error : new Error(String(error));
+        const err = isSystemgeError(error) ? error : new DialError(where, errorText(error), { cause: error });
         if (!state.active) throw new NodeStoppedError(this.ctx.name);
         this.ctx.counters.connectionFailures++;
         const code = (err as { code?: unknown }).code;
