@@ -45,7 +45,7 @@ export {
   MESSAGE_HEADER_BYTES,
 } from './frame-encoder.js';
 export { FrameDecoder, type FrameSink } from './frame-decoder.js';
-export { FrameWriter, type ByteSink } from './frame-writer.js';
+export { FrameWriter, type ByteSink, type FrameWriterOptions } from './frame-writer.js';
 export {
   createStreamConnection,
   type StreamConnectionInfo,
