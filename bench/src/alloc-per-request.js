@@ -4,7 +4,7 @@
  *   node src/alloc-per-request.js [requests=200000] [concurrency=100] [payloadBytes=100] [form=first]
  *
  * `form` is how the client waits: `first` (`syncRequest(...).first()`, a promise per request) or
- * `callback` (`syncRequest(..., { onSettled })`, no promise). Both nodes (requester and responder)
+ * `callback` (`syncRequest(...).onFirst(callback)`, no promise). Both nodes (requester and responder)
  * run in this process, so the figure is one whole round trip: request sent, handled, answered, settled.
  *
  * Method: V8 cannot count allocated bytes directly, but with no garbage collection in between,
@@ -70,11 +70,10 @@ async function main() {
         if (form === 'first') {
           client.syncRequest(TOPIC, text).first().then(onDone, reject);
         } else {
-          client.syncRequest(TOPIC, text, {
-            onSettled: (error, payload) => (error === undefined ? onDone(payload) : reject(error)),
-          });
+          client.syncRequest(TOPIC, text).onFirst(onFirst);
         }
       };
+      const onFirst = (error, payload) => (error === undefined ? onDone(payload) : reject(error));
       const onDone = (payload) => {
         if (payload.length !== size) reject(new Error(`response of ${payload.length} chars, expected ${size}`));
         if (++done === count) resolve();
