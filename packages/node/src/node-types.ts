@@ -55,6 +55,13 @@ export interface SyncRequest<R extends Payload = Payload> extends AsyncIterable<
    * failure, a timeout, or the send error.
    */
   first(): Promise<R>;
+  /**
+   * `first()` without a promise, for hot paths: `callback(undefined, payload)` with the first
+   * successful response's payload (the request is then cancelled), or `callback(error)` with what
+   * `first()` rejects with. Called once; never from inside `onFirst` itself. An exception it throws
+   * is logged by the node.
+   */
+  onFirst(callback: (error: Error | undefined, payload: R | undefined) => void): void;
   /** Stops waiting; `outcome` becomes `cancelled`. */
   cancel(): void;
 }

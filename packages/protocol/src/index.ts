@@ -50,7 +50,7 @@ export {
 } from './frame-encoder.js';
 export { FrameDecoder, type FrameSink } from './frame-decoder.js';
 export { packPayload, unpackPayload } from './payload-codec.js';
-export { FrameWriter, type ByteSink } from './frame-writer.js';
+export { FrameWriter, type ByteSink, type FrameWriterOptions } from './frame-writer.js';
 export {
   createStreamConnection,
   type StreamConnectionInfo,

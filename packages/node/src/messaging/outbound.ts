@@ -1,5 +1,5 @@
 import { FrameKind, type MessageFrame, type Payload, type SystemgeError } from '@systemge/protocol';
-import type { NodeContext } from '../context.js';
+import { errorText, type NodeContext } from '../context.js';
 import { BackpressureError, InvalidArgumentError, NodeStatusError, NoRouteError } from '../errors.js';
 import type { AsyncMessageOptions, SyncRequest, SyncRequestOptions, SyncResponse } from '../node-types.js';
 import type { Peer } from '../peers/peer.js';
@@ -41,7 +41,9 @@ export class Outbound {
   constructor(ctx: NodeContext, neighbours: OutboundNeighbours) {
     this.ctx = ctx;
     this.n = neighbours;
-    this.requests = new SyncRequests(ctx.counters, ctx.clock);
+    this.requests = new SyncRequests(ctx.counters, ctx.clock, (error) =>
+      ctx.logger.error({ err: errorText(error) }, 'a sync request callback threw'),
+    );
   }
 
   private assertSending(): void {
@@ -113,7 +115,7 @@ export class Outbound {
     } catch (error) {
       return this.requests.failed(topic, error as SystemgeError);
     }
-    const names = targets.map((p) => p.name);
+    const names = targets.length === 1 ? (targets[0] as Peer).names : targets.map((p) => p.name);
     const request = this.requests.create<Payload>(
       topic,
       names,
