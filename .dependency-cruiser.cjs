@@ -50,6 +50,18 @@ module.exports = {
       },
     },
     {
+      name: 'discovery-imports-node-and-protocol-only',
+      comment:
+        'Discovery packages are backends of the Discovery interface: of ours they import only @systemge/node and ' +
+        '@systemge/protocol, never a transport, a face or each other.',
+      severity: 'error',
+      from: { path: '^packages/discovery-[^/]+/src/' },
+      to: {
+        path: OUR_PACKAGES,
+        pathNot: ['^packages/(node|protocol)/', '(^|/)@systemge/(node|protocol)(/|$)', '^packages/discovery-[^/]+/src/'],
+      },
+    },
+    {
       name: 'no-relative-import-across-packages',
       comment: 'Another package is imported by its name (`@systemge/x`), never by a relative path into its folder.',
       severity: 'error',

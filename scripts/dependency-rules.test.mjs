@@ -22,6 +22,7 @@ const files = {
   'packages/dashboard-link/src/index.ts': "import { h } from '../../http/src/clean.js';\nexport const l = h;\n",
   'packages/node/src/link.ts': "import { l } from '../../dashboard-link/src/index.js';\nexport const n = l;\n",
   'packages/http/src/clean.ts': "import { h } from './index.js';\nexport const clean = h;\n",
+  'packages/discovery-x/src/index.ts': "import { h } from '@systemge/http';\nexport const x = h;\n",
   'examples/demo/test/demo.test.ts': "import { node } from '../../../packages/node/src/node.js';\nexport const d = node;\n",
 };
 
@@ -43,6 +44,8 @@ const expected = [
   ['node-imports-no-transport-or-face', 'packages/node/src/link.ts', 'packages/dashboard-link/src/index.ts'],
   ['no-relative-import-across-packages', 'packages/node/src/link.ts', 'packages/dashboard-link/src/index.ts'],
   ['no-package-internals', 'packages/node/src/link.ts', 'packages/dashboard-link/src/index.ts'],
+  ['discovery-imports-node-and-protocol-only', 'packages/discovery-x/src/index.ts', '@systemge/http'],
+  ['no-unresolvable-systemge-import', 'packages/discovery-x/src/index.ts', '@systemge/http'],
   ['examples-and-bench-import-packages-by-name', 'examples/demo/test/demo.test.ts', 'packages/node/src/node.ts'],
   ['no-package-internals', 'examples/demo/test/demo.test.ts', 'packages/node/src/node.ts'],
 ];

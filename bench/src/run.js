@@ -18,8 +18,9 @@ import { scenario as slowloris } from './scenarios/slowloris.js';
 import { scenario as websocketFanout } from './scenarios/websocket-fanout.js';
 import { scenario as latency } from './scenarios/latency.js';
 import { scenario as balanced } from './scenarios/balanced.js';
+import { scenario as payloads } from './scenarios/structured-payloads.js';
 
-const SCENARIOS = [codec, tcpThroughput, metricsOverhead, peers, latency, balanced, tlsThroughput, slowloris, websocketFanout];
+const SCENARIOS = [codec, tcpThroughput, metricsOverhead, peers, latency, balanced, tlsThroughput, slowloris, websocketFanout, payloads];
 
 const USAGE = `usage: node src/run.js [--runs N] [--seconds S] [--only NAME] [--quick] [--rates LIST]
   --runs N      repetitions of every measurement; the table shows the median (default 3)

@@ -21,6 +21,8 @@ for (const spec of specs) {
   workers.push({ child, port, name: spec.name });
 }
 
+/** @typedef {{ item: string; quote: number; by: string }} Quote What a worker answers: an object payload. */
+
 const buyer = createNode({
   name: 'buyer',
   transport: tcpTransport(),
@@ -32,19 +34,18 @@ console.log(`buyer connected to ${buyer.peers().length} workers`);
 // 1. Everyone, with a timeout: four answer in time, the slow one is reported missing.
 const all = buyer.syncRequest('price', 'widget', { timeoutMs: 500 });
 for await (const response of all) {
-  const answer = response.ok ? JSON.parse(String(response.payload)) : response.error;
-  console.log(`  ${response.origin}: ${response.ok ? `quote ${answer.quote}` : `failed: ${answer}`}`);
+  console.log(`  ${response.origin}: ${response.ok ? `quote ${/** @type {Quote} */ (response.payload).quote}` : `failed: ${response.error}`}`);
 }
 console.log(`request 1: outcome ${all.outcome}, ${all.responses.length} responses, missing ${all.missing.join(', ') || 'none'}`);
 
 // 2. The first three answers are enough.
 const three = buyer.syncRequest('price', 'widget', { maxResponses: 3, timeoutMs: 5000 });
-const quotes = (await three.all()).map((r) => `${r.origin}=${r.ok ? JSON.parse(String(r.payload)).quote : `failed (${r.code})`}`);
+const quotes = (await three.all()).map((r) => `${r.origin}=${r.ok ? /** @type {Quote} */ (r.payload).quote : `failed (${r.code})`}`);
 console.log(`request 2: outcome ${three.outcome}, ${quotes.length} responses: ${quotes.join(' ')}`);
 
 // 3. Only named workers, first answer wins.
 const best = await buyer.syncRequest('price', 'widget', { to: ['worker-2', 'worker-4'] }).first();
-console.log(`request 3: first answer from named workers: ${best}`);
+console.log(`request 3: first answer from named workers: ${JSON.stringify(best)}`);
 
 // 4. Balanced: each request asks ONE worker, in turn (round-robin), so five requests reach all five.
 const byWorker = [];

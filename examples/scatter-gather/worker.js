@@ -12,7 +12,8 @@ const worker = createNode(
     getSyncMessageHandlers: () => ({
       price: async (message) => {
         await new Promise((resolve) => setTimeout(resolve, delayMs));
-        return JSON.stringify({ item: String(message.payload), quote, by: name });
+        // An object payload: the buyer receives it as an object, no JSON.stringify/parse.
+        return { item: String(message.payload), quote, by: name };
       },
     }),
   },

@@ -117,7 +117,10 @@ export async function connectToNode(access: NodeAccess): Promise<NodeClient> {
       const request = client.syncRequest(REMOTE_COMMAND_TOPIC, JSON.stringify({ command, args }), { to: node, timeoutMs: 30_000 });
       const [response] = await request.all();
       if (response === undefined) throw new Error(`node ${node} did not answer within 30 s`);
-      if (response.ok) return decodeCommandResult(typeof response.payload === 'string' ? response.payload : Buffer.from(response.payload).toString('utf8'));
+      if (response.ok) {
+        const payload = response.payload;
+        return decodeCommandResult(payload instanceof Uint8Array ? Buffer.from(payload).toString('utf8') : String(payload));
+      }
       const failure = parseCommandFailure(response.error);
       throw new NodeCommandError(node, command, failure.message, failure.code, failure.available);
     },

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
+import { inspect } from 'node:util';
 import type { CommandResult, SyncResponse } from '@systemge/node';
 import { type DashboardAccess, dashboardClient } from './dashboard-client.js';
 import { formatResult } from './format.js';
@@ -139,6 +140,8 @@ export function watchLine(node: string, before: Record<string, number>, after: R
 
 function formatResponse(r: SyncResponse): string {
   if (!r.ok) return `${r.origin}: failed ${r.code}: ${r.error}`;
+  // A structured payload (object, number, Date...) is shown as Node.js shows values.
+  if (typeof r.payload !== 'string' && !(r.payload instanceof Uint8Array)) return `${r.origin}: ${inspect(r.payload, { depth: 6 })}`;
   const text = typeof r.payload === 'string' ? r.payload : Buffer.from(r.payload).toString('utf8');
   try {
     return `${r.origin}: ${JSON.stringify(JSON.parse(text), null, 2)}`;

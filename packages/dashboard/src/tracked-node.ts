@@ -139,7 +139,7 @@ export class RemoteNode extends TrackedNode {
       const payload = await this.via
         .syncRequest(DASHBOARD_DESCRIBE_TOPIC, '', { to: this.name, timeoutMs: this.timeouts.describeTimeoutMs })
         .first();
-      text = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
+      text = payloadText(payload);
     } catch (error) {
       throw new NodeUnavailableError(this.name, errorMessage(error), { cause: error });
     }
@@ -168,7 +168,7 @@ export class RemoteNode extends TrackedNode {
       );
     }
     if (response.ok) {
-      return decodeCommandResult(typeof response.payload === 'string' ? response.payload : Buffer.from(response.payload).toString('utf8'));
+      return decodeCommandResult(payloadText(response.payload));
     }
     if (response.code !== 'SYSTEMGE_ERR_SYNC_FAILURE') throw new NodeUnavailableError(this.name, response.error);
     const failure = parseCommandFailure(response.error);
@@ -177,4 +177,11 @@ export class RemoteNode extends TrackedNode {
     }
     throw new CommandFailedError(this.name, command, failure.message);
   }
+}
+
+/** The text of a dashboard topic's answer: nodes answer with JSON text (older ones as bytes). */
+function payloadText(payload: unknown): string {
+  if (typeof payload === 'string') return payload;
+  if (payload instanceof Uint8Array) return Buffer.from(payload).toString('utf8');
+  return String(payload);
 }

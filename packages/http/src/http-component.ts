@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type RouteGenericInterface } from 'fastify';
 import {
   type AnyTopics,
   type Application,
@@ -26,7 +26,9 @@ import {
   type HTTPRouteHandler,
   type HTTPRouteSpec,
   type RouteDefinition,
+  type RouteGenericOf,
 } from './routes.js';
+import { systemgeErrorHandler } from './error-status.js';
 
 /** The application component the HTTP component reads its routes from. */
 export interface HTTPComponentApplication<T extends TopicMap = AnyTopics> {
@@ -64,11 +66,18 @@ export interface HTTPComponent<T extends TopicMap = AnyTopics> extends NodePlugi
    * handler is served at once and a route with options throws `SYSTEMGE_ERR_HTTP_STATE` (see the README).
    * Throws `SYSTEMGE_ERR_HTTP_ROUTE_EXISTS` for a duplicate.
    */
-  addRoute(method: string | readonly string[], url: string, route: HTTPRouteHandler<T> | HTTPRouteSpec<T>): void;
-  /** `addRoute('GET /path', handler)` or `addRoute('POST /items', { schema, handler })`. */
-  addRoute(key: string, route: HTTPRouteHandler<T> | HTTPRouteSpec<T>): void;
+  addRoute<U extends string, RG extends RouteGenericInterface = RouteGenericOf<U>>(
+    method: string | readonly string[],
+    url: U,
+    route: HTTPRouteHandler<T, RG> | HTTPRouteSpec<T, RG>,
+  ): void;
+  /** `addRoute('GET /path', handler)` or `addRoute('POST /items', { schema, handler })`; `request.params` is typed from the key. */
+  addRoute<K extends string, RG extends RouteGenericInterface = RouteGenericOf<K>>(
+    key: K,
+    route: HTTPRouteHandler<T, RG> | HTTPRouteSpec<T, RG>,
+  ): void;
   /** `addRoute({ method, url, schema, handler, … })`, like Fastify's `route()`. */
-  addRoute(route: HTTPRoute<T>): void;
+  addRoute<RG extends RouteGenericInterface = RouteGenericInterface>(route: HTTPRoute<T, RG>): void;
   /** Removes a route; later requests get 404. Returns whether it existed. */
   removeRoute(method: string, url: string): boolean;
   removeRoute(key: string): boolean;
@@ -360,6 +369,8 @@ class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
       this.counters.record(route, reply.statusCode);
       done();
     });
+    // Systemge errors thrown by handlers (no route, peer lost, timeout...) answer with a fitting status.
+    scope.setErrorHandler(systemgeErrorHandler);
     for (const { plugin, options } of this.plugins) await scope.register(plugin, options ?? {});
     for (const mount of this.mounts) await scope.register(async (child) => mount(child));
     // Every route becomes a Fastify route; a gate on each and a fallback keep runtime changes working.

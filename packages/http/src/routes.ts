@@ -1,16 +1,41 @@
-import type { FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
+import type { FastifyReply, FastifyRequest, RouteGenericInterface, RouteShorthandOptions } from 'fastify';
 import type { AnyTopics, SystemgeNode, TopicMap } from '@systemge/node';
 import { HTTPConfigError } from './http-errors.js';
 
 /**
  * Handles one HTTP request. Like a Fastify handler it may return the body (or a promise of it)
- * or use `reply`; it also gets the node, to reach the P2P network. URL parameters are in `request.params`.
+ * or use `reply`; it also gets the node, to reach the P2P network. `RG` types the request like Fastify's
+ * route generic (`{ Params; Querystring; Body; Headers; Reply }`): `addRoute('GET /users/:id', …)` infers
+ * `request.params` as `{ id: string }`, and a handler may annotate its request, e.g.
+ * `(request: FastifyRequest<{ Body: Item }>) => …`, in `addRoute` and in `getHttpMessageHandlers()` alike.
  */
-export type HTTPRouteHandler<T extends TopicMap = AnyTopics> = (
-  request: FastifyRequest,
-  reply: FastifyReply,
-  node: SystemgeNode<T>,
-) => unknown;
+export type HTTPRouteHandler<T extends TopicMap = AnyTopics, RG extends RouteGenericInterface = RouteGenericInterface> = {
+  // Method syntax: a handler typed for a narrower request (its own route generic) is accepted where any route is.
+  handle(request: FastifyRequest<RG>, reply: FastifyReply<RG>, node: SystemgeNode<T>): unknown;
+}['handle'];
+
+/** The `:name` parameters of a URL pattern: `'/users/:id/files/:file'` → `{ id: string; file: string }`; `*` → `{ '*': string }`. */
+export type RouteParams<Url extends string> = string extends Url ? Record<string, string> : { [K in ParamNames<Url>]: string };
+
+type ParamNames<Url extends string> = Url extends `${infer Segment}/${infer Rest}`
+  ? SegmentParam<Segment> | ParamNames<Rest>
+  : SegmentParam<Url>;
+type SegmentParam<Segment extends string> = Segment extends `${string}:${infer Name}`
+  ? ParamName<Name>
+  : Segment extends '*'
+    ? '*'
+    : never;
+// `:id(^\d+)` has a pattern and `:id?` is optional: the name stops there.
+type ParamName<Name extends string> = Name extends `${infer N}(${string}`
+  ? N
+  : Name extends `${infer N}?`
+    ? N
+    : Name;
+
+/** The route generic `addRoute` infers from a URL or a `'METHOD /url'` key: its params. */
+export type RouteGenericOf<Key extends string> = {
+  Params: RouteParams<Key extends `${string} ${infer Url}` ? Url : Key>;
+};
 
 /**
  * Fastify's per-route options: `schema`, hooks (`onRequest`, `preParsing`, `preValidation`, `preHandler`,
@@ -21,12 +46,14 @@ export type HTTPRouteHandler<T extends TopicMap = AnyTopics> = (
 export type HTTPRouteOptions = RouteShorthandOptions;
 
 /** Route options with the handler: an entry of the `{ 'METHOD /url': … }` map (method and URL come from the key). */
-export interface HTTPRouteSpec<T extends TopicMap = AnyTopics> extends HTTPRouteOptions {
-  handler: HTTPRouteHandler<T>;
+export interface HTTPRouteSpec<T extends TopicMap = AnyTopics, RG extends RouteGenericInterface = RouteGenericInterface>
+  extends HTTPRouteOptions {
+  handler: HTTPRouteHandler<T, RG>;
 }
 
 /** One route, close to Fastify's `RouteOptions`: `method` may list several methods; `path` is an alias of `url`. */
-export interface HTTPRoute<T extends TopicMap = AnyTopics> extends HTTPRouteSpec<T> {
+export interface HTTPRoute<T extends TopicMap = AnyTopics, RG extends RouteGenericInterface = RouteGenericInterface>
+  extends HTTPRouteSpec<T, RG> {
   method: string | readonly string[];
   url?: string;
   path?: string;

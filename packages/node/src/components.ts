@@ -5,30 +5,42 @@ import type { SystemgeNode } from './node-types.js';
 /**
  * Optional compile-time map of topics to payload types.
  * `async` maps a topic to its payload; `sync` maps a topic to its request and response payloads.
+ * A payload type may be any value msgpack carries: strings, bytes, objects, arrays, numbers, `Date`...
+ * Declare it with `type` or with `interface`s (no index signature needed).
  *
  * ```ts
- * type Topics = {
- *   async: { 'chat.message': string };
- *   sync: { 'math.add': { request: string; response: string } };
- * };
+ * interface Topics {
+ *   async: { 'chat.message': { room: string; text: string } };
+ *   sync: { 'math.add': { request: { a: number; b: number }; response: number } };
+ * }
  * ```
  */
 export interface TopicMap {
-  async: Record<string, Payload>;
-  sync: Record<string, { request: Payload; response: Payload }>;
+  /** Topic → payload. */
+  async: object;
+  /** Topic → `{ request; response }`. An entry without both makes that topic's payloads `never`. */
+  sync: object;
+}
+
+/** One sync topic's payload types. */
+export interface SyncTopicTypes<Req = Payload, Res = Payload> {
+  request: Req;
+  response: Res;
 }
 
 /** The default map: any topic, any payload. */
 export interface AnyTopics extends TopicMap {
   async: Record<string, Payload>;
-  sync: Record<string, { request: Payload; response: Payload }>;
+  sync: Record<string, SyncTopicTypes>;
 }
 
 export type AsyncTopic<T extends TopicMap> = keyof T['async'] & string;
 export type SyncTopic<T extends TopicMap> = keyof T['sync'] & string;
 export type AsyncPayload<T extends TopicMap, K extends AsyncTopic<T>> = T['async'][K];
-export type SyncRequestPayload<T extends TopicMap, K extends SyncTopic<T>> = T['sync'][K]['request'];
-export type SyncResponsePayload<T extends TopicMap, K extends SyncTopic<T>> = T['sync'][K]['response'];
+export type SyncRequestPayload<T extends TopicMap, K extends SyncTopic<T>> = T['sync'][K] extends { request: infer R } ? R : never;
+export type SyncResponsePayload<T extends TopicMap, K extends SyncTopic<T>> = T['sync'][K] extends { response: infer R }
+  ? R
+  : never;
 
 /** A message delivered to a handler. */
 export interface IncomingMessage<P extends Payload = Payload> {
@@ -145,3 +157,12 @@ export interface NodePlugin<T extends TopicMap = AnyTopics> {
   /** Details for the `status` command and dashboards (addresses, client counts...). */
   describe?(): Record<string, unknown>;
 }
+
+/**
+ * A plugin a node with topic map `T` accepts: one typed for `T` (e.g. `httpComponent()` written inline in
+ * `plugins`, which infers `T` from the node), or one declared without a map (`const http = httpComponent()`),
+ * which sees the node through the untyped `AnyTopics` view.
+ */
+export type AcceptedPlugin<T extends TopicMap = AnyTopics> = [AnyTopics] extends [T]
+  ? NodePlugin<T>
+  : NodePlugin<T> | NodePlugin<AnyTopics>;

@@ -361,6 +361,41 @@ export const RateLimitsSchema = strict(
   {},
 );
 
+export const DiscoveryConfigSchema = strict(
+  {
+    /**
+     * Which discovered members this node dials: `"all"` (a full mesh) or `{ "uses": [topics] }` (members that announce
+     * one of these topics, plus members whose topics are unknown). Default `"all"`.
+     */
+    connectTo: Type.Optional(
+      Type.Union(
+        [
+          Type.Literal('all'),
+          strict(
+            { uses: Type.Array(text('A topic this node sends to.'), { description: 'Topics this node sends to.' }) },
+            'Dial only members that serve one of these topics.',
+          ),
+        ],
+        {
+          description:
+            'Which discovered members this node dials: `"all"` (a full mesh) or `{ "uses": [topics] }` (members that announce one of these topics, plus members whose topics are unknown). Default `"all"`.',
+          default: 'all',
+        },
+      ),
+    ),
+    /** Host other nodes dial, announced through the discovery. Default: the listen host (required when it is `0.0.0.0` or `::`). */
+    advertiseHost: Type.Optional(
+      text('Host other nodes dial, announced through the discovery. Default: the listen host (required when it is `0.0.0.0` or `::`).'),
+    ),
+    /** Port other nodes dial, announced through the discovery, 1 to 65535. Default: the listen port. */
+    advertisePort: Type.Optional(
+      int(1, 65535, 'Port other nodes dial, announced through the discovery, 1 to 65535. Default: the listen port.'),
+    ),
+  },
+  'How the node acts on the members its discovery reports (the discovery itself is given in code: `createNode(config, app, { discovery })`).',
+  {},
+);
+
 /** The node config fields that are plain data: everything but `transport`. */
 export const nodeConfigProperties = {
   /** Unique node name, at most `limits.maxNodeNameBytes` UTF-8 bytes. */
@@ -397,6 +432,8 @@ export const nodeConfigProperties = {
   access: Type.Optional(AccessSchema),
   /** Per-connection incoming message and byte rates. Default: unlimited. */
   rateLimits: Type.Optional(RateLimitsSchema),
+  /** How the node acts on the members its discovery reports (the discovery itself is given in code: `createNode(config, app, { discovery })`). */
+  discovery: Type.Optional(DiscoveryConfigSchema),
 };
 
 /**

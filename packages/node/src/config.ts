@@ -10,6 +10,7 @@ import {
   type EndpointSchema,
   type HandlingModeSchema,
   type HandlingSchema,
+  type DiscoveryConfigSchema,
   type HeartbeatSchema,
   type LimitsSchema,
   type ListenSchema,
@@ -62,6 +63,8 @@ export type SyncConfig = Static<typeof SyncSchema>;
  */
 export type ConnectionConfig = Static<typeof ConnectionSchema>;
 export type HeartbeatConfig = Static<typeof HeartbeatSchema>;
+/** How the node acts on discovered members: `connectTo`, `advertiseHost`, `advertisePort`. */
+export type DiscoveryConfig = Static<typeof DiscoveryConfigSchema>;
 
 /** Everything about one node. Plain data, loadable from JSON (see `NodeConfigSchema`), except `transport`. */
 export type NodeConfig = Static<typeof NodeConfigSchema> & {
@@ -84,6 +87,7 @@ export interface ResolvedNodeConfig {
   auth: AuthConfig;
   access: Required<AccessControlConfig>;
   rateLimits: Required<RateLimitConfig>;
+  discovery: DiscoveryConfig;
 }
 
 /* The schemas and the interfaces other parts declare (and the codec's limits) stay the same shape. */
@@ -211,6 +215,7 @@ export function resolveNodeConfig(config: NodeConfig): ResolvedNodeConfig {
     auth: filled.auth ?? {},
     access: filled.access as Required<AccessControlConfig>,
     rateLimits: filled.rateLimits as Required<RateLimitConfig>,
+    discovery: filled.discovery,
   };
 }
 

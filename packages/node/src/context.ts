@@ -1,6 +1,6 @@
 import type { ResolvedNodeConfig } from './config.js';
 import type { Logger } from './logger.js';
-import type { NodeEventName, NodeEvents, NodeStatus } from './node-types.js';
+import type { EmittedNodeEvents, NodeEventName, NodeStatus } from './node-types.js';
 import type { Counters } from './stats.js';
 
 /** An opaque timer handle from a `Clock`. */
@@ -37,7 +37,7 @@ export const systemClock: Clock = {
 };
 
 /** Emits a node event; a throwing listener is logged, never thrown into the caller. */
-export type EmitFn = <E extends NodeEventName>(event: E, ...args: NodeEvents[E]) => void;
+export type EmitFn = <E extends NodeEventName>(event: E, ...args: EmittedNodeEvents[E]) => void;
 
 /** What every part of a node shares. Parts receive this and their neighbours' interfaces, never the node. */
 export interface NodeContext {

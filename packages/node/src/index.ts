@@ -13,6 +13,7 @@ export {
   type SyncConfig,
   type ConnectionConfig,
   type HeartbeatConfig,
+  type DiscoveryConfig,
 } from './config.js';
 export {
   NodeConfigSchema,
@@ -27,10 +28,12 @@ export {
   AuthSchema,
   AccessSchema,
   RateLimitsSchema,
+  DiscoveryConfigSchema,
 } from './config-schema.js';
 export { schemaIssues, describeValue } from './config-validation.js';
 export type {
   TopicMap,
+  SyncTopicTypes,
   AnyTopics,
   AsyncTopic,
   SyncTopic,
@@ -54,6 +57,7 @@ export type {
   PluginContext,
   NodePlugin,
   PluginMetric,
+  AcceptedPlugin,
 } from './components.js';
 export type {
   NodeStatus,
@@ -113,6 +117,28 @@ export {
 export { MAX_TIMER_MS } from './timers.js';
 export type { AccessControlConfig } from './connect/access-control.js';
 export type { RateLimitConfig } from './messaging/rate-limits.js';
+export type { CodedError, NodeErrorCode, ProtocolErrorCode, SystemgeErrorCode } from './error-codes.js';
+// The protocol's errors, so applications can handle every Systemge error through this package alone.
+export {
+  SystemgeError,
+  isSystemgeError,
+  ProtocolError,
+  FrameTooLargeError,
+  InvalidFrameError,
+  UnknownFrameKindError,
+  TruncatedFrameError,
+  EmptyTopicError,
+  FieldTooLargeError,
+  InvalidUTF8Error,
+  PayloadEncodingError,
+  ProtocolVersionError,
+  InvalidLimitsError,
+  ConnectionClosedError,
+  ConnectionError,
+  DialError,
+  ListenError,
+  type Payload,
+} from '@systemge/protocol';
 export {
   answerCommandRequest,
   decodeCommandResult,
@@ -128,3 +154,15 @@ export {
   RemoteCommandsUnauthenticatedError,
   type RemoteCommandsOptions,
 } from './remote-commands.js';
+export type {
+  Discovery,
+  Member,
+  MemberRecord,
+  MembershipEvent,
+  MembershipListener,
+  SkippedRecords,
+} from './discovery/discovery.js';
+export { MembershipView, memberFromRecord, checkMemberRecord, plainMetadata, assertOpen } from './discovery/membership.js';
+export { staticDiscovery, type StaticDiscoveryOptions, type StaticMember } from './discovery/static-discovery.js';
+export { DiscoveryUnavailableError, DiscoveryStateError } from './discovery/discovery-errors.js';
+export { type ConnectTo, type NodeDiscoveryOptions, CONNECT_TO_ALL_KEY } from './discovery/mesh.js';

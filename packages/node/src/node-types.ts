@@ -1,4 +1,4 @@
-import type { Payload } from '@systemge/protocol';
+import type { Payload, SystemgeError } from '@systemge/protocol';
 import type {
   AnyTopics,
   CommandResult,
@@ -16,6 +16,7 @@ import type { EndpointConfig } from './config.js';
 import type { AddressList } from '@systemge/access';
 import type { BalanceStrategy } from './messaging/balancer.js';
 import type { NodeStats } from './stats.js';
+import type { CodedError } from './error-codes.js';
 
 /** `stopped → starting → started → stopping → stopped`. */
 export type NodeStatus = 'stopped' | 'starting' | 'started' | 'stopping';
@@ -55,6 +56,13 @@ export interface SyncRequest<R extends Payload = Payload> extends AsyncIterable<
    * failure, a timeout, or the send error.
    */
   first(): Promise<R>;
+  /**
+   * `first()` without a promise, for hot paths: `callback(undefined, payload)` with the first
+   * successful response's payload (the request is then cancelled), or `callback(error)` with what
+   * `first()` rejects with. Called once; never from inside `onFirst` itself. An exception it throws
+   * is logged by the node.
+   */
+  onFirst(callback: (error: Error | undefined, payload: R | undefined) => void): void;
   /** Stops waiting; `outcome` becomes `cancelled`. */
   cancel(): void;
 }
@@ -139,15 +147,30 @@ export interface NodeEvents {
   'peer:disconnected': [peer: PeerInfo, reason: { code: string; reason: string; initiator: 'local' | 'remote' }];
   'peer:dead': [peer: PeerInfo];
   'connect:attempt': [endpoint: EndpointConfig, attempt: number];
-  /** `retryInMs`: delay before the next attempt; undefined when this was the last one. */
-  'connect:failed': [endpoint: EndpointConfig, attempt: number, error: Error, retryInMs: number | undefined];
+  /**
+   * `retryInMs`: delay before the next attempt; undefined when this was the last one. `error.code` says why,
+   * e.g. `SYSTEMGE_ERR_DIAL_FAILED`, `SYSTEMGE_ERR_HANDSHAKE`, `SYSTEMGE_ERR_AUTH_FAILED`.
+   */
+  'connect:failed': [endpoint: EndpointConfig, attempt: number, error: CodedError, retryInMs: number | undefined];
   'connect:gave-up': [endpoint: EndpointConfig, error: Error];
   'reconnected': [peer: PeerInfo];
-  /** A problem that did not stop the node (handshake refused, invalid frame, handler error...). */
-  warning: [error: Error];
+  /**
+   * A problem that did not stop the node (handshake refused, invalid frame, queued messages discarded...).
+   * `error.code` says which (see docs/errors.md).
+   */
+  warning: [error: CodedError];
 }
 
 export type NodeEventName = keyof NodeEvents;
+
+/**
+ * The events as the node emits them: errors are `SystemgeError`s, whose classes all carry a
+ * `SystemgeErrorCode` (listeners see them as `CodedError`).
+ */
+export type EmittedNodeEvents = Omit<NodeEvents, 'warning' | 'connect:failed'> & {
+  warning: [error: SystemgeError];
+  'connect:failed': [endpoint: EndpointConfig, attempt: number, error: SystemgeError, retryInMs: number | undefined];
+};
 
 /** A Systemge node. Create with `createNode(config, application)`. */
 export interface SystemgeNode<T extends TopicMap = AnyTopics> {

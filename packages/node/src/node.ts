@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Payload } from '@systemge/protocol';
-import type { AnyTopics, Application, CommandResult, NodePlugin, PluginContext, PluginMetric, TopicMap } from './components.js';
+import type { AcceptedPlugin, AnyTopics, Application, CommandResult, NodePlugin, PluginContext, PluginMetric, TopicMap } from './components.js';
 import { type EndpointConfig, type NodeConfig, resolveNodeConfig, type ResolvedNodeConfig } from './config.js';
 import type { AddressList } from './connect/access-control.js';
 import { Connections } from './connect/connections.js';
@@ -11,6 +11,7 @@ import type { HandshakeIdentity } from './connect/handshake.js';
 import { Handshaker } from './connect/handshaker.js';
 import { InboundGate } from './connect/inbound-gate.js';
 import { type Clock, type NodeContext, systemClock } from './context.js';
+import { DiscoveryMesh, type NodeDiscoveryOptions } from './discovery/mesh.js';
 import { PeerNotConnectedError } from './errors.js';
 import { CommandRegistry } from './host/commands.js';
 import { Lifecycle } from './host/lifecycle.js';
@@ -24,7 +25,7 @@ import { childLogger, type Logger, silentLogger } from './logger.js';
 import type {
   AsyncMessageOptions,
   NodeEventName,
-  NodeEvents,
+  EmittedNodeEvents,
   NodeStatus,
   PeerInfo,
   RequestOptions,
@@ -41,7 +42,13 @@ export interface NodeOptions<T extends TopicMap = AnyTopics> {
   /** Structured logger (pino-compatible). Default: silent. */
   logger?: Logger;
   /** HTTP, WebSocket, dashboard... components, started in order after the node's own networking. */
-  plugins?: NodePlugin<T>[];
+  plugins?: AcceptedPlugin<T>[];
+  /**
+   * Find peers through a discovery instead of (or besides) `endpoints`: the node announces itself
+   * once started, dials the members `connectTo` selects and drops members that left. Withdrawn
+   * first on stop.
+   */
+  discovery?: NodeDiscoveryOptions;
 }
 
 /**
@@ -83,6 +90,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
   private readonly balanced: Balanced;
   private readonly liveness: Liveness;
   private readonly lifecycle: Lifecycle;
+  private readonly mesh: DiscoveryMesh | undefined;
 
   constructor(config: NodeConfig, application: Application<T>, options: NodeOptions<T>, clock: Clock) {
     super();
@@ -102,7 +110,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       requestStop: (reason) => void this.stop(reason).catch(() => {}),
     };
     this.ctx = ctx;
-    this.plugins = new PluginHost(options.plugins ?? [], this.logger);
+    this.plugins = new PluginHost((options.plugins ?? []) as NodePlugin<T>[], this.logger);
     const peers = this.peerTable;
     this.gate = new InboundGate(ctx, { connectionCount: () => peers.size });
     this.duplicates = new DuplicateResolution(ctx, {
@@ -150,6 +158,22 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
       dialer: this.dialer,
       duplicates: this.duplicates,
     });
+    this.mesh =
+      options.discovery === undefined
+        ? undefined
+        : new DiscoveryMesh(ctx, options.discovery, {
+            listener: () => this.address,
+            topics: () => {
+              const { asyncTopics, syncTopics } = this.handlers.topics();
+              return [...new Set([...asyncTopics, ...syncTopics])];
+            },
+            connect: (endpoint) => this.dialer.connect(endpoint),
+            isConnected: (name) => this.peerTable.get(name) !== undefined,
+            forget: async (endpoint, reason) => {
+              const peer = this.dialer.forgetEndpoint(endpoint, reason);
+              if (peer !== undefined && !peer.closed) await peer.close(reason, 'normal');
+            },
+          });
     const pluginContext: PluginContext<T> = { node: this.self, application, logger: this.logger };
     this.lifecycle = new Lifecycle(
       ctx,
@@ -219,7 +243,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
     return this.gate.denyList;
   }
 
-  override emit<E extends NodeEventName>(event: E, ...args: NodeEvents[E]): boolean {
+  override emit<E extends NodeEventName>(event: E, ...args: EmittedNodeEvents[E]): boolean {
     try {
       return super.emit(event, ...args);
     } catch (error) {
@@ -245,11 +269,21 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
 
   // ---------------------------------------------------------------- lifecycle
 
-  start(): Promise<void> {
-    return this.lifecycle.start();
+  async start(): Promise<void> {
+    await this.lifecycle.start();
+    if (this.mesh === undefined) return;
+    try {
+      await this.mesh.start();
+    } catch (error) {
+      await this.lifecycle.stop(`discovery failed to start: ${error instanceof Error ? error.message : String(error)}`);
+      throw error;
+    }
   }
 
-  stop(reason?: string): Promise<void> {
+  async stop(reason?: string): Promise<void> {
+    if (this.mesh !== undefined && this.lifecycle.status === 'started') {
+      await this.mesh.stop().catch((error: unknown) => this.logger.warn({ err: error }, 'discovery did not stop cleanly'));
+    }
     return this.lifecycle.stop(reason);
   }
 
@@ -306,18 +340,24 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
 
   addAsyncTopic(topic: string, handler: AnyAsyncHandler<T>): void {
     this.handlers.addAsync(topic, handler);
+    this.mesh?.topicsChanged();
   }
 
   addSyncTopic(topic: string, handler: AnySyncHandler<T>): void {
     this.handlers.addSync(topic, handler);
+    this.mesh?.topicsChanged();
   }
 
   removeAsyncTopic(topic: string): boolean {
-    return this.handlers.removeAsync(topic);
+    const removed = this.handlers.removeAsync(topic);
+    if (removed) this.mesh?.topicsChanged();
+    return removed;
   }
 
   removeSyncTopic(topic: string): boolean {
-    return this.handlers.removeSync(topic);
+    const removed = this.handlers.removeSync(topic);
+    if (removed) this.mesh?.topicsChanged();
+    return removed;
   }
 
   // ---------------------------------------------------------------- commands

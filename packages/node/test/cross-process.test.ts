@@ -61,7 +61,7 @@ describe.each(setups)('responders %s', (_label, makeSetup) => {
     const setup = makeSetup();
     const echoed: string[] = [];
     const requester = await setup.requester([await setup.responder('r1')], (p) => echoed.push(p));
-    expect(requester.peers().map((p) => [p.name, p.syncTopics])).toEqual([['r1', ['hang', 'upper']]]);
+    expect(requester.peers().map((p) => [p.name, p.syncTopics])).toEqual([['r1', ['hang', 'inspect', 'upper']]]);
 
     const count = 200;
     for (let i = 0; i < count; i++) requester.asyncMessage('echo', String(i));

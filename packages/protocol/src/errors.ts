@@ -67,6 +67,17 @@ export class FrameTooLargeError extends ProtocolError {
   }
 }
 
+/**
+ * A structured payload msgpack cannot carry (a function, a symbol, a circular or too deeply nested value...).
+ * Thrown by the sender before anything is written; `topic` names the message's topic. Not fatal.
+ */
+export class PayloadEncodingError extends ProtocolError {
+  static readonly code = 'SYSTEMGE_ERR_PAYLOAD_UNENCODABLE';
+  constructor(topic: string, reason: string, context?: ProtocolErrorContext) {
+    super(PayloadEncodingError.code, `payload for topic "${topic}" cannot be encoded: ${reason}`, false, { ...context, topic });
+  }
+}
+
 /** A frame whose structure is broken (bad lengths, undecodable body). Fatal unless stated. */
 export class InvalidFrameError extends ProtocolError {
   static readonly code = 'SYSTEMGE_ERR_INVALID_FRAME';

@@ -10,7 +10,8 @@ import {
   TruncatedFrameError,
   UnknownFrameKindError,
 } from './errors.js';
-import { FLAG_BINARY_PAYLOAD, FRAME_PREFIX_BYTES } from './frame-encoder.js';
+import { FRAME_PREFIX_BYTES, PayloadEncoding } from './frame-encoder.js';
+import { unpackPayload } from './payload-codec.js';
 import { type Frame, FrameKind, type MessageKind } from './frames.js';
 import type { ProtocolLimits } from './limits.js';
 
@@ -259,10 +260,6 @@ export class FrameDecoder {
       return;
     }
     const flags = buf[p] as number;
-    if (flags > FLAG_BINARY_PAYLOAD) {
-      this.reject(new InvalidFrameError(`unknown message flags 0x${flags.toString(16)}`));
-      return;
-    }
     const topicLen = buf.readUInt16BE(p + 1);
     const topicStart = p + 3;
     const topicEnd = topicStart + topicLen;
@@ -306,6 +303,11 @@ export class FrameDecoder {
       this.reject(new InvalidUTF8Error('topic', { frameKind: kind, syncToken }));
       return;
     }
+    if (flags > PayloadEncoding.Msgpack) {
+      // Perhaps a newer peer's encoding: the frame is well delimited, so only this message is refused.
+      this.reject(new InvalidFrameError(`unknown payload encoding 0x${flags.toString(16)}`, false, { frameKind: kind, topic, syncToken }));
+      return;
+    }
     const payloadLen = end - tokenEnd;
     if (payloadLen > limits.maxPayloadBytes) {
       this.reject(
@@ -314,8 +316,22 @@ export class FrameDecoder {
       return;
     }
     let payload: string | Uint8Array;
-    if (flags === FLAG_BINARY_PAYLOAD) {
+    if (flags === PayloadEncoding.Binary) {
       payload = buf.subarray(tokenEnd, end);
+    } else if (flags === PayloadEncoding.Msgpack) {
+      let value: unknown;
+      try {
+        value = unpackPayload(buf.subarray(tokenEnd, end));
+      } catch (cause) {
+        const reason = cause instanceof Error ? cause.message : String(cause);
+        this.reject(
+          new InvalidFrameError(`undecodable msgpack payload: ${reason}`, false, { frameKind: kind, topic, syncToken, cause }),
+        );
+        return;
+      }
+      // Its own object shape, so text and byte frames stay monomorphic.
+      this.sink.onFrame({ kind, topic, payload: value, syncToken, payloadBytes: payloadLen });
+      return;
     } else {
       const bytes = buf.subarray(tokenEnd, end);
       if (payloadLen > 0 && !isUtf8(bytes)) {

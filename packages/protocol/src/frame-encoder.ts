@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr';
+import { packPayload } from './payload-codec.js';
 import { EmptyTopicError, FieldTooLargeError, FrameTooLargeError, InvalidFrameError } from './errors.js';
 import { FrameKind, type ControlFrame, type Frame, type MessageFrame } from './frames.js';
 import type { ProtocolLimits } from './limits.js';
@@ -9,7 +10,8 @@ import type { ProtocolLimits } from './limits.js';
  *   u32 length          bytes that follow (kind + body); checked against maxFrameBytes first
  *   u8  kind            FrameKind
  *   body:
- *     message kinds (1-4): u8 flags (bit 0: binary payload) | u16 topicLen | topic
+ *     message kinds (1-4): u8 encoding (0: UTF-8 text, 1: raw bytes, 2: msgpack value)
+ *                          | u16 topicLen | topic
  *                          | u16 tokenLen | token | payload (rest of the frame)
  *     heartbeat (20, 21):  u32 nonce
  *     other control kinds: one msgpack map
@@ -22,7 +24,47 @@ import type { ProtocolLimits } from './limits.js';
 export const FRAME_PREFIX_BYTES = 4;
 /** u32 length + u8 kind + u8 flags + u16 topic length + u16 token length. */
 export const MESSAGE_HEADER_BYTES = 10;
-export const FLAG_BINARY_PAYLOAD = 1;
+/**
+ * How a message frame's payload is encoded: the byte after the kind. Strings and bytes go as they are;
+ * anything else is one msgpack value. A peer that predates `Msgpack` refuses such a message alone
+ * (`SYSTEMGE_ERR_INVALID_FRAME`, not fatal).
+ */
+export const PayloadEncoding = {
+  Text: 0,
+  Binary: 1,
+  Msgpack: 2,
+} as const;
+export type PayloadEncoding = (typeof PayloadEncoding)[keyof typeof PayloadEncoding];
+
+/** The encoding a payload value is sent with. */
+export function payloadEncoding(payload: unknown): PayloadEncoding {
+  if (typeof payload === 'string') return PayloadEncoding.Text;
+  return payload instanceof Uint8Array ? PayloadEncoding.Binary : PayloadEncoding.Msgpack;
+}
+
+/*
+ * A structured payload is packed once per frame: messageFrameBound packs it to learn its size and keeps
+ * the bytes for encodeMessageInto, which follows at once (the same frame goes to every target).
+ * The entry is dropped in a microtask so it never keeps a payload alive.
+ */
+let packedFrame: MessageFrame | undefined;
+let packedValue: unknown;
+let packedBytes: Buffer | undefined;
+function dropPacked(): void {
+  packedFrame = undefined;
+  packedValue = undefined;
+  packedBytes = undefined;
+}
+
+function packedPayload(frame: MessageFrame): Buffer {
+  if (packedFrame === frame && packedValue === frame.payload && packedBytes !== undefined) return packedBytes;
+  const bytes = packPayload(frame.topic, frame.payload);
+  if (packedFrame === undefined) queueMicrotask(dropPacked);
+  packedFrame = frame;
+  packedValue = frame.payload;
+  packedBytes = bytes;
+  return bytes;
+}
 
 // Strings above this many UTF-16 units are measured exactly instead of reserving 3 bytes per unit.
 const EXACT_MEASURE_THRESHOLD = 4096;
@@ -40,7 +82,11 @@ export function messageFrameBound(frame: MessageFrame): number {
     MESSAGE_HEADER_BYTES +
     strBound(frame.topic) +
     (frame.syncToken === undefined ? 0 : frame.syncToken.length * 3) +
-    (typeof payload === 'string' ? strBound(payload) : payload.byteLength)
+    (typeof payload === 'string'
+      ? strBound(payload)
+      : payload instanceof Uint8Array
+        ? payload.byteLength
+        : packedPayload(frame).byteLength)
   );
 }
 
@@ -73,13 +119,18 @@ export function encodeMessageInto(frame: MessageFrame, buf: Buffer, offset: numb
   buf.writeUInt16BE(tokenLen, p);
   p += 2 + tokenLen;
   let payloadLen: number;
-  let flags = 0;
+  let flags: PayloadEncoding = PayloadEncoding.Text;
   if (typeof payload === 'string') {
     payloadLen = buf.write(payload, p, 'utf8');
-  } else {
-    flags = FLAG_BINARY_PAYLOAD;
+  } else if (payload instanceof Uint8Array) {
+    flags = PayloadEncoding.Binary;
     payloadLen = payload.byteLength;
     buf.set(payload, p);
+  } else {
+    flags = PayloadEncoding.Msgpack;
+    const bytes = packedPayload(frame);
+    payloadLen = bytes.byteLength;
+    buf.set(bytes, p);
   }
   if (payloadLen > limits.maxPayloadBytes) {
     throw new FieldTooLargeError('payload', payloadLen, limits.maxPayloadBytes, {

@@ -2,9 +2,23 @@ import { encodeFrame, encodeMessageInto, messageFrameBound } from './frame-encod
 import type { Frame, MessageFrame } from './frames.js';
 import type { ProtocolLimits } from './limits.js';
 
-/** Where a FrameWriter hands its batches. `write` returns false when the sink wants no more for now. */
+/**
+ * Where a FrameWriter hands its batches. `write` returns false when the sink wants no more for now.
+ * A writer that recycles its buffers needs `written` called once per chunk, in the order they were
+ * written, when the sink no longer reads that chunk's bytes (a `net.Socket`'s write callback).
+ */
 export interface ByteSink {
   write(chunk: Uint8Array): boolean;
+}
+
+export interface FrameWriterOptions {
+  /**
+   * Reuse the output buffer once every chunk handed from it was reported done through `written()`,
+   * instead of allocating a new one when it fills. Only for a sink that is done with a chunk's bytes
+   * when it reports it (a socket that copied them to the kernel or into TLS), never for one that
+   * passes the chunk itself on (an in-memory stream). Default false.
+   */
+  recycle?: boolean;
 }
 
 const CHUNK_BYTES = 64 * 1024;
@@ -22,14 +36,48 @@ export class FrameWriter {
   private start = 0;
   private pos = 0;
   private scheduled = false;
+  private readonly recycle: boolean;
+  /** Chunks handed from `buf` not yet reported done. */
+  private inFlight = 0;
+  /** Chunks handed from earlier buffers not yet reported done (sinks report in order: these come first). */
+  private inFlightOld = 0;
+  /** An earlier buffer all of whose chunks are done, taken instead of allocating when `buf` is full. */
+  private spare: Buffer | undefined;
+  private previous: Buffer | undefined;
   /** Total bytes encoded so far. */
   bytesWritten = 0;
   framesWritten = 0;
 
-  constructor(sink: ByteSink, limits: ProtocolLimits, onFlushed: (sinkAccepted: boolean) => void) {
+  constructor(sink: ByteSink, limits: ProtocolLimits, onFlushed: (sinkAccepted: boolean) => void, options: FrameWriterOptions = {}) {
     this.sink = sink;
     this.limits = limits;
     this.onFlushed = onFlushed;
+    this.recycle = options.recycle === true;
+  }
+
+  /**
+   * The sink is done with the oldest chunk it has not reported yet (recycling writers only). When
+   * every chunk of the current buffer is done and nothing waits to be handed over, the next frames
+   * are written from the buffer's start again.
+   */
+  written(): void {
+    if (!this.recycle) return;
+    if (this.inFlightOld > 0) {
+      if (--this.inFlightOld === 0 && this.previous !== undefined) {
+        this.spare = this.previous;
+        this.previous = undefined;
+      }
+      return;
+    }
+    if (this.inFlight > 0 && --this.inFlight === 0 && this.pos === this.start) {
+      this.start = 0;
+      this.pos = 0;
+    }
+  }
+
+  private hand(chunk: Buffer): void {
+    if (this.recycle) this.inFlight++;
+    this.onFlushed(this.sink.write(chunk));
   }
 
   /** Bytes encoded but not yet handed to the sink. */
@@ -65,16 +113,39 @@ export class FrameWriter {
     if (this.pos === this.start) return;
     const chunk = this.buf.subarray(this.start, this.pos);
     this.start = this.pos;
-    this.onFlushed(this.sink.write(chunk));
+    this.hand(chunk);
   }
 
   private ensure(bytes: number): void {
     if (this.buf.length - this.pos >= bytes) return;
     if (this.pos > this.start) {
       const chunk = this.buf.subarray(this.start, this.pos);
-      this.onFlushed(this.sink.write(chunk));
+      this.start = this.pos;
+      this.hand(chunk);
     }
-    this.buf = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes));
+    if (this.recycle) {
+      if (this.inFlight === 0 && this.buf.length >= bytes) {
+        // Everything handed from this buffer is done: start it over.
+        this.start = 0;
+        this.pos = 0;
+        return;
+      }
+      // The sink still reads this buffer, or the frame needs a larger one: switch buffers. A full-size
+      // buffer becomes the spare once all its chunks are done (at once when they already are).
+      const old = this.buf;
+      this.inFlightOld += this.inFlight;
+      this.inFlight = 0;
+      let next = this.spare;
+      this.spare = undefined;
+      if (next === undefined || next.length < bytes) next = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes));
+      this.buf = next;
+      if (old.length === CHUNK_BYTES) {
+        if (this.inFlightOld === 0) this.spare = old;
+        else this.previous = old;
+      }
+    } else {
+      this.buf = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes));
+    }
     this.start = 0;
     this.pos = 0;
   }

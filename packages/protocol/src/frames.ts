@@ -38,8 +38,13 @@ export function frameKindName(kind: number): string {
   return `unknown(${kind})`;
 }
 
-/** A payload is text or raw bytes; which one is preserved on the wire. */
-export type Payload = string | Uint8Array;
+/**
+ * A payload is any value msgpack can carry: text and raw bytes go as they are (no extra encoding);
+ * objects, arrays, numbers, booleans, `null`, `Date`, `Set`, typed arrays, `bigint` and nestings of
+ * them go as one msgpack value. The receiver gets the same kind of value back (a `Map` arrives as a
+ * plain object). Functions, symbols and circular values are refused at the sender.
+ */
+export type Payload = unknown;
 
 /**
  * An application message: async message, sync request, or sync response.
@@ -49,10 +54,23 @@ export interface MessageFrame {
   kind: MessageKind;
   /** Non-empty topic. Responses repeat the topic of their request. */
   topic: string;
-  /** Text or bytes. For `SyncFailure` the error text. */
+  /** Text, bytes or a structured value. For `SyncFailure` the error text. */
   payload: Payload;
   /** Correlates a sync request with its responses; undefined for async messages. */
   syncToken: string | undefined;
+  /** Encoded size of a structured payload, set by the decoder (text and bytes are measured directly). */
+  payloadBytes?: number;
+}
+
+/**
+ * Bytes a received payload took on the wire (UTF-16 units for text, as rate limits count them),
+ * for limits and counters.
+ */
+export function payloadByteLength(frame: MessageFrame): number {
+  const payload = frame.payload;
+  if (typeof payload === 'string') return payload.length;
+  if (payload instanceof Uint8Array) return payload.byteLength;
+  return frame.payloadBytes ?? 0;
 }
 
 /** Topics a node handles, announced in handshakes and topic updates. */

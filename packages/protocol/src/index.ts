@@ -3,6 +3,7 @@ export {
   FrameKind,
   frameKindName,
   isMessageFrame,
+  payloadByteLength,
   type MessageKind,
   type Payload,
   type MessageFrame,
@@ -22,6 +23,7 @@ export {
   ProtocolError,
   FrameTooLargeError,
   InvalidFrameError,
+  PayloadEncodingError,
   UnknownFrameKindError,
   TruncatedFrameError,
   EmptyTopicError,
@@ -43,9 +45,12 @@ export {
   messageFrameBound,
   FRAME_PREFIX_BYTES,
   MESSAGE_HEADER_BYTES,
+  PayloadEncoding,
+  payloadEncoding,
 } from './frame-encoder.js';
 export { FrameDecoder, type FrameSink } from './frame-decoder.js';
-export { FrameWriter, type ByteSink } from './frame-writer.js';
+export { packPayload, unpackPayload } from './payload-codec.js';
+export { FrameWriter, type ByteSink, type FrameWriterOptions } from './frame-writer.js';
 export {
   createStreamConnection,
   type StreamConnectionInfo,

@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   ConnectionClosedError,
@@ -109,11 +110,18 @@ class StreamConnection implements Connection {
     }, { handshakeFirst: true });
     // The write callback re-checks drain: a socket whose write() returned true emits no
     // 'drain', yet may still hold more than our high-water mark when the kernel is full.
-    const onWritten = (): void => this.checkDrain();
+    // A net.Socket (TLS included) is done with a chunk's bytes when its write callback runs, so the
+    // writer reuses its buffer instead of allocating one per 64 KiB; another stream (in memory) may
+    // pass the chunk itself to its reader, so its writer never reuses a buffer.
+    const onWritten = (): void => {
+      this.writer.written();
+      this.checkDrain();
+    };
     this.writer = new FrameWriter(
       { write: (chunk) => socket.write(chunk, onWritten) },
       this.sendLimits,
       (accepted) => this.afterFlush(accepted),
+      { recycle: socket instanceof Socket },
     );
     socket.pause();
     socket.on('data', (chunk: Buffer) => {

@@ -31,7 +31,7 @@ export function collectFrames(limits?: Partial<ProtocolLimits>, onFrame?: (frame
 
 /** Binary payloads come back as Buffer views; compare them by content, not by class. */
 export function normalize(frame: Frame): unknown {
-  if (frame.kind <= 4 && 'payload' in frame && typeof frame.payload !== 'string') {
+  if (frame.kind <= 4 && 'payload' in frame && frame.payload instanceof Uint8Array) {
     return { ...frame, payload: { binary: Buffer.from(frame.payload).toString('hex') } };
   }
   return frame;

@@ -140,3 +140,71 @@ describe('FrameWriter', () => {
     expect(handed[0]).toEqual(copy);
   });
 });
+
+describe('FrameWriter buffer recycling', () => {
+  const frame = (i: number): Frame => ({
+    kind: FrameKind.AsyncMessage,
+    topic: 'a',
+    payload: `message ${i} `.repeat(50),
+    syncToken: undefined,
+  });
+
+  function recyclingWriter() {
+    const handed: { chunk: Buffer; copy: Buffer }[] = [];
+    const writer = new FrameWriter(
+      { write: (chunk) => (handed.push({ chunk: chunk as Buffer, copy: Buffer.from(chunk) }), true) },
+      limits,
+      () => {},
+      { recycle: true },
+    );
+    return { writer, handed };
+  }
+
+  it('never overwrites a chunk the sink has not reported done, across many buffers', () => {
+    const { writer, handed } = recyclingWriter();
+    let done = 0;
+    for (let i = 0; i < 3000; i++) {
+      writer.write(frame(i));
+      if (i % 7 === 0) writer.flush();
+      // The sink reports chunks done late, and in order.
+      if (i % 11 === 0 && done < handed.length - 3) {
+        writer.written();
+        done++;
+      }
+      for (let j = done; j < handed.length; j++) {
+        const h = handed[j] as { chunk: Buffer; copy: Buffer };
+        if (!h.chunk.equals(h.copy)) throw new Error(`chunk ${j} (not done) was overwritten after frame ${i}`);
+      }
+    }
+    writer.flush();
+    const all = Buffer.concat(handed.map((h) => h.copy));
+    const c = collectFrames();
+    c.decoder.push(all);
+    expect(c.frames).toHaveLength(3000);
+    expect(normalize(c.frames[2999] as Frame)).toEqual(normalize(frame(2999)));
+  });
+
+  it('writes from the same buffer again once every chunk is done', () => {
+    const { writer, handed } = recyclingWriter();
+    for (let round = 0; round < 200; round++) {
+      writer.write(frame(round));
+      writer.flush();
+      writer.written();
+    }
+    // 200 frames of ~650 bytes is about two buffers' worth, yet every chunk came from the first one.
+    const buffers = new Set(handed.map((h) => h.chunk.buffer));
+    expect(buffers.size).toBe(1);
+    expect(handed.every((h) => h.chunk.byteOffset === (handed[0] as { chunk: Buffer }).chunk.byteOffset)).toBe(true);
+  });
+
+  it('without recycling (a sink that may keep chunks) a filled buffer is never written again', () => {
+    const handed: Buffer[] = [];
+    const writer = new FrameWriter({ write: (chunk) => (handed.push(chunk as Buffer), true) }, limits, () => {});
+    for (let round = 0; round < 200; round++) {
+      writer.write(frame(round));
+      writer.flush();
+      writer.written();
+    }
+    expect(new Set(handed.map((h) => h.buffer)).size).toBeGreaterThan(1);
+  });
+});

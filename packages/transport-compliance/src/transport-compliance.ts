@@ -41,6 +41,13 @@ const EVERY_KIND: Frame[] = [
   { kind: FrameKind.AsyncMessage, topic: 'a', payload: '', syncToken: undefined },
   { kind: FrameKind.SyncRequest, topic: 's', payload: new Uint8Array([0, 1, 2, 255]), syncToken: 'tok-1' },
   { kind: FrameKind.SyncResponse, topic: 's', payload: 'ok', syncToken: 'tok-1' },
+  // A structured payload: one msgpack value, received with its types.
+  {
+    kind: FrameKind.AsyncMessage,
+    topic: 'a',
+    payload: { id: 7, items: [1, 'two', null], at: new Date(0), tags: new Set(['x']), ok: true },
+    syncToken: undefined,
+  },
   { kind: FrameKind.SyncFailure, topic: 's', payload: 'no handler', syncToken: 'tok-2' },
   { kind: FrameKind.TopicsAdded, asyncTopics: ['b'], syncTopics: [] },
   { kind: FrameKind.TopicsRemoved, asyncTopics: [], syncTopics: ['s'] },
@@ -48,12 +55,14 @@ const EVERY_KIND: Frame[] = [
   { kind: FrameKind.HeartbeatAck, nonce: 0xfedcba98 },
 ];
 
-/** Binary payloads arrive as Buffer views; compare them by content. */
+/** Binary payloads arrive as Buffer views; compare them by content. `payloadBytes` is the decoder's note of a size. */
 function comparable(frame: Frame): unknown {
-  if ('payload' in frame && typeof frame.payload !== 'string') {
-    return { ...frame, payload: { binary: Buffer.from(frame.payload).toString('hex') } };
+  if (!('payload' in frame)) return frame;
+  const { payloadBytes: _size, ...message } = frame;
+  if (message.payload instanceof Uint8Array) {
+    return { ...message, payload: { binary: Buffer.from(message.payload).toString('hex') } };
   }
-  return frame;
+  return message;
 }
 
 function numbered(i: number, pad = ''): Frame {

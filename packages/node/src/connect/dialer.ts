@@ -1,6 +1,6 @@
-import { type CloseInfo, FieldTooLargeError, InvalidLimitsError, ProtocolVersionError } from '@systemge/protocol';
+import { type CloseInfo, DialError, FieldTooLargeError, InvalidLimitsError, isSystemgeError, ProtocolVersionError } from '@systemge/protocol';
 import type { EndpointConfig } from '../config.js';
-import type { NodeContext } from '../context.js';
+import { errorText, type NodeContext } from '../context.js';
 import {
   AuthenticationError,
   ConnectAttemptsError,
@@ -117,6 +117,21 @@ export class Dialer {
     }
   }
 
+  /**
+   * Discovery says this endpoint's member left: stop dialing or redialing it. Returns the peer it
+   * owned, if connected, for the caller to close.
+   */
+  forgetEndpoint(endpoint: EndpointConfig, reason: string): Peer | undefined {
+    const key = endpointKey(endpoint);
+    const state = this.endpoints.get(key);
+    if (state === undefined) return undefined;
+    state.active = false;
+    state.sleeper.cancel();
+    this.endpoints.delete(key);
+    this.n.holds.endReconnecting(state, reason);
+    return state.peer;
+  }
+
   /** `node.disconnect()` of a lost peer being redialed: stop redialing it. False when `name` is not redialed. */
   forgetLost(name: string, reason: string): boolean {
     const redialing = this.n.holds.lookup(name);
@@ -224,7 +239,7 @@ export class Dialer {
         this.connectLog.connected(where, attempt);
         return peer;
       } catch (error) {
-        const err = error instanceof Error ? error : new Error(String(error));
+        const err = isSystemgeError(error) ? error : new DialError(where, errorText(error), { cause: error });
         if (!state.active) throw new NodeStoppedError(this.ctx.name);
         this.ctx.counters.connectionFailures++;
         const code = (err as { code?: unknown }).code;

@@ -1,4 +1,4 @@
-import { FrameKind, type MessageFrame } from '@systemge/protocol';
+import { FrameKind, type MessageFrame, payloadByteLength } from '@systemge/protocol';
 import type { IncomingMessage, TopicMap } from '../components.js';
 import { errorText, type NodeContext } from '../context.js';
 import { NoHandlerError } from '../errors.js';
@@ -9,7 +9,7 @@ import { Dispatcher } from './dispatcher.js';
 import type { TopicHandlers } from './handlers.js';
 import type { ConnectionRateLimiter } from './rate-limits.js';
 
-const SUCCESS_PAYLOAD_TYPES = 'a string or a Uint8Array';
+const SUCCESS_PAYLOAD_TYPES = 'a value msgpack can encode (not a function or a symbol)';
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
@@ -54,7 +54,7 @@ export class Inbound<T extends TopicMap> {
 
   /** Applies the peer's incoming rate limits. False when the message was delayed or dropped. */
   private admit(peer: Peer, limiter: ConnectionRateLimiter, frame: MessageFrame): boolean {
-    const size = typeof frame.payload === 'string' ? frame.payload.length : frame.payload.byteLength;
+    const size = payloadByteLength(frame);
     const waitMs = limiter.admit(size);
     if (waitMs === 0) return true;
     const counters = this.ctx.counters;
@@ -142,7 +142,7 @@ export class Inbound<T extends TopicMap> {
   }
 
   private sendResponse(from: Peer, topic: string, token: string, payload: unknown): void {
-    if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
+    if (typeof payload === 'function' || typeof payload === 'symbol') {
       this.ctx.counters.handlerErrors++;
       this.sendFailure(from, topic, token, `handler for ${topic} returned ${typeof payload}, expected ${SUCCESS_PAYLOAD_TYPES}`);
       return;

@@ -41,7 +41,9 @@ export class Outbound {
   constructor(ctx: NodeContext, neighbours: OutboundNeighbours) {
     this.ctx = ctx;
     this.n = neighbours;
-    this.requests = new SyncRequests(ctx.counters, ctx.clock);
+    this.requests = new SyncRequests(ctx.counters, ctx.clock, (error) =>
+      ctx.logger.error({ err: error }, 'a sync request callback threw'),
+    );
   }
 
   private assertSending(): void {
@@ -113,7 +115,7 @@ export class Outbound {
     } catch (error) {
       return this.requests.failed(topic, error as SystemgeError);
     }
-    const names = targets.map((p) => p.name);
+    const names = targets.length === 1 ? (targets[0] as Peer).names : targets.map((p) => p.name);
     const request = this.requests.create<Payload>(
       topic,
       names,

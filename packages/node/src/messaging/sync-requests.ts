@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Payload, SystemgeError } from '@systemge/protocol';
-import { type Clock, systemClock, type TimerHandle } from '../context.js';
+import { type Clock, systemClock } from '../context.js';
 import { PeerLostError, SyncFailureError, SyncTimeoutError } from '../errors.js';
 import type { SyncOutcome, SyncRequest, SyncResponse } from '../node-types.js';
 import type { Counters } from '../stats.js';
+import { DeadlineSweep, type Expiring } from './deadline-sweep.js';
 
 const TOKEN_BYTES = 16;
 const POOL_TOKENS = 256;
@@ -23,14 +24,28 @@ export function newSyncToken(): string {
 
 type Waiter = () => void;
 
-/** One request's state; owned by the SyncRequests broker. */
-class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
+/** The callback form of `first()`: `error` undefined and the first successful payload, or the error. */
+export type FirstCallback<R extends Payload = Payload> = (error: Error | undefined, payload: R | undefined) => void;
+
+/**
+ * One request's state; owned by the SyncRequests broker. Kept small, as there is one per request:
+ * no timer (the broker's one deadline sweep), no array for a single response, no promise unless
+ * the caller asks for one, waiters only when someone waits.
+ */
+class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring {
   readonly topic: string;
   readonly token: string;
   readonly targets: readonly string[];
-  readonly responses: SyncResponse<R>[] = [];
   outcome: SyncOutcome | undefined;
+  /** @internal The broker's deadline sweep bookkeeping. */
+  sweepIndex = -1;
+  /** @internal */
+  sweepAt = 0;
   private readonly broker: SyncRequests;
+  /** The responses: the only one in `one` until a second arrives or `responses` is read, then all in `list`. */
+  private one: SyncResponse<R> | undefined;
+  private list: SyncResponse<R>[] | undefined;
+  private count = 0;
   /** Who answered: the first name without a Set (most requests have one target), the rest in a Set. */
   private answeredFirst: string | undefined;
   private answeredMore: Set<string> | undefined;
@@ -38,20 +53,17 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
   private readonly maxResponses: number;
   private readonly timeoutMs: number;
   private readonly startedAt = performance.now();
-  private timer: TimerHandle | undefined;
   private error: Error | undefined;
   /** Typed errors of targets lost before answering, so `first()` rejects with SYSTEMGE_ERR_PEER_LOST. */
   private lost: Map<string, PeerLostError> | undefined;
-  private waiters: Waiter[] = [];
+  private waiters: Waiter[] | undefined;
+  /** Callers of `first()` (or `onFirst`): one without an array, more in `firstMore`. */
+  private firstCb: FirstCallback<R> | undefined;
+  private firstMore: FirstCallback<R>[] | undefined;
+  /** Responses already scanned for the first success. */
+  private firstSeen = 0;
 
-  constructor(
-    broker: SyncRequests,
-    topic: string,
-    token: string,
-    targets: string[],
-    maxResponses: number,
-    timeoutMs: number,
-  ) {
+  constructor(broker: SyncRequests, topic: string, token: string, targets: readonly string[], maxResponses: number, timeoutMs: number) {
     this.broker = broker;
     this.topic = topic;
     this.token = token;
@@ -60,12 +72,33 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
     this.timeoutMs = timeoutMs;
   }
 
+  get responses(): readonly SyncResponse<R>[] {
+    if (this.list === undefined) this.list = this.one === undefined ? [] : [this.one];
+    return this.list;
+  }
+
   get missing(): string[] {
     return this.targets.filter((t) => !this.hasAnswered(t));
   }
 
+  private at(i: number): SyncResponse<R> {
+    return (this.list === undefined ? this.one : this.list[i]) as SyncResponse<R>;
+  }
+
+  private push(response: SyncResponse<R>): void {
+    if (this.list !== undefined) this.list.push(response);
+    else if (this.count === 0) this.one = response;
+    else this.list = [this.one as SyncResponse<R>, response];
+    this.count++;
+  }
+
   private hasAnswered(name: string): boolean {
     return this.answeredFirst === name || (this.answeredMore !== undefined && this.answeredMore.has(name));
+  }
+
+  private isTarget(name: string): boolean {
+    const targets = this.targets;
+    return targets.length === 1 ? targets[0] === name : targets.includes(name);
   }
 
   private markAnswered(name: string): void {
@@ -74,19 +107,19 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
     this.answeredCount++;
   }
 
-  /** @internal */
+  /** @internal Starts the timeout (after the request was sent). */
   arm(): void {
-    this.timer = this.broker.clock.setTimeout(() => this.onTimeout(), this.timeoutMs);
+    this.broker.sweep.add(this, this.broker.clock.now() + this.timeoutMs);
   }
 
   /** @internal Returns false when the response is not expected from that origin. */
   deliver(origin: string, response: SyncResponse<R>): boolean {
-    if (this.outcome !== undefined || this.hasAnswered(origin) || !this.targets.includes(origin)) return false;
+    if (this.outcome !== undefined || this.hasAnswered(origin) || !this.isTarget(origin)) return false;
     this.markAnswered(origin);
-    this.responses.push(response);
+    this.push(response);
     this.broker.counters.observeSyncLatency(performance.now() - this.startedAt);
     this.wake();
-    if (this.responses.length >= this.maxResponses) {
+    if (this.count >= this.maxResponses) {
       this.settle(this.answeredCount === this.targets.length ? 'complete' : 'max-responses');
     }
     return true;
@@ -94,15 +127,15 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
 
   /** @internal */
   peerLost(name: string, reason: string): void {
-    if (this.outcome !== undefined || this.hasAnswered(name) || !this.targets.includes(name)) return;
+    if (this.outcome !== undefined || this.hasAnswered(name) || !this.isTarget(name)) return;
     this.broker.counters.syncPeerLost++;
     const error = new PeerLostError(name, reason);
     (this.lost ??= new Map()).set(name, error);
     this.markAnswered(name);
-    this.responses.push({ origin: name, ok: false, error: error.message, code: error.code });
+    this.push({ origin: name, ok: false, error: error.message, code: error.code });
     this.wake();
     if (this.answeredCount === this.targets.length) this.settle('complete');
-    else if (this.responses.length >= this.maxResponses) this.settle('max-responses');
+    else if (this.count >= this.maxResponses) this.settle('max-responses');
   }
 
   /** @internal */
@@ -110,22 +143,28 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
     if (this.outcome !== undefined) return;
     this.outcome = outcome;
     this.error = error;
-    if (this.timer !== undefined) this.broker.clock.clearTimeout(this.timer);
+    this.broker.sweep.remove(this);
     this.broker.forget(this.token);
     this.wake();
   }
 
-  private onTimeout(): void {
-    this.timer = undefined;
+  /** @internal Called by the deadline sweep. */
+  expire(): void {
+    if (this.outcome !== undefined) return;
     this.broker.counters.syncTimeouts++;
     this.settle('timeout');
   }
 
   private wake(): void {
-    if (this.waiters.length === 0) return;
+    if (this.firstCb !== undefined) this.checkFirst();
     const waiters = this.waiters;
-    this.waiters = [];
+    if (waiters === undefined || waiters.length === 0) return;
+    this.waiters = undefined;
     for (const w of waiters) w();
+  }
+
+  private wait(waiter: Waiter): void {
+    (this.waiters ??= []).push(waiter);
   }
 
   private untilSettled(): Promise<void> {
@@ -133,9 +172,9 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
     return new Promise<void>((resolve) => {
       const check = (): void => {
         if (this.outcome !== undefined) resolve();
-        else this.waiters.push(check);
+        else this.wait(check);
       };
-      this.waiters.push(check);
+      this.wait(check);
     });
   }
 
@@ -145,33 +184,59 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
     return this.responses.slice();
   }
 
+  /**
+   * The callback form of `first()`, for callers that want no promise: `callback(undefined, payload)`
+   * with the first successful response's payload (the request is then cancelled), or
+   * `callback(error)` with what `first()` would reject with. Called once, never synchronously from here.
+   */
+  onFirst(callback: FirstCallback<R>): void {
+    if (this.firstCb === undefined) this.firstCb = callback;
+    else (this.firstMore ??= []).push(callback);
+    if (this.count > 0 || this.outcome !== undefined) {
+      // Already answered or settled: report on the next tick, as a promise would.
+      process.nextTick(checkFirstLater, this);
+    }
+  }
+
+  /** @internal Someone waits for `first()`. */
+  get firstPending(): boolean {
+    return this.firstCb !== undefined;
+  }
+
+  /** @internal */
+  checkFirst(): void {
+    for (; this.firstSeen < this.count; this.firstSeen++) {
+      const response = this.at(this.firstSeen);
+      if (response.ok) {
+        this.callFirst(undefined, response.payload);
+        // Done collecting: the same outcome as a request that wanted one response.
+        this.settle(this.answeredCount === this.targets.length ? 'complete' : 'max-responses');
+        return;
+      }
+    }
+    if (this.outcome === undefined) return;
+    let error = this.error;
+    if (error === undefined) {
+      const failure = this.responses.find((r) => !r.ok);
+      if (failure !== undefined && !failure.ok) {
+        error = this.lost?.get(failure.origin) ?? new SyncFailureError(failure.origin, failure.error);
+      } else error = new SyncTimeoutError(this.topic, this.timeoutMs, this.missing);
+    }
+    this.callFirst(error, undefined);
+  }
+
+  private callFirst(error: Error | undefined, payload: R | undefined): void {
+    const cb = this.firstCb;
+    const more = this.firstMore;
+    this.firstCb = undefined;
+    this.firstMore = undefined;
+    if (cb !== undefined) this.broker.call(cb as FirstCallback, error, payload);
+    if (more !== undefined) for (const m of more) this.broker.call(m as FirstCallback, error, payload);
+  }
+
   first(): Promise<R> {
-    // Resolved directly from the wake-ups: no iterator or promise per response.
     return new Promise<R>((resolve, reject) => {
-      let seen = 0;
-      const check = (): void => {
-        for (; seen < this.responses.length; seen++) {
-          const response = this.responses[seen] as SyncResponse<R>;
-          if (response.ok) {
-            // Done collecting: the same outcome as a request that wanted one response.
-            this.settle(this.answeredCount === this.targets.length ? 'complete' : 'max-responses');
-            resolve(response.payload);
-            return;
-          }
-        }
-        if (this.outcome === undefined) {
-          this.waiters.push(check);
-          return;
-        }
-        if (this.error !== undefined) reject(this.error);
-        else {
-          const failure = this.responses.find((r) => !r.ok);
-          if (failure !== undefined && !failure.ok) {
-            reject(this.lost?.get(failure.origin) ?? new SyncFailureError(failure.origin, failure.error));
-          } else reject(new SyncTimeoutError(this.topic, this.timeoutMs, this.missing));
-        }
-      };
-      check();
+      this.onFirst((error, payload) => (error === undefined ? resolve(payload as R) : reject(error)));
     });
   }
 
@@ -184,14 +249,14 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
     return {
       next: async (): Promise<IteratorResult<SyncResponse<R>>> => {
         for (;;) {
-          if (index < this.responses.length) {
-            return { value: this.responses[index++] as SyncResponse<R>, done: false };
+          if (index < this.count) {
+            return { value: this.at(index++), done: false };
           }
           if (this.outcome !== undefined) {
             if (this.error !== undefined) throw this.error;
             return { value: undefined, done: true };
           }
-          await new Promise<void>((resolve) => this.waiters.push(resolve));
+          await new Promise<void>((resolve) => this.wait(resolve));
         }
       },
       return: async (): Promise<IteratorResult<SyncResponse<R>>> => {
@@ -202,16 +267,34 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R> {
   }
 }
 
-/** Tracks pending sync requests by token and routes responses, losses and shutdowns to them. */
+function checkFirstLater(request: PendingSyncRequest<Payload>): void {
+  if (request.firstPending) request.checkFirst();
+}
+
+/** Reports an error thrown by a caller's callback (it must not reach the frame being handled). */
+export type CallbackErrorReporter = (error: unknown) => void;
+
+/**
+ * Tracks pending sync requests by token and routes responses, losses and shutdowns to them.
+ * Tokens are this broker's random secret prefix plus a counter (see SECURITY.md, "Sync tokens");
+ * timeouts run on one deadline sweep of the clock.
+ */
 export class SyncRequests {
   readonly counters: Counters;
   /** Runs the request timeouts. */
   readonly clock: Clock;
+  /** @internal Every pending request's deadline, on one timer. */
+  readonly sweep: DeadlineSweep;
   private readonly pending = new Map<string, PendingSyncRequest<Payload>>();
+  private readonly prefix = newSyncToken();
+  private sequence = 0;
+  private readonly reportError: CallbackErrorReporter;
 
-  constructor(counters: Counters, clock: Clock = systemClock) {
+  constructor(counters: Counters, clock: Clock = systemClock, reportError: CallbackErrorReporter = rethrowLater) {
     this.counters = counters;
     this.clock = clock;
+    this.sweep = new DeadlineSweep(clock);
+    this.reportError = reportError;
   }
 
   get size(): number {
@@ -219,9 +302,9 @@ export class SyncRequests {
   }
 
   /** Creates a request; call `arm()` after sending it. */
-  create<R extends Payload>(topic: string, targets: string[], maxResponses: number, timeoutMs: number): PendingSyncRequest<R> {
-    let token = newSyncToken();
-    while (this.pending.has(token)) token = newSyncToken();
+  create<R extends Payload>(topic: string, targets: readonly string[], maxResponses: number, timeoutMs: number): PendingSyncRequest<R> {
+    // Base 36 keeps the token short; the counter never repeats within this broker's life (2^53).
+    const token = this.prefix + (++this.sequence).toString(36);
     const request = new PendingSyncRequest<R>(this, topic, token, targets, maxResponses, timeoutMs);
     this.pending.set(token, request as unknown as PendingSyncRequest<Payload>);
     return request;
@@ -245,15 +328,31 @@ export class SyncRequests {
     for (const request of [...this.pending.values()]) request.peerLost(name, reason);
   }
 
-  /** Settles every pending request with `error` (node stopping). */
+  /** Settles every pending request with `error` (node stopping), and stops the sweep's timer. */
   failAll(error: Error): void {
     for (const request of [...this.pending.values()]) request.settle('failed', error);
+    this.sweep.clear();
   }
 
   /** @internal */
   forget(token: string): void {
     this.pending.delete(token);
   }
+
+  /** @internal Runs a caller's callback; what it throws goes to the reporter. */
+  call(callback: FirstCallback, error: Error | undefined, payload: Payload | undefined): void {
+    try {
+      callback(error, payload);
+    } catch (thrown) {
+      this.reportError(thrown);
+    }
+  }
+}
+
+function rethrowLater(error: unknown): void {
+  process.nextTick(() => {
+    throw error;
+  });
 }
 
 export type { PendingSyncRequest };

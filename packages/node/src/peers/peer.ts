@@ -51,6 +51,8 @@ export class Peer implements HandlingSource {
     this.liveness = { lastBytesIn: 0, lastHeardAt: now, lastProbeAt: 0, probeNonce: 0 };
   }
 
+  private names_: readonly string[] | undefined;
+
   get state(): PeerState {
     return this.state_;
   }
@@ -58,6 +60,12 @@ export class Peer implements HandlingSource {
   /** The name it announced in the handshake ('' before). */
   get name(): string {
     return this.name_;
+  }
+
+  /** `[name]`, made once: the targets of a sync request to this peer alone, with no array per request. */
+  get names(): readonly string[] {
+    if (this.names_ === undefined || this.names_[0] !== this.name_) this.names_ = Object.freeze([this.name_]);
+    return this.names_;
   }
 
   get info(): Record<string, string> | undefined {

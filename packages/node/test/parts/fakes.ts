@@ -2,7 +2,7 @@ import { type CloseInfo, type Connection, type ConnectionHandlers, type Frame, r
 import type { NodeConfig } from '../../src/config.js';
 import { resolveNodeConfig } from '../../src/config.js';
 import type { Clock, NodeContext } from '../../src/context.js';
-import type { NodeEventName, NodeEvents, NodeStatus } from '../../src/node-types.js';
+import type { EmittedNodeEvents, NodeEventName, NodeStatus } from '../../src/node-types.js';
 import { Counters } from '../../src/stats.js';
 
 interface FakeTimer {
@@ -113,7 +113,7 @@ export function testContext(config: Partial<NodeConfig> = {}, status: NodeStatus
     logger: { trace: log('trace'), debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
     counters: new Counters(),
     clock,
-    emit: <E extends NodeEventName>(event: E, ...args: NodeEvents[E]) => {
+    emit: <E extends NodeEventName>(event: E, ...args: EmittedNodeEvents[E]) => {
       events.push({ event, args });
     },
     status: () => current,

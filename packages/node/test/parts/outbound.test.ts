@@ -74,14 +74,75 @@ describe('Outbound', () => {
     expect(s.clock.pending).toBe(0);
   });
 
-  it('settles a sync request with PEER_LOST when its target goes, and cancels its timer', async () => {
+  it('settles a sync request with PEER_LOST when its target goes, and its deadline is dropped', async () => {
     const s = setup();
     s.add('a', [], ['ping']);
     const request = s.outbound.syncRequest('ping', 'x', { timeoutMs: 1000 });
     expect(s.clock.pending).toBe(1);
     s.outbound.requests.peerLost('a', 'gone');
     await expect(request.first()).rejects.toMatchObject({ code: 'SYSTEMGE_ERR_PEER_LOST' });
+    expect(s.outbound.requests.sweep.size).toBe(0);
+    // The shared sweep timer is not cleared per request: it fires once with nothing due and stops.
+    await s.clock.advance(1000);
     expect(s.clock.pending).toBe(0);
+    expect(s.ctx.counters.syncTimeouts).toBe(0);
+  });
+
+  it('runs every pending request on one timer: a thousand requests arm one', async () => {
+    const s = setup();
+    s.add('a', [], ['ping']);
+    const requests = Array.from({ length: 1000 }, (_, i) => s.outbound.syncRequest('ping', 'x', { timeoutMs: 1000 + (i % 7) }));
+    expect(s.clock.pending).toBe(1);
+    await s.clock.advance(999);
+    expect(requests.every((r) => r.outcome === undefined)).toBe(true);
+    await s.clock.advance(1 + 6 + 10);
+    expect(requests.every((r) => r.outcome === 'timeout')).toBe(true);
+    expect(s.ctx.counters.syncTimeouts).toBe(1000);
+    expect(s.clock.pending).toBe(0);
+  });
+
+  it('onFirst calls back with the payload, once, and never from inside onFirst', async () => {
+    const s = setup();
+    const { peer } = s.add('a', [], ['ping']);
+    const request = s.outbound.syncRequest('ping', 'x');
+    const calls: [Error | undefined, unknown][] = [];
+    request.onFirst((error, payload) => calls.push([error, payload]));
+    s.outbound.onResponse(peer, { kind: FrameKind.SyncResponse, topic: 'ping', payload: 'pong', syncToken: request.token });
+    expect(calls).toEqual([[undefined, 'pong']]);
+    const late: [Error | undefined, unknown][] = [];
+    request.onFirst((error, payload) => late.push([error, payload]));
+    expect(late).toEqual([]);
+    await new Promise((resolve) => process.nextTick(resolve));
+    // Registered after the request was cancelled by the first answer: what first() would say then.
+    expect(late.length).toBe(1);
+    expect(calls.length).toBe(1);
+  });
+
+  it('onFirst reports a timeout as SYNC_TIMEOUT and logs a callback that throws', async () => {
+    const s = setup();
+    s.add('a', [], ['ping']);
+    const request = s.outbound.syncRequest('ping', 'x', { timeoutMs: 50 });
+    const errors: unknown[] = [];
+    request.onFirst((error) => {
+      errors.push(error);
+      throw new Error('callback bug');
+    });
+    await s.clock.advance(50);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'SYSTEMGE_ERR_SYNC_TIMEOUT' });
+    expect(s.logs.some((l) => l.level === 'error' && l.msg === 'a sync request callback threw')).toBe(true);
+  });
+
+  it('gives each request a distinct token with one random prefix per node', () => {
+    const s = setup();
+    s.add('a', [], ['ping']);
+    const tokens = Array.from({ length: 100 }, () => s.outbound.syncRequest('ping', 'x').token);
+    expect(new Set(tokens).size).toBe(100);
+    const prefix = (tokens[0] as string).slice(0, 22);
+    expect(tokens.every((t) => t.startsWith(prefix) && t.length <= 64)).toBe(true);
+    const other = setup();
+    other.add('a', [], ['ping']);
+    expect(other.outbound.syncRequest('ping', 'x').token.startsWith(prefix)).toBe(false);
   });
 
   it('refuses to send over maxBufferedBytes with a typed error and counts it', () => {

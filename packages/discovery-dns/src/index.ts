@@ -1,0 +1,1 @@
+export { dnsDiscovery, type DNSDiscoveryOptions, type DNSRecordType } from './dns-discovery.js';

@@ -1,0 +1,220 @@
+import type { Logger } from '../logger.js';
+import { silentLogger } from '../logger.js';
+import type { Member, MemberRecord, MembershipEvent, MembershipListener, SkippedRecords } from './discovery.js';
+import { DiscoveryStateError } from './discovery-errors.js';
+
+/** Checks an announcement; throws DiscoveryStateError naming the bad field. */
+export function checkMemberRecord(self: MemberRecord): void {
+  if (typeof self.name !== 'string' || self.name === '') throw new DiscoveryStateError('announced name must be a non-empty string');
+  if (typeof self.host !== 'string' || self.host === '')
+    throw new DiscoveryStateError(`announced host of "${self.name}" must be a non-empty string`);
+  if (!Number.isInteger(self.port) || self.port < 1 || self.port > 65535) {
+    throw new DiscoveryStateError(`announced port of "${self.name}" is ${String(self.port)}; must be an integer from 1 to 65535`);
+  }
+}
+
+function sameMember(a: Member, b: Member): boolean {
+  if (a.name !== b.name || a.instance !== b.instance || a.host !== b.host || a.port !== b.port) return false;
+  if (a.topics.length !== b.topics.length || a.topics.some((t, i) => t !== b.topics[i])) return false;
+  const ak = Object.keys(a.metadata);
+  const bk = Object.keys(b.metadata);
+  return ak.length === bk.length && ak.every((k) => Object.hasOwn(b.metadata, k) && a.metadata[k] === b.metadata[k]);
+}
+
+/**
+ * The member table every discovery keeps: turns backend snapshots and updates into
+ * joined/changed/left events, tracks the degraded state, counts skipped records and
+ * leaves this node itself out. Backends feed it; listeners and iterators read it.
+ */
+export class MembershipView {
+  private readonly table = new Map<string, Member>();
+  private readonly listeners = new Set<MembershipListener>();
+  private readonly skippedCounts = new Map<string, number>();
+  private skippedTotal = 0;
+  private degradedError: Error | undefined;
+  private self: MemberRecord | undefined;
+  private readonly enders = new Set<() => void>();
+  private ended = false;
+
+  constructor(
+    private readonly kind: string,
+    private readonly logger: Logger = silentLogger,
+  ) {}
+
+  get degraded(): boolean {
+    return this.degradedError !== undefined;
+  }
+
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  /** The node's own announcement: members with its name (or its address) are never listed. */
+  setSelf(self: MemberRecord | undefined): void {
+    this.self = self;
+    if (self !== undefined) for (const member of [...this.table.values()]) if (this.isSelf(member)) this.table.delete(member.id);
+  }
+
+  isSelf(member: Member): boolean {
+    const self = this.self;
+    if (self === undefined) return false;
+    if (member.name !== undefined) return member.name === self.name;
+    return member.host === self.host && member.port === self.port;
+  }
+
+  members(): Member[] {
+    return [...this.table.values()];
+  }
+
+  get(id: string): Member | undefined {
+    return this.table.get(id);
+  }
+
+  upsert(member: Member): void {
+    if (this.isSelf(member)) return;
+    const previous = this.table.get(member.id);
+    if (previous !== undefined && sameMember(previous, member)) return;
+    this.table.set(member.id, member);
+    this.emit(previous === undefined ? { type: 'joined', member } : { type: 'changed', member, previous });
+  }
+
+  remove(id: string): void {
+    const member = this.table.get(id);
+    if (member === undefined) return;
+    this.table.delete(id);
+    this.emit({ type: 'left', member });
+  }
+
+  /** Makes the table equal to `members` (a full snapshot), emitting the differences. */
+  replaceAll(members: Iterable<Member>): void {
+    const next = new Map<string, Member>();
+    for (const member of members) if (!this.isSelf(member)) next.set(member.id, member);
+    for (const id of [...this.table.keys()]) if (!next.has(id)) this.remove(id);
+    for (const member of next.values()) this.upsert(member);
+  }
+
+  /** Forgets every member without events (on stop). */
+  clear(): void {
+    this.table.clear();
+  }
+
+  markDegraded(error: Error): void {
+    const first = this.degradedError === undefined;
+    this.degradedError = error;
+    if (!first) return;
+    this.logger.warn({ err: error, discovery: this.kind }, `${this.kind} discovery degraded: ${error.message}`);
+    this.emit({ type: 'degraded', error });
+  }
+
+  markRecovered(): void {
+    if (this.degradedError === undefined) return;
+    this.degradedError = undefined;
+    this.logger.info({ discovery: this.kind }, `${this.kind} discovery recovered`);
+    this.emit({ type: 'recovered' });
+  }
+
+  /** Counts and logs a backend record that is not taken as a member. */
+  skip(reason: string, detail: string): void {
+    this.skippedCounts.set(reason, (this.skippedCounts.get(reason) ?? 0) + 1);
+    this.skippedTotal += 1;
+    this.logger.warn({ discovery: this.kind, reason }, `${this.kind} discovery skipped a record (${reason}): ${detail}`);
+  }
+
+  skipped(): SkippedRecords {
+    return { byReason: new Map(this.skippedCounts), total: this.skippedTotal };
+  }
+
+  subscribe(listener: MembershipListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(event: MembershipEvent): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.logger.error({ err: error, discovery: this.kind }, `${this.kind} discovery listener threw on ${event.type}`);
+      }
+    }
+  }
+
+  /** Ends every iterator from `events()`; later calls return finished iterators. */
+  end(): void {
+    this.ended = true;
+    for (const end of [...this.enders]) end();
+  }
+
+  events(signal?: AbortSignal): AsyncIterableIterator<MembershipEvent> {
+    const queue: MembershipEvent[] = [];
+    let wake: ((result: IteratorResult<MembershipEvent>) => void) | undefined;
+    let done = this.ended || signal?.aborted === true;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      unsubscribe();
+      this.enders.delete(finish);
+      signal?.removeEventListener('abort', finish);
+      const w = wake;
+      wake = undefined;
+      w?.({ value: undefined, done: true });
+    };
+    const unsubscribe = done
+      ? () => {}
+      : this.subscribe((event) => {
+          const w = wake;
+          if (w !== undefined) {
+            wake = undefined;
+            w({ value: event, done: false });
+          } else {
+            queue.push(event);
+          }
+        });
+    if (!done) {
+      this.enders.add(finish);
+      signal?.addEventListener('abort', finish, { once: true });
+    }
+    const iterator: AsyncIterableIterator<MembershipEvent> = {
+      next: () => {
+        const event = queue.shift();
+        if (event !== undefined) return Promise.resolve({ value: event, done: false });
+        if (done) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => {
+          wake = resolve;
+        });
+      },
+      return: () => {
+        queue.length = 0;
+        finish();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+}
+
+/** A Member from an announcement, keyed by name. */
+export function memberFromRecord(record: MemberRecord): Member {
+  return {
+    id: record.name,
+    name: record.name,
+    instance: record.instance,
+    host: record.host,
+    port: record.port,
+    topics: [...(record.topics ?? [])],
+    metadata: plainMetadata(record.metadata),
+  };
+}
+
+/** A null-prototype copy of string metadata (lookups never reach Object.prototype). */
+export function plainMetadata(metadata: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const out = Object.create(null) as Record<string, string>;
+  if (metadata !== undefined) for (const key of Object.keys(metadata)) out[key] = metadata[key] as string;
+  return out;
+}
+
+/** Rejects start() on a closed discovery. */
+export function assertOpen(view: MembershipView, kind: string): void {
+  if (view.closed) throw new DiscoveryStateError(`${kind} discovery is closed; create a new one`);
+}

@@ -1,0 +1,185 @@
+import type { EndpointConfig } from '../config.js';
+import type { NodeContext } from '../context.js';
+import type { Discovery, Member, MemberRecord, MembershipEvent } from './discovery.js';
+import { DiscoveryStateError } from './discovery-errors.js';
+
+/** Which members a node dials: all of them, or those serving a topic it uses. */
+export type ConnectTo = 'all' | { uses: readonly string[] };
+
+/** `createNode(config, app, { discovery })`: where the node finds its peers. */
+export interface NodeDiscoveryOptions {
+  /** The membership source, e.g. `etcdDiscovery(...)`, `dnsDiscovery(...)`, `staticDiscovery(...)`. */
+  source: Discovery;
+  /**
+   * Which members to dial. `'all'`: every member (a full mesh). `{ uses: [...] }`: members that
+   * announce one of these topics (members whose topics the backend does not know, as with DNS,
+   * are dialed too). Members that dial this node still connect. Default: the config's
+   * `discovery.connectTo`, else `'all'`.
+   */
+  connectTo?: ConnectTo;
+  /** Host other nodes dial. Default: the config's `discovery.advertiseHost`, else the listen host (required when listening on `0.0.0.0` or `::`). */
+  advertiseHost?: string;
+  /** Port other nodes dial. Default: the config's `discovery.advertisePort`, else the listen port. */
+  advertisePort?: number;
+  /** Metadata announced with this node (zone, version…). */
+  metadata?: Readonly<Record<string, string>>;
+}
+
+/** Metadata key telling others this member dials every member (so the pair is dialed from one side only). */
+export const CONNECT_TO_ALL_KEY = 'systemge.connectTo';
+
+/** What the mesh part needs from its neighbours. */
+export interface MeshNeighbours {
+  listener(): { host: string; port: number } | undefined;
+  topics(): string[];
+  /** Dials with the node's attempt policy (the dialer; reconnects after a loss). */
+  connect(endpoint: EndpointConfig): Promise<unknown>;
+  /** True when a ready peer of that name is connected (whichever side dialed). */
+  isConnected(name: string): boolean;
+  /** Stops dialing the endpoint and closes the connection it made, if any. */
+  forget(endpoint: EndpointConfig, reason: string): Promise<void>;
+}
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]', '']);
+
+/**
+ * Acts on membership: announces this node through the discovery, dials the members the
+ * `connectTo` policy selects (each pair from one side when both dial everything: the member whose
+ * name sorts first), stops dialing members that left and closes what it dialed to them. Never
+ * dials this node itself (by name or instance id).
+ */
+export class DiscoveryMesh {
+  private readonly dialed = new Map<string, EndpointConfig>();
+  private unsubscribe: (() => void) | undefined;
+  private started = false;
+  private announcePending = false;
+  private readonly uses: ReadonlySet<string> | undefined;
+
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly options: NodeDiscoveryOptions,
+    private readonly n: MeshNeighbours,
+  ) {
+    const connectTo = options.connectTo ?? ctx.config.discovery.connectTo ?? 'all';
+    if (connectTo !== 'all' && (typeof connectTo !== 'object' || connectTo === null || !Array.isArray(connectTo.uses))) {
+      throw new DiscoveryStateError(`discovery.connectTo must be 'all' or { uses: [...] }, not ${JSON.stringify(connectTo)}`);
+    }
+    this.uses = connectTo === 'all' ? undefined : new Set(connectTo.uses);
+  }
+
+  /** The announcement: undefined when the node does not listen (it then only watches). */
+  private record(): MemberRecord | undefined {
+    const listener = this.n.listener();
+    if (listener === undefined) return undefined;
+    const host = this.options.advertiseHost ?? this.ctx.config.discovery.advertiseHost ?? listener.host;
+    if (WILDCARD_HOSTS.has(host)) {
+      throw new DiscoveryStateError(
+        `node ${this.ctx.name} listens on ${listener.host}, which others cannot dial: set discovery.advertiseHost`,
+      );
+    }
+    const metadata: Record<string, string> = { ...(this.options.metadata ?? {}) };
+    if (this.uses === undefined) metadata[CONNECT_TO_ALL_KEY] = 'all';
+    return {
+      name: this.ctx.name,
+      instance: this.ctx.instance,
+      host,
+      port: this.options.advertisePort ?? this.ctx.config.discovery.advertisePort ?? listener.port,
+      topics: this.n.topics(),
+      metadata,
+    };
+  }
+
+  async start(): Promise<void> {
+    const record = this.record();
+    this.unsubscribe = this.options.source.subscribe((event) => this.onEvent(event));
+    await this.options.source.start(record);
+    this.started = true;
+    for (const member of this.options.source.members()) this.consider(member);
+  }
+
+  /** The node's topics changed: announces them again (changes within one turn of the event loop go out once). */
+  topicsChanged(): void {
+    if (!this.started || this.announcePending) return;
+    this.announcePending = true;
+    setImmediate(() => {
+      this.announcePending = false;
+      if (!this.started) return;
+      const record = this.record();
+      if (record === undefined) return;
+      this.options.source.update(record).catch((error: unknown) => {
+        this.ctx.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not announce the changed topics');
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    // Withdraws the announcement first: the others drop this node at once.
+    await this.options.source.stop();
+    this.dialed.clear();
+  }
+
+  private onEvent(event: MembershipEvent): void {
+    switch (event.type) {
+      case 'joined':
+        this.consider(event.member);
+        break;
+      case 'changed':
+        if (event.previous.host !== event.member.host || event.previous.port !== event.member.port || !this.wants(event.member)) {
+          this.drop(event.previous, 'its address changed');
+        }
+        this.consider(event.member);
+        break;
+      case 'left':
+        this.drop(event.member, 'it left the membership');
+        break;
+      case 'degraded':
+        this.ctx.logger.warn({ err: event.error }, 'discovery degraded; keeping the current connections');
+        break;
+      case 'recovered':
+        this.ctx.logger.info('discovery recovered');
+        break;
+    }
+  }
+
+  /** True when the policy selects the member and this side is the one to dial it. */
+  wants(member: Member): boolean {
+    if (member.name === this.ctx.name || (member.instance !== undefined && member.instance === this.ctx.instance)) return false;
+    if (this.uses !== undefined && member.name !== undefined && !member.topics.some((t) => this.uses?.has(t))) return false;
+    // Both sides dial everything: only the one whose name sorts first dials, so no duplicate dial is made.
+    if (
+      this.uses === undefined &&
+      member.name !== undefined &&
+      member.metadata[CONNECT_TO_ALL_KEY] === 'all' &&
+      member.name < this.ctx.name
+    ) {
+      return false;
+    }
+    return true;
+  }
+
+  private consider(member: Member): void {
+    if (!this.wants(member) || this.dialed.has(member.id)) return;
+    if (member.name !== undefined && this.n.isConnected(member.name)) return;
+    const endpoint: EndpointConfig = { host: member.host, port: member.port, ...(member.name === undefined ? {} : { name: member.name }) };
+    this.dialed.set(member.id, endpoint);
+    this.n.connect(endpoint).catch((error: unknown) => {
+      if (this.dialed.get(member.id) === endpoint) this.dialed.delete(member.id);
+      const status = this.ctx.status();
+      if (status === 'stopping' || status === 'stopped') return;
+      this.ctx.logger.warn(
+        { member: member.id, err: error instanceof Error ? error.message : String(error) },
+        'could not connect to a discovered member',
+      );
+    });
+  }
+
+  private drop(member: Member, why: string): void {
+    const endpoint = this.dialed.get(member.id);
+    if (endpoint === undefined) return;
+    this.dialed.delete(member.id);
+    void this.n.forget(endpoint, `member ${member.id} dropped: ${why}`).catch(() => {});
+  }
+}
