@@ -283,8 +283,7 @@ export const SystemgeFileSchema = Type.Object(
   {
     $id: 'https://systemge.dev/schema/systemge.schema.json',
     title: 'Systemge configuration file',
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: `${NAME}` is the file's own substitution syntax, shown to the reader
-    description: 'Nodes (and optionally a dashboard) started by `systemge start`. String values written as ${NAME} are read from the environment.',
+    description: `Nodes (and optionally a dashboard) started by \`systemge start\`. String values written as \${NAME} are read from the environment.`,
     additionalProperties: false,
   },
 );

@@ -123,6 +123,7 @@ export type ReadFigures = { [K in ReadKey]: number };
 
 /** The mutable counters behind `NodeStats`; hot paths do plain adds on these fields. */
 export interface Counters extends Record<CountedKey, number> {}
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface types the fields the constructor creates from NODE_METRICS, one per counted key
 export class Counters {
   /** Bytes of connections already closed (open ones are added when stats are read). */
   closedBytesIn = 0;

@@ -56,6 +56,8 @@ describe('Outbound', () => {
     answer(a.peer, single.token);
     expect(await only).toBe('from a');
     expect(single.outcome).toBe('complete');
+    // The shared deadline sweep keeps its one timer until it next fires, finds nothing and stops.
+    await s.clock.advance(10_000);
     expect(s.clock.pending).toBe(0);
   });
 
