@@ -50,7 +50,7 @@ console.log(`request 3: first answer from named workers: ${JSON.stringify(best)}
 // 4. Balanced: each request asks ONE worker, in turn (round-robin), so five requests reach all five.
 const byWorker = [];
 for (let i = 0; i < specs.length; i++) {
-  const quote = JSON.parse(String(await buyer.request('price', 'widget', { timeoutMs: 5000 })));
+  const quote = /** @type {Quote} */ (await buyer.request('price', 'widget', { timeoutMs: 5000 }));
   byWorker.push(quote.by);
 }
 console.log(`request 4: ${byWorker.length} balanced requests answered by ${[...new Set(byWorker)].sort().join(', ')}`);
@@ -58,7 +58,7 @@ console.log(`request 4: ${byWorker.length} balanced requests answered by ${[...n
 // 5. Key affinity: the same key always reaches the same worker (while the workers stay the same).
 const sticky = new Set();
 for (let i = 0; i < 3; i++) {
-  sticky.add(JSON.parse(String(await buyer.request('price', 'widget', { key: 'customer-7', timeoutMs: 5000 }))).by);
+  sticky.add(/** @type {Quote} */ (await buyer.request('price', 'widget', { key: 'customer-7', timeoutMs: 5000 })).by);
 }
 console.log(`request 5: 3 requests with key customer-7 answered by ${sticky.size} worker`);
 
