@@ -18,14 +18,16 @@ module.exports = {
     },
     {
       name: 'access-imports-only-protocol',
-      comment: '@systemge/access (address lists, token buckets, token checks) sits beside the protocol: of ours it may import @systemge/protocol only.',
+      comment:
+        '@systemge/access (address lists, token buckets, token checks) sits beside the protocol: of ours it may import @systemge/protocol only.',
       severity: 'error',
       from: { path: '^packages/access/src/' },
       to: { path: OUR_PACKAGES, pathNot: '^packages/(access|protocol)/|(^|/)@systemge/protocol(/|$)' },
     },
     {
       name: 'dashboard-link-imports-node-protocol-access',
-      comment: '@systemge/dashboard-link is the dashboard contract on the node side: of ours it imports @systemge/node, @systemge/protocol and @systemge/access only.',
+      comment:
+        '@systemge/dashboard-link is the dashboard contract on the node side: of ours it imports @systemge/node, @systemge/protocol and @systemge/access only.',
       severity: 'error',
       from: { path: '^packages/dashboard-link/src/' },
       to: {

@@ -99,18 +99,21 @@ async function sender() {
     }
     counts.sent++;
     counts.inFlight++;
-    request.first().then(
-      () => {
-        counts.acknowledged++;
-      },
-      (error) => {
-        counts.lost++;
-        lostBy[error.code] = (lostBy[error.code] ?? 0) + 1;
-      },
-    ).finally(() => {
-      counts.inFlight--;
-      counts.maxSettleMs = Math.max(counts.maxSettleMs, performance.now() - t);
-    });
+    request
+      .first()
+      .then(
+        () => {
+          counts.acknowledged++;
+        },
+        (error) => {
+          counts.lost++;
+          lostBy[error.code] = (lostBy[error.code] ?? 0) + 1;
+        },
+      )
+      .finally(() => {
+        counts.inFlight--;
+        counts.maxSettleMs = Math.max(counts.maxSettleMs, performance.now() - t);
+      });
   };
 
   const tickMs = 10;

@@ -74,7 +74,8 @@ for (const pkg of publishedPackages()) {
       ...lines(git('diff', '--name-only', release ?? firstCommit, '--', folder)),
       ...lines(git('ls-files', '--others', '--exclude-standard', '--', folder)),
     ].filter(counts);
-    if (changed.length > 0) reason = `changed since ${pkg.manifest.version} (${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', …' : ''})`;
+    if (changed.length > 0)
+      reason = `changed since ${pkg.manifest.version} (${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', …' : ''})`;
   }
   if (reason === undefined) continue;
   if (covered.has(pkg.name)) console.log(`✔ ${pkg.name}: ${reason}; a changeset releases it`);

@@ -21,7 +21,15 @@ const consumers = [
     what: 'two nodes over TCP, one sync request',
     install: ['@systemge/node', '@systemge/transport-tcp'],
     // A TCP-only user must not pull in the HTTP/WebSocket stack.
-    forbidden: ['fastify', 'ws', '@fastify/websocket', '@systemge/http', '@systemge/websocket', '@systemge/dashboard', '@systemge/dashboard-link'],
+    forbidden: [
+      'fastify',
+      'ws',
+      '@fastify/websocket',
+      '@systemge/http',
+      '@systemge/websocket',
+      '@systemge/dashboard',
+      '@systemge/dashboard-link',
+    ],
     // The first ```ts block of these READMEs is type-checked; `run: true` ones are executed too.
     readmes: [
       { file: 'README.md', run: false },
@@ -65,9 +73,7 @@ try {
     const needed = closure(consumer.install);
     const missing = needed.filter((name) => !packages.get(name)?.built);
     if (missing.length > 0) {
-      const why = missing
-        .map((name) => (packages.has(name) ? `${name} is not built` : `${name} does not exist in packages/`))
-        .join('; ');
+      const why = missing.map((name) => (packages.has(name) ? `${name} is not built` : `${name} does not exist in packages/`)).join('; ');
       const message = `consumer "${consumer.name}" skipped: ${why}. It runs as soon as the packages are built; run it alone with \`pnpm test:consumer --only ${consumer.name}\`.`;
       if (flags['require-all']) fail(message);
       console.log(`\n⚠ ${message}`);

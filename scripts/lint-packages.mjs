@@ -103,7 +103,9 @@ function houseRules(pkg, packed, files, tarball) {
   }
   // Build info, tests, TypeScript sources and tool configs never ship; declared assets (a JSON schema…) may.
   const stray = files.filter((file) =>
-    /\.tsbuildinfo$|(^|\/)(test|tests|__tests__|fixtures|coverage|\.turbo)\/|\.(test|spec)\.[cm]?[jt]s|(^|\/)tsconfig[^/]*\.json$|(^|\/)vitest\.config\.|^src\/|(?<!\.d)\.[cm]?ts$/.test(file),
+    /\.tsbuildinfo$|(^|\/)(test|tests|__tests__|fixtures|coverage|\.turbo)\/|\.(test|spec)\.[cm]?[jt]s|(^|\/)tsconfig[^/]*\.json$|(^|\/)vitest\.config\.|^src\/|(?<!\.d)\.[cm]?ts$/.test(
+      file,
+    ),
   );
   expect(stray.length === 0, `the tarball ships files that never should: ${stray.join(', ')}`);
   expect(files.includes('dist/index.js') && files.includes('dist/index.d.ts'), 'dist/index.js or dist/index.d.ts is not in the tarball');

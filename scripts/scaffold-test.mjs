@@ -41,7 +41,8 @@ function step(label, command, args, cwd) {
   const started = performance.now();
   const result = spawnSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
   const seconds = (performance.now() - started) / 1000;
-  if (result.status !== 0) fail(`${label} failed (exit ${result.status ?? result.signal}) in ${cwd}\n${result.stdout}${result.stderr}`.trim());
+  if (result.status !== 0)
+    fail(`${label} failed (exit ${result.status ?? result.signal}) in ${cwd}\n${result.stdout}${result.stderr}`.trim());
   console.log(`  ${label}: ${seconds.toFixed(1)} s`);
   return { seconds, output: `${result.stdout}${result.stderr}` };
 }
@@ -56,12 +57,20 @@ try {
 
   const bin = join(root, 'packages/cli/dist/bin.js');
   const project = join(work, 'my-systemge-app');
-  const scaffold = step('systemge init --from-tarballs (write + npm install)', process.execPath, [bin, 'init', project, '--from-tarballs', tarballs], work);
-  const test = step('npm test (the new project\'s own test)', 'npm', ['test'], project);
-  if (!/# pass 2\b/.test(test.output) || !/# fail 0\b/.test(test.output)) fail(`the project's test did not report 2 passing tests:\n${test.output}`);
+  const scaffold = step(
+    'systemge init --from-tarballs (write + npm install)',
+    process.execPath,
+    [bin, 'init', project, '--from-tarballs', tarballs],
+    work,
+  );
+  const test = step("npm test (the new project's own test)", 'npm', ['test'], project);
+  if (!/# pass 2\b/.test(test.output) || !/# fail 0\b/.test(test.output))
+    fail(`the project's test did not report 2 passing tests:\n${test.output}`);
   // The project's own CLI answers too.
   execFileSync(join(project, 'node_modules/.bin/systemge'), ['validate', 'systemge.yaml'], { cwd: project, stdio: 'ignore' });
-  console.log(`✔ scaffold to a passing project test: ${(scaffold.seconds + test.seconds).toFixed(1)} s (init + install ${scaffold.seconds.toFixed(1)} s, npm test ${test.seconds.toFixed(1)} s)`);
+  console.log(
+    `✔ scaffold to a passing project test: ${(scaffold.seconds + test.seconds).toFixed(1)} s (init + install ${scaffold.seconds.toFixed(1)} s, npm test ${test.seconds.toFixed(1)} s)`,
+  );
 } finally {
   if (flags.keep) console.log(`kept ${work}`);
   else rmSync(work, { recursive: true, force: true });

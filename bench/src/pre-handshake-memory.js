@@ -20,10 +20,13 @@ const child = fork(fileURLToPath(new URL('./pre-handshake/target.js', import.met
   execArgv: ['--expose-gc'],
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });
-const next = (type) => new Promise((resolve) => child.once('message', function on(msg) {
-  if (msg.type === type) resolve(msg);
-  else child.once('message', on);
-}));
+const next = (type) =>
+  new Promise((resolve) =>
+    child.once('message', function on(msg) {
+      if (msg.type === type) resolve(msg);
+      else child.once('message', on);
+    }),
+  );
 const rss = async (gc = false) => {
   const answer = next('rss');
   child.send({ type: 'rss', gc });

@@ -51,7 +51,9 @@ async function main() {
   console.log(
     `${machine.cpuModel}, ${machine.cores} cores, ${machine.totalMemoryGiB} GiB, ${machine.platform}, Node ${machine.node}, ${machine.date}`,
   );
-  console.log(`runs ${options.runs}, ${options.seconds} s per measurement${options.quick ? ' (quick)' : ''}, load average ${machine.loadAverage.join(' ')}\n`);
+  console.log(
+    `runs ${options.runs}, ${options.seconds} s per measurement${options.quick ? ' (quick)' : ''}, load average ${machine.loadAverage.join(' ')}\n`,
+  );
   if (machine.loadAverage[0] > machine.cores / 2) {
     console.error(`warning: load average ${machine.loadAverage[0]} on ${machine.cores} cores; other work will skew the numbers`);
   }

@@ -10,7 +10,12 @@ console.log(`pong is listening on 127.0.0.1:${port} (pid ${child.pid})`);
 
 const ping = createNode({ name: 'ping', transport: tcpTransport(), endpoints: [{ host: '127.0.0.1', port, name: 'pong' }] });
 await ping.start();
-console.log(`ping connected to ${ping.peers().map((p) => p.name).join(', ')}`);
+console.log(
+  `ping connected to ${ping
+    .peers()
+    .map((p) => p.name)
+    .join(', ')}`,
+);
 
 for (let i = 1; i <= 5; i++) ping.asyncMessage('ping', `async ${i}`);
 console.log('sent 5 async pings');

@@ -34,7 +34,9 @@ console.log(`buyer connected to ${buyer.peers().length} workers`);
 // 1. Everyone, with a timeout: four answer in time, the slow one is reported missing.
 const all = buyer.syncRequest('price', 'widget', { timeoutMs: 500 });
 for await (const response of all) {
-  console.log(`  ${response.origin}: ${response.ok ? `quote ${/** @type {Quote} */ (response.payload).quote}` : `failed: ${response.error}`}`);
+  console.log(
+    `  ${response.origin}: ${response.ok ? `quote ${/** @type {Quote} */ (response.payload).quote}` : `failed: ${response.error}`}`,
+  );
 }
 console.log(`request 1: outcome ${all.outcome}, ${all.responses.length} responses, missing ${all.missing.join(', ') || 'none'}`);
 

@@ -11,7 +11,13 @@ import { join, relative } from 'node:path';
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The READMEs of the repository's entry points (packages' READMEs speak to users of published packages). */
-export const READMES = ['README.md', 'examples/chat/README.md', 'examples/ping-pong/README.md', 'examples/scatter-gather/README.md', 'bench/README.md'];
+export const READMES = [
+  'README.md',
+  'examples/chat/README.md',
+  'examples/ping-pong/README.md',
+  'examples/scatter-gather/README.md',
+  'bench/README.md',
+];
 
 /** `{ readme, command }` for each command, in order of appearance. */
 export function readmeCommands() {

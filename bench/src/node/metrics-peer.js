@@ -73,10 +73,7 @@ if (role === 'receiver') {
   process.send({ type: 'listening', port: node.address.port });
 } else if (role === 'sender') {
   const [port] = rest.map(Number);
-  const node = createNode(
-    { name: 'sender', transport: tcpTransport(), listen: false, endpoints: [{ host: '127.0.0.1', port }] },
-    {},
-  );
+  const node = createNode({ name: 'sender', transport: tcpTransport(), listen: false, endpoints: [{ host: '127.0.0.1', port }] }, {});
   await node.start();
   bindMetrics(node);
   const text = textPayload(size);

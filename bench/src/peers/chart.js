@@ -33,7 +33,9 @@ export function groupedBarChart({ title, subtitle, yLabel, groups, systems, unit
   const hi = 10 ** Math.ceil(Math.log10(Math.max(...all, 10)));
   const y = (v) => top + plotH - ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * plotH;
   const out = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+  );
   out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
   out.push(`<text x="${left}" y="22" font-size="15" font-weight="bold">${escape(title)}</text>`);
   if (subtitle) out.push(`<text x="${left}" y="40" fill="#4b5563">${escape(subtitle)}</text>`);
@@ -53,10 +55,16 @@ export function groupedBarChart({ title, subtitle, yLabel, groups, systems, unit
         return;
       }
       const yy = y(v);
-      out.push(`<rect x="${x}" y="${yy.toFixed(1)}" width="${barW - 2}" height="${(top + plotH - yy).toFixed(1)}" fill="${COLORS[si % COLORS.length]}"><title>${escape(`${s}, ${g.label}: ${short(v)}${unit}`)}</title></rect>`);
-      out.push(`<text transform="translate(${x + barW / 2} ${(yy - 3).toFixed(1)}) rotate(-90)" font-size="8" fill="#111827">${short(v)}</text>`);
+      out.push(
+        `<rect x="${x}" y="${yy.toFixed(1)}" width="${barW - 2}" height="${(top + plotH - yy).toFixed(1)}" fill="${COLORS[si % COLORS.length]}"><title>${escape(`${s}, ${g.label}: ${short(v)}${unit}`)}</title></rect>`,
+      );
+      out.push(
+        `<text transform="translate(${x + barW / 2} ${(yy - 3).toFixed(1)}) rotate(-90)" font-size="8" fill="#111827">${short(v)}</text>`,
+      );
     });
-    out.push(`<text x="${x0 + (systems.length * barW) / 2}" y="${top + plotH + 16}" text-anchor="middle" fill="#111827">${escape(g.label)}</text>`);
+    out.push(
+      `<text x="${x0 + (systems.length * barW) / 2}" y="${top + plotH + 16}" text-anchor="middle" fill="#111827">${escape(g.label)}</text>`,
+    );
   });
   out.push(`<line x1="${left}" x2="${width - 10}" y1="${top + plotH}" y2="${top + plotH}" stroke="#374151"/>`);
   systems.forEach((s, si) => {

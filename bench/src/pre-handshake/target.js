@@ -22,7 +22,14 @@ process.on('message', async (msg) => {
     globalThis.gc();
   }
   const m = process.memoryUsage();
-  process.send({ type: 'rss', rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, failures: node.stats.handshakeFailures });
+  process.send({
+    type: 'rss',
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    heapTotal: m.heapTotal,
+    external: m.external,
+    failures: node.stats.handshakeFailures,
+  });
 });
 process.send({ type: 'ready', port: node.address.port });
 process.on('disconnect', () => process.exit(0));

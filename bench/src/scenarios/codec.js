@@ -162,7 +162,12 @@ export const scenario = {
             codec,
             frameBytes: wire[codec],
             opsPerSecond: s,
-            mbPerSecond: { median: (s.median * size) / 1e6, min: (s.min * size) / 1e6, max: (s.max * size) / 1e6, values: s.values.map((v) => (v * size) / 1e6) },
+            mbPerSecond: {
+              median: (s.median * size) / 1e6,
+              min: (s.min * size) / 1e6,
+              max: (s.max * size) / 1e6,
+              values: s.values.map((v) => (v * size) / 1e6),
+            },
             ratio: codec === 'systemge' ? ours.median / theirs.median : undefined,
           });
         }

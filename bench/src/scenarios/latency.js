@@ -65,7 +65,9 @@ export const scenario = {
   async run(ctx) {
     const { options } = ctx;
     const picked =
-      process.env.BENCH_LATENCY?.split(',').map((s) => s.trim()).filter(Boolean) ?? (options.quick ? QUICK_IDS : IDS);
+      process.env.BENCH_LATENCY?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean) ?? (options.quick ? QUICK_IDS : IDS);
     const unknown = picked.filter((id) => !IDS.includes(id));
     if (unknown.length > 0) throw new Error(`BENCH_LATENCY: unknown system(s) ${unknown.join(', ')}; known: ${IDS.join(', ')}`);
     const systems = SYSTEMS.filter((s) => picked.includes(s.id));
@@ -196,7 +198,9 @@ export const scenario = {
 /** Systemge's p99.9 over raw's at the rate nearest 50 % of raw's maximum: information, not a check. */
 function computeGoal(results, rates, maxRate) {
   if (maxRate === undefined) return undefined;
-  const rate = rates.reduce((best, r) => (Math.abs(r / maxRate.median - GOAL.fraction) < Math.abs(best / maxRate.median - GOAL.fraction) ? r : best));
+  const rate = rates.reduce((best, r) =>
+    Math.abs(r / maxRate.median - GOAL.fraction) < Math.abs(best / maxRate.median - GOAL.fraction) ? r : best,
+  );
   const at = (id) => results.find((r) => r.system === id && r.rate === rate && r.skipped === undefined);
   const raw = at('raw');
   const out = { rate, fraction: rate / maxRate.median, factor: GOAL.factor, ratios: {} };
@@ -223,7 +227,8 @@ function renderReport({ name, results, rates, maxRate, goal, versions, options, 
     { key: 'done', title: 'answered in window + drain', align: 'right' },
   ];
   const rows = results.map((r) => {
-    if (r.skipped !== undefined) return { rate: rateLabel(r.rate, maxRate), system: r.label, p50: `skipped: ${r.skipped}`, p99: '', p999: '', max: '', done: '' };
+    if (r.skipped !== undefined)
+      return { rate: rateLabel(r.rate, maxRate), system: r.label, p50: `skipped: ${r.skipped}`, p99: '', p999: '', max: '', done: '' };
     const saturated = r.incomplete.some((n) => n > 0);
     const mark = saturated ? '≥ ' : '';
     return {
@@ -254,16 +259,31 @@ function renderReport({ name, results, rates, maxRate, goal, versions, options, 
   notes.push(
     'Payload 100 B of text, echoed by the server; both sides handle it as a string (encode on send, decode on receipt). Raw node:net and ws match responses by order (no correlation id); Systemge: `syncRequest(...).first()`; NATS: `request` / `msg.respond` through nats-server; Moleculer: `broker.call` over its TCP transporter, JSON serializer.',
   );
-  notes.push(`Versions: ${Object.entries(versions).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
+  notes.push(
+    `Versions: ${Object.entries(versions)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}.`,
+  );
   if (goal !== undefined) {
     const line = (id, label) =>
-      goal.ratios[id] === undefined ? `${label}: not measured` : `${label} ${goal.ratios[id].toFixed(2)}× raw's p99.9 (${goal.ratios[id] <= goal.factor ? 'within' : 'above'} ${goal.factor}×)`;
+      goal.ratios[id] === undefined
+        ? `${label}: not measured`
+        : `${label} ${goal.ratios[id].toFixed(2)}× raw's p99.9 (${goal.ratios[id] <= goal.factor ? 'within' : 'above'} ${goal.factor}×)`;
     notes.push(
       `Goal (information): open loop at ${Math.round(goal.fraction * 100)} % of raw's maximum rate, Systemge p99.9 ≤ ${goal.factor}× raw's. Measured: ${line('systemge-tcp', 'Systemge TCP')}; ${line('systemge-tls', 'Systemge TLS')}.`,
     );
   }
   if (failures.length > 0) notes.push(`Failures: ${failures.map((f) => `${f.system}: ${f.error.split('\n')[0]}`).join('; ')}`);
-  const markdown = ['# Open-loop latency', '', markdownTable(columns, rows), '', ...notes.flatMap((n) => [n, '']), `![chart](${name}.svg)`, ''].join('\n');
+  const markdown = [
+    '# Open-loop latency',
+    '',
+    markdownTable(columns, rows),
+    '',
+    ...notes.flatMap((n) => [n, '']),
+    `![chart](${name}.svg)`,
+    '',
+  ].join('\n');
   return { columns, rows, notes, markdown };
 }
 
@@ -272,10 +292,16 @@ function renderChart(results, rates, maxRate, systems, options) {
   const groups = [];
   const short = (rate) => (maxRate === undefined ? `${formatNumber(rate)}/s` : `${Math.round((rate / maxRate.median) * 100)} %`);
   for (const rate of rates) {
-    for (const [key, name] of [['p50', 'p50'], ['p99', 'p99'], ['p999', 'p99.9']]) {
+    for (const [key, name] of [
+      ['p50', 'p50'],
+      ['p99', 'p99'],
+      ['p999', 'p99.9'],
+    ]) {
       groups.push({
         label: `${name} @ ${short(rate)}`,
-        values: new Map(systems.map((s) => [s.label, us(measured.find((r) => r.system === s.id && r.rate === rate)?.ns[key].median ?? NaN) || undefined])),
+        values: new Map(
+          systems.map((s) => [s.label, us(measured.find((r) => r.system === s.id && r.rate === rate)?.ns[key].median ?? NaN) || undefined]),
+        ),
       });
     }
   }

@@ -11,7 +11,6 @@
  */
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { BENCH_DIR, formatNumber, machineInfo, markdownTable, summarize } from '../harness.js';
@@ -83,7 +82,12 @@ export async function startPair(system, env, size, serverCount = 1, serverProces
   try {
     const servers = [];
     for (let p = 0; p < serverProcesses; p++) {
-      const s = spawnPeer('server', system.adapter, { ...base, group: p, count: serverCount, options: { ...system.options, ...mol?.server } });
+      const s = spawnPeer('server', system.adapter, {
+        ...base,
+        group: p,
+        count: serverCount,
+        options: { ...system.options, ...mol?.server },
+      });
       children.push(s);
       servers.push(s);
     }
@@ -113,7 +117,10 @@ export async function measureAsync(system, env, size, options) {
     if (messages === 0) throw new Error(`${system.id}: no messages received`);
     return {
       perSecond: messages / ((s1.ns - s0.ns) / 1e9),
-      cpuNsPerMessage: { client: ((c1.cpuMicros - c0.cpuMicros) * 1000) / messages, server: ((s1.cpuMicros - s0.cpuMicros) * 1000) / messages },
+      cpuNsPerMessage: {
+        client: ((c1.cpuMicros - c0.cpuMicros) * 1000) / messages,
+        server: ((s1.cpuMicros - s0.cpuMicros) * 1000) / messages,
+      },
     };
   } finally {
     await stopAll(children);
@@ -176,7 +183,8 @@ async function measureMemory(system, env, connections) {
 }
 
 const fmtMs = (v) => (v === undefined ? '–' : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-const fmtSummary = (s) => (s.values.length === 1 ? formatNumber(s.median) : `${formatNumber(s.median)} (${formatNumber(s.min)}–${formatNumber(s.max)})`);
+const fmtSummary = (s) =>
+  s.values.length === 1 ? formatNumber(s.median) : `${formatNumber(s.median)} (${formatNumber(s.min)}–${formatNumber(s.max)})`;
 const fmtLatency = (p50, p99) => (p50 === undefined ? '–' : `${fmtMs(p50.median)} / ${fmtMs(p99.median)}`);
 const ratio = (a, b) => (a === undefined || b === undefined || b === 0 ? undefined : a / b);
 
@@ -185,9 +193,13 @@ export const scenario = {
   description: 'Systemge vs raw node:net, Moleculer, NATS and ws between two processes on 127.0.0.1',
   async run(ctx) {
     const { options } = ctx;
-    const picked = process.env.BENCH_PEERS?.split(',').map((s) => s.trim()).filter(Boolean) ?? (options.quick ? QUICK_SYSTEMS : SYSTEMS.filter((s) => !s.optional).map((s) => s.id));
+    const picked =
+      process.env.BENCH_PEERS?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean) ?? (options.quick ? QUICK_SYSTEMS : SYSTEMS.filter((s) => !s.optional).map((s) => s.id));
     const unknown = picked.filter((id) => !SYSTEMS.some((s) => s.id === id));
-    if (unknown.length > 0) throw new Error(`BENCH_PEERS: unknown system(s) ${unknown.join(', ')}; known: ${SYSTEMS.map((s) => s.id).join(', ')}`);
+    if (unknown.length > 0)
+      throw new Error(`BENCH_PEERS: unknown system(s) ${unknown.join(', ')}; known: ${SYSTEMS.map((s) => s.id).join(', ')}`);
     const systems = SYSTEMS.filter((s) => picked.includes(s.id));
     const sizes = options.quick ? [PAYLOAD_SIZES[0]] : PAYLOAD_SIZES;
     const memoryConnections = options.quick ? 50 : 1000;
@@ -249,7 +261,9 @@ export const scenario = {
               slot.async.push(a.perSecond);
               slot.cpu.push(a.cpuNsPerMessage);
             }
-            const sync = await guarded(system, `sync ${sizeLabel(size)}`, () => measureSync(system, env, size, options, CONCURRENCY, false));
+            const sync = await guarded(system, `sync ${sizeLabel(size)}`, () =>
+              measureSync(system, env, size, options, CONCURRENCY, false),
+            );
             if (sync) for (const [c, v] of sync) slot.sync.get(c).push(v);
           }
         }
@@ -311,7 +325,11 @@ export const scenario = {
         else {
           for (const c of SCATTER.concurrency) {
             const list = perC.get(c);
-            row[c] = { perSecond: summarize(list.map((v) => v.perSecond)), p50: summarize(list.map((v) => v.p50)), p99: summarize(list.map((v) => v.p99)) };
+            row[c] = {
+              perSecond: summarize(list.map((v) => v.perSecond)),
+              p50: summarize(list.map((v) => v.p50)),
+              p99: summarize(list.map((v) => v.p99)),
+            };
           }
         }
         scatter.push(row);
@@ -379,11 +397,30 @@ function computeGoals(results, sizes) {
     const bestMoleculer = molecules.sort((a, b) => b.asyncPerSecond.median - a.asyncPerSecond.median)[0];
     const nats = get('nats', size);
     const label = sizeLabel(size);
-    const add = (goal, value, target, compare, against) => goals.push({ payload: label, goal, value, target, met: value === undefined ? undefined : compare(value, target), against });
+    const add = (goal, value, target, compare, against) =>
+      goals.push({ payload: label, goal, value, target, met: value === undefined ? undefined : compare(value, target), against });
     add('async msgs/s ≥ 60 % of raw', ratio(sg?.asyncPerSecond.median, raw?.asyncPerSecond.median), 0.6, (v, t) => v >= t, 'raw');
-    add('async msgs/s ≥ 3× Moleculer', ratio(sg?.asyncPerSecond.median, bestMoleculer?.asyncPerSecond.median), 3, (v, t) => v >= t, bestMoleculer?.system ?? 'moleculer');
-    add('sync req/s c=100 ≥ 50 % of raw', ratio(sg?.sync?.[100]?.perSecond.median, raw?.sync?.[100]?.perSecond.median), 0.5, (v, t) => v >= t, 'raw');
-    add('sync req/s c=100 ≥ 2× NATS', ratio(sg?.sync?.[100]?.perSecond.median, nats?.sync?.[100]?.perSecond.median), 2, (v, t) => v >= t, 'nats');
+    add(
+      'async msgs/s ≥ 3× Moleculer',
+      ratio(sg?.asyncPerSecond.median, bestMoleculer?.asyncPerSecond.median),
+      3,
+      (v, t) => v >= t,
+      bestMoleculer?.system ?? 'moleculer',
+    );
+    add(
+      'sync req/s c=100 ≥ 50 % of raw',
+      ratio(sg?.sync?.[100]?.perSecond.median, raw?.sync?.[100]?.perSecond.median),
+      0.5,
+      (v, t) => v >= t,
+      'raw',
+    );
+    add(
+      'sync req/s c=100 ≥ 2× NATS',
+      ratio(sg?.sync?.[100]?.perSecond.median, nats?.sync?.[100]?.perSecond.median),
+      2,
+      (v, t) => v >= t,
+      'nats',
+    );
     add('p99 c=100 ≤ 2× raw', ratio(sg?.sync?.[100]?.p99.median, raw?.sync?.[100]?.p99.median), 2, (v, t) => v <= t, 'raw');
   }
   return goals;
@@ -414,7 +451,10 @@ function renderReport({ results, scatter, memory, goals, versions, options, fail
   );
   const m = machineInfo();
   const header = `${m.cpuModel}, ${m.cores} cores, ${m.platform}, ${options.runs} run(s) × ${options.seconds} s after ${options.warmupSeconds} s warmup, medians (min–max). Load average at the end ${m.loadAverage.join(' ')}: the machine is shared with other work, so absolute numbers are conservative; compare rows of one run.`;
-  const versionLine = `Versions: ${Object.entries(versions).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v}`).join(', ')}.`;
+  const versionLine = `Versions: ${Object.entries(versions)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}.`;
   const scatterColumns = [
     { key: 'system', title: 'scatter-gather (1 → 8, 100 B)' },
     { key: 'c1', title: 'req/s c=1', align: 'right' },
@@ -425,7 +465,13 @@ function renderReport({ results, scatter, memory, goals, versions, options, fail
   const scatterRows = scatter.map((r) =>
     r.skipped
       ? { system: r.label, c1: `skipped: ${r.skipped}`, l1: '', c100: '', l100: '' }
-      : { system: r.label, c1: fmtSummary(r[1].perSecond), l1: fmtLatency(r[1].p50, r[1].p99), c100: fmtSummary(r[100].perSecond), l100: fmtLatency(r[100].p50, r[100].p99) },
+      : {
+          system: r.label,
+          c1: fmtSummary(r[1].perSecond),
+          l1: fmtLatency(r[1].p50, r[1].p99),
+          c100: fmtSummary(r[100].perSecond),
+          l100: fmtLatency(r[100].p50, r[100].p99),
+        },
   );
   const kib = (v) => `${(v / 1024).toFixed(1)} KiB`;
   const memoryColumns = [
@@ -438,7 +484,13 @@ function renderReport({ results, scatter, memory, goals, versions, options, fail
   const memoryRows = memory.map((r) =>
     r.skipped
       ? { system: r.label, n: '', rss: `skipped: ${r.skipped}`, heap: '', client: '' }
-      : { system: r.label, n: String(r.connections), rss: `${kib(r.serverRssPerConnection.median)} (${kib(r.serverRssPerConnection.min)}–${kib(r.serverRssPerConnection.max)})`, heap: kib(r.serverHeapPerConnection.median), client: kib(r.clientRssPerConnection.median) },
+      : {
+          system: r.label,
+          n: String(r.connections),
+          rss: `${kib(r.serverRssPerConnection.median)} (${kib(r.serverRssPerConnection.min)}–${kib(r.serverRssPerConnection.max)})`,
+          heap: kib(r.serverHeapPerConnection.median),
+          client: kib(r.clientRssPerConnection.median),
+        },
   );
   const goalColumns = [
     { key: 'payload', title: 'payload' },
@@ -449,7 +501,8 @@ function renderReport({ results, scatter, memory, goals, versions, options, fail
   const goalRows = goals.map((g) => ({
     payload: g.payload,
     goal: g.goal,
-    value: g.value === undefined ? 'n/a' : g.target < 1 && g.goal.includes('%') ? `${(g.value * 100).toFixed(0)} %` : `${g.value.toFixed(2)}×`,
+    value:
+      g.value === undefined ? 'n/a' : g.target < 1 && g.goal.includes('%') ? `${(g.value * 100).toFixed(0)} %` : `${g.value.toFixed(2)}×`,
     met: g.met === undefined ? `n/a (${g.against} not measured)` : g.met ? 'yes' : 'no',
   }));
   const notes = [
@@ -461,7 +514,7 @@ function renderReport({ results, scatter, memory, goals, versions, options, fail
     options.quick
       ? 'Goals: not checked in a quick run (0.25 s measurements only show that every system runs); `pnpm bench:peers` checks them.'
       : markdownTable(goalColumns, goalRows),
-    'async: messages/s counted by the receiving process over one connection, the sender pushing as fast as the system\'s backpressure allows (1 MiB in flight). sync: requests/s of one client process with c requests outstanding over one connection, each echoed by the server; latency from request to response in the client. Raw and ws match responses by order (no correlation id): a lower bound. NATS traffic goes through nats-server (a third process).',
+    "async: messages/s counted by the receiving process over one connection, the sender pushing as fast as the system's backpressure allows (1 MiB in flight). sync: requests/s of one client process with c requests outstanding over one connection, each echoed by the server; latency from request to response in the client. Raw and ws match responses by order (no correlation id): a lower bound. NATS traffic goes through nats-server (a third process).",
     'Memory: RSS of the accepting process after garbage collection with N idle connections (Systemge: handshaken peer nodes; raw: sockets) minus the same process before any connection, divided by N.',
   ];
   if (failures.length > 0) notes.push(`Failures: ${failures.map((f) => `${f.system} (${f.what}): ${f.error.split('\n')[0]}`).join('; ')}`);
@@ -484,7 +537,10 @@ function renderChart(results, sizes, systems, options) {
     const at = (id) => measured.find((r) => r.system === id && r.payloadBytes === size);
     groups.push({ label: `async ${sizeLabel(size)}`, values: new Map(systems.map((s) => [s.label, at(s.id)?.asyncPerSecond.median])) });
     for (const c of CONCURRENCY) {
-      groups.push({ label: `sync c=${c} ${sizeLabel(size)}`, values: new Map(systems.map((s) => [s.label, at(s.id)?.sync[c]?.perSecond.median])) });
+      groups.push({
+        label: `sync c=${c} ${sizeLabel(size)}`,
+        values: new Map(systems.map((s) => [s.label, at(s.id)?.sync[c]?.perSecond.median])),
+      });
     }
   }
   const skippedLabels = results.filter((r) => r.skipped !== undefined).map((r) => r.label);

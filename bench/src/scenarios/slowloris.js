@@ -110,7 +110,12 @@ export const scenario = {
     for (let r = 0; r < runs; r++) {
       for (const variant of VARIANTS) byVariant.get(variant.name).push(await measure(variant, sockets, timeoutMs, fd));
     }
-    const results = VARIANTS.map((v) => ({ variant: v.name, maxPendingHandshakes: v.maxPendingHandshakes, handshakeTimeoutMs: timeoutMs, runs: byVariant.get(v.name) }));
+    const results = VARIANTS.map((v) => ({
+      variant: v.name,
+      maxPendingHandshakes: v.maxPendingHandshakes,
+      handshakeTimeoutMs: timeoutMs,
+      runs: byVariant.get(v.name),
+    }));
     const rows = results.map(({ variant, runs: list }) => {
       const pick = (key) => list.map((m) => m[key]);
       const med = (key) => summarize(pick(key)).median;
@@ -118,7 +123,10 @@ export const scenario = {
       const heldMax = list.map((m) => m.heldClosedAfterMs?.max);
       return {
         variant,
-        silent: list[0].silentSockets === 0 ? '0' : `${med('held')} / ${med('closedAtOnce')}${med('stillOpenAtDeadline') > 0 ? ` / ${med('stillOpenAtDeadline')} open` : ''}`,
+        silent:
+          list[0].silentSockets === 0
+            ? '0'
+            : `${med('held')} / ${med('closedAtOnce')}${med('stillOpenAtDeadline') > 0 ? ` / ${med('stillOpenAtDeadline')} open` : ''}`,
         nodeRefused: String(med('nodeRefused')),
         heldClose: list[0].silentSockets === 0 ? '—' : `${range(heldMedians, ms)} / max ${range(heldMax, ms)}`,
         firstSync: range(pick('firstSyncMs'), ms),

@@ -41,9 +41,17 @@ export async function measure(variant, size, options, transport = { name: 'tcp' 
   const warmupMs = Math.round(options.warmupSeconds * 1000);
   const measureMs = Math.round(options.seconds * 1000);
   return withChildren(async (fork) => {
-    const receiver = fork(RECEIVER, [variant, String(size), String(warmupMs), String(measureMs), ...transportArgs], childOptions('receiver', variant));
+    const receiver = fork(
+      RECEIVER,
+      [variant, String(size), String(warmupMs), String(measureMs), ...transportArgs],
+      childOptions('receiver', variant),
+    );
     const { port } = await expectMessage(receiver, 'listening', 10_000);
-    const sender = fork(SENDER, [variant, String(size), String(port), String(HIGH_WATER_MARK), ...transportArgs], childOptions('sender', variant));
+    const sender = fork(
+      SENDER,
+      [variant, String(size), String(port), String(HIGH_WATER_MARK), ...transportArgs],
+      childOptions('sender', variant),
+    );
     const deadline = warmupMs + measureMs + 15_000;
     const senderFailed = failureOf([sender], deadline);
     const resultArrived = expectMessage(receiver, 'result', deadline);
@@ -76,8 +84,7 @@ export const scenario = {
         return m.messagesPerSecond;
       });
       const raw = summary.get('raw').median;
-      const cpuBound = (variant) =>
-        1e9 / Math.max(summarize(cpu.get(variant).sender).median, summarize(cpu.get(variant).receiver).median);
+      const cpuBound = (variant) => 1e9 / Math.max(summarize(cpu.get(variant).sender).median, summarize(cpu.get(variant).receiver).median);
       for (const variant of VARIANTS) {
         const s = summary.get(variant);
         results.push({

@@ -38,7 +38,8 @@ beforeAll(async () => {
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   await waitForOutput(/dashboard: (http:\/\/\S+)/, 20_000);
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}; install it (apt-get install chromium) or set CHROMIUM_PATH`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`Chromium not found at ${CHROMIUM}; install it (apt-get install chromium) or set CHROMIUM_PATH`);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -80,7 +81,9 @@ describe.runIf(haveBrowser)('chat example', () => {
   }, 60_000);
 
   it('the dashboard lists both nodes and runs their commands', async () => {
-    const nodes = (await (await fetch('http://127.0.0.1:7070/api/nodes')).json()) as { nodes?: { name: string; status: string }[] } | { name: string; status: string }[];
+    const nodes = (await (await fetch('http://127.0.0.1:7070/api/nodes')).json()) as
+      | { nodes?: { name: string; status: string }[] }
+      | { name: string; status: string }[];
     const list = Array.isArray(nodes) ? nodes : (nodes.nodes ?? []);
     expect(list.map((n) => [n.name, n.status]).sort()).toEqual([
       ['chat-1', 'started'],
@@ -143,7 +146,10 @@ describe.runIf(haveBrowser)('chat example', () => {
     await one.fill('#text', 'back again');
     await one.click('button[type=submit]');
     await two.getByText('back again').waitFor({ timeout: 10_000 });
-    await one.getByRole('status').filter({ hasText: /^connected to chat-1$/ }).waitFor({ timeout: 10_000 });
+    await one
+      .getByRole('status')
+      .filter({ hasText: /^connected to chat-1$/ })
+      .waitFor({ timeout: 10_000 });
     await one.close();
     await two.close();
   }, 60_000);

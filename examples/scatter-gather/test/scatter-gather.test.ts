@@ -17,7 +17,12 @@ it('gathers four answers before the timeout, three with maxResponses, one from n
   const code = await new Promise((resolve) => child.on('exit', resolve));
   expect(code, output).toBe(0);
   expect(output).toContain('buyer connected to 5 workers');
-  for (const [worker, quote] of [['worker-1', 104], ['worker-2', 99], ['worker-3', 101], ['worker-4', 97]]) {
+  for (const [worker, quote] of [
+    ['worker-1', 104],
+    ['worker-2', 99],
+    ['worker-3', 101],
+    ['worker-4', 97],
+  ]) {
     expect(output).toContain(`  ${worker}: quote ${quote}`);
   }
   expect(output).not.toMatch(/worker-5: quote/);

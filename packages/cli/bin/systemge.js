@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 register('../../../scripts/source/hooks.mjs', import.meta.url);
 // `start` may serve the dashboard: bundle its browser UI once if it never was (under a second).
 if (process.argv[2] === 'start' && !existsSync(new URL('../../dashboard/dist/ui/index.html', import.meta.url))) {
-  execFileSync(process.execPath, [fileURLToPath(new URL('../../dashboard/scripts/build-ui.mjs', import.meta.url)), '--quiet'], { stdio: 'inherit' });
+  execFileSync(process.execPath, [fileURLToPath(new URL('../../dashboard/scripts/build-ui.mjs', import.meta.url)), '--quiet'], {
+    stdio: 'inherit',
+  });
 }
 await import('../src/bin.ts');

@@ -290,13 +290,19 @@ export async function main(argv: string[], io: CLIIO): Promise<number> {
       const level = values['log-level'] ?? 'info';
       if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
       const format = values['log-format'] ?? (io.errIsTTY === true ? 'pretty' : 'json');
-      if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')}`);
+      if (!(LOG_FORMATS as readonly string[]).includes(format))
+        throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')}`);
       return await start(file, level as LogLevel, format as LogFormat, io);
     }
     if (sub === 'init') {
       const [dir, extra] = positionals;
-      if (dir === undefined || extra !== undefined) throw new UsageError('usage: systemge init <dir> [--from-tarballs <dir>] [--no-install]');
-      return await initProject(dir, { fromTarballs: values['from-tarballs'] ?? io.env.SYSTEMGE_TARBALLS, install: values['no-install'] !== true, io });
+      if (dir === undefined || extra !== undefined)
+        throw new UsageError('usage: systemge init <dir> [--from-tarballs <dir>] [--no-install]');
+      return await initProject(dir, {
+        fromTarballs: values['from-tarballs'] ?? io.env.SYSTEMGE_TARBALLS,
+        install: values['no-install'] !== true,
+        io,
+      });
     }
     const nodes = values.node ?? (io.env.SYSTEMGE_NODE === undefined ? [] : [io.env.SYSTEMGE_NODE]);
     const dashboardURL = values.dashboard ?? (nodes.length === 0 ? io.env.SYSTEMGE_DASHBOARD : undefined);
@@ -305,7 +311,8 @@ export async function main(argv: string[], io: CLIIO): Promise<number> {
       if (positionals.length > 0) throw new UsageError('usage: systemge repl --dashboard <url> | --node <host:port> [--node …]');
       if (io.terminal === undefined) throw new UsageError('systemge repl needs a terminal');
       if (nodes.length > 0) return await runRepl({ kind: 'node', nodes: nodes.map((n) => nodeAccess(n, values, io.env)) }, io.terminal);
-      if (dashboardURL === undefined) throw new UsageError('--dashboard <url> or --node <host:port> is required (or set SYSTEMGE_DASHBOARD / SYSTEMGE_NODE)');
+      if (dashboardURL === undefined)
+        throw new UsageError('--dashboard <url> or --node <host:port> is required (or set SYSTEMGE_DASHBOARD / SYSTEMGE_NODE)');
       return await runRepl({ kind: 'dashboard', access: dashboardAccess(dashboardURL, values, io.env) }, io.terminal);
     }
     // command
@@ -316,12 +323,22 @@ export async function main(argv: string[], io: CLIIO): Promise<number> {
       return await commandViaNode(cmd, args, nodeAccess(nodes[0] as string, values, io.env), io);
     }
     const [node, cmd, ...args] = positionals;
-    if (node === undefined || cmd === undefined) throw new UsageError('usage: systemge command <node> <cmd> [args...] --dashboard <url>, or systemge command --node <host:port> <cmd> [args...]');
-    if (dashboardURL === undefined) throw new UsageError('--dashboard <url> or --node <host:port> is required (or set SYSTEMGE_DASHBOARD / SYSTEMGE_NODE)');
+    if (node === undefined || cmd === undefined)
+      throw new UsageError(
+        'usage: systemge command <node> <cmd> [args...] --dashboard <url>, or systemge command --node <host:port> <cmd> [args...]',
+      );
+    if (dashboardURL === undefined)
+      throw new UsageError('--dashboard <url> or --node <host:port> is required (or set SYSTEMGE_DASHBOARD / SYSTEMGE_NODE)');
     return await commandViaDashboard(node, cmd, args, dashboardAccess(dashboardURL, values, io.env), io);
   } catch (error) {
     const e = error as { code?: string; message: string };
-    if (e.code === 'SYSTEMGE_ERR_CLI_USAGE' || e.code === InsecureTokenError.code || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    if (
+      e.code === 'SYSTEMGE_ERR_CLI_USAGE' ||
+      e.code === InsecureTokenError.code ||
+      e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+      e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ||
+      e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
+    ) {
       io.err(`systemge: ${e.message}`);
       return ExitCode.usage;
     }

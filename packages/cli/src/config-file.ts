@@ -31,7 +31,8 @@ export interface LoadedConfig {
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const join = (base: string, key: string | number): string => (typeof key === 'number' ? `${base}[${key}]` : base === '' ? key : `${base}.${key}`);
+const join = (base: string, key: string | number): string =>
+  typeof key === 'number' ? `${base}[${key}]` : base === '' ? key : `${base}.${key}`;
 
 /** Replaces string values of the form `${NAME}` with environment variables; an unset one is an issue. */
 function substituteEnv(value: unknown, path: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): unknown {
@@ -79,7 +80,8 @@ function fileIssues(config: SystemgeFile, dir: string, ok: (part: string) => boo
     if (!existsSync(full) || !statSync(full).isFile()) fail(path, `file not found: ${full}`);
   });
   const transportNeedsCert = (t: SystemgeFile['nodes'][number]['transport'], path: string): void => {
-    if (t?.kind === 'tls' && (t.certFile === undefined || t.keyFile === undefined)) fail(path, 'a listening TLS node needs certFile and keyFile');
+    if (t?.kind === 'tls' && (t.certFile === undefined || t.keyFile === undefined))
+      fail(path, 'a listening TLS node needs certFile and keyFile');
   };
   const names = new Map<string, number>();
   const ports = new Map<number, string>();
@@ -98,7 +100,8 @@ function fileIssues(config: SystemgeFile, dir: string, ok: (part: string) => boo
     if (node.listen !== false) transportNeedsCert(node.transport, `${base}.transport`);
     const ws = node.websocket;
     if (ws?.sharePort === true && node.http === undefined) fail(`${base}.websocket.sharePort`, 'needs an "http" section on the same node');
-    if (ws?.sharePort === true && (ws.port !== undefined || ws.host !== undefined)) fail(`${base}.websocket.port`, 'not allowed with sharePort: the HTTP port is used');
+    if (ws?.sharePort === true && (ws.port !== undefined || ws.host !== undefined))
+      fail(`${base}.websocket.port`, 'not allowed with sharePort: the HTTP port is used');
     const commands = node.commands;
     const host = node.listen === false ? undefined : (node.listen?.host ?? '127.0.0.1');
     const auth = node.auth;
@@ -153,7 +156,9 @@ export function validateConfig(data: unknown, file: string, env: NodeJS.ProcessE
   add(isRecord(content) ? schemaIssues(SystemgeFileSchema, content) : [{ path: '', message: 'expected an object with "nodes"' }]);
   add(nodeIssues(content));
   // The checks that need whole, well-typed parts run on every node (and the dashboard) the schema passed.
-  const whole = issues.some((i) => i.path === '' || i.path === 'nodes' || (!i.path.startsWith('nodes[') && !i.path.startsWith('dashboard')));
+  const whole = issues.some(
+    (i) => i.path === '' || i.path === 'nodes' || (!i.path.startsWith('nodes[') && !i.path.startsWith('dashboard')),
+  );
   const ok = (part: string): boolean =>
     !whole && part !== '' && !issues.some((i) => i.path === part || i.path.startsWith(`${part}.`) || i.path.startsWith(`${part}[`));
   const config = content as SystemgeFile & { $schema?: string };
@@ -203,7 +208,9 @@ function parse(full: string, text: string): unknown {
     const offset = at === null ? text.length : Number(at[1]);
     const { line, column } = lineAndColumn(text, offset);
     const what = message.replace(/ in JSON at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '');
-    throw new ConfigFileError(full, '', `not valid JSON: ${what} (line ${line}, column ${column})\n${codeFrame(text, line, column)}`, { cause });
+    throw new ConfigFileError(full, '', `not valid JSON: ${what} (line ${line}, column ${column})\n${codeFrame(text, line, column)}`, {
+      cause,
+    });
   }
 }
 

@@ -31,19 +31,26 @@ export interface DashboardAnswer {
 }
 
 /** Checks the URL and the token rule once; then sends JSON requests over http or https. */
-export function dashboardClient(access: DashboardAccess): { origin: string; request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<DashboardAnswer> } {
+export function dashboardClient(access: DashboardAccess): {
+  origin: string;
+  request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<DashboardAnswer>;
+} {
   let base: URL;
   try {
     base = new URL(access.url);
   } catch {
     throw new UsageError(`--dashboard must be a URL such as https://127.0.0.1:7070, got "${access.url}"`);
   }
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new UsageError(`--dashboard must be an http:// or https:// URL, got "${access.url}"`);
+  if (base.protocol !== 'http:' && base.protocol !== 'https:')
+    throw new UsageError(`--dashboard must be an http:// or https:// URL, got "${access.url}"`);
   if ((access.cert === undefined) !== (access.key === undefined)) throw new UsageError('--cert and --key go together');
   if (access.token !== undefined && base.protocol === 'http:' && !access.allowInsecure && !isLoopbackHost(base.hostname)) {
     throw new InsecureTokenError(base.origin);
   }
-  const tls = base.protocol === 'https:' ? { ca: readPEM('--ca', access.ca), cert: readPEM('--cert', access.cert), key: readPEM('--key', access.key) } : {};
+  const tls =
+    base.protocol === 'https:'
+      ? { ca: readPEM('--ca', access.ca), cert: readPEM('--cert', access.cert), key: readPEM('--key', access.key) }
+      : {};
   const send = base.protocol === 'https:' ? httpsRequest : httpRequest;
   return {
     origin: base.origin,

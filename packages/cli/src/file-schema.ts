@@ -17,7 +17,8 @@ const flag = (description: string, defaultValue?: boolean) =>
   Type.Boolean({ description, ...(defaultValue === undefined ? {} : { default: defaultValue }) });
 const int = (minimum: number, maximum: number, description: string, defaultValue?: number) =>
   Type.Integer({ minimum, maximum, description, ...(defaultValue === undefined ? {} : { default: defaultValue }) });
-const count = (minimum: number, description: string, defaultValue?: number) => int(minimum, Number.MAX_SAFE_INTEGER, description, defaultValue);
+const count = (minimum: number, description: string, defaultValue?: number) =>
+  int(minimum, Number.MAX_SAFE_INTEGER, description, defaultValue);
 const ms = (minimum: 0 | 1, description: string, defaultValue: number) =>
   Type.Integer({ minimum, maximum: MAX_TIMER_MS, description, default: defaultValue, 'x-systemge-duration': true });
 const port = (description: string) => int(0, 65535, `${description}; 0 picks a free one. Default 0.`, 0);
@@ -64,7 +65,9 @@ export const TLSTransportFileSchema = strict(
     /** Lowest TLS version accepted. Default `TLSv1.2`. */
     minVersion: Type.Optional(TLS_VERSION),
     /** A listener closes a socket whose TLS handshake is not done within this time, ms. Default 10000. */
-    handshakeTimeoutMs: Type.Optional(count(1, 'A listener closes a socket whose TLS handshake is not done within this time, ms. Default 10000.', 10_000)),
+    handshakeTimeoutMs: Type.Optional(
+      count(1, 'A listener closes a socket whose TLS handshake is not done within this time, ms. Default 10000.', 10_000),
+    ),
   },
   'TLS transport; certificate files relative to the configuration file.',
 );
@@ -98,7 +101,9 @@ export const HTTPFileSchema = strict(
     /** Time allowed to receive the request headers, ms; 0 = unlimited. Default 10000. */
     headersTimeoutMs: Type.Optional(ms(0, 'Time allowed to receive the request headers, ms; 0 = unlimited. Default 10000.', 10_000)),
     /** How long an idle keep-alive connection stays open, ms; 0 = no timeout. Default 72000. */
-    keepAliveTimeoutMs: Type.Optional(ms(0, 'How long an idle keep-alive connection stays open, ms; 0 = no timeout. Default 72000.', 72_000)),
+    keepAliveTimeoutMs: Type.Optional(
+      ms(0, 'How long an idle keep-alive connection stays open, ms; 0 = no timeout. Default 72000.', 72_000),
+    ),
     /** Addresses and CIDR blocks allowed to connect; empty = everyone not denied. Default `[]`. */
     allow: Type.Optional(strings('Addresses and CIDR blocks allowed to connect; empty = everyone not denied. Default `[]`.')),
     /** Addresses and CIDR blocks refused with 403 (checked before `allow`). Default `[]`. */
@@ -116,7 +121,9 @@ export const WebSocketFileSchema = strict(
     /** URL path of the endpoint. Default `/ws`. */
     path: Type.Optional(Type.String({ minLength: 1, description: 'URL path of the endpoint. Default `/ws`.', default: '/ws' })),
     /** Listen address of the own server. Default `127.0.0.1`. */
-    host: Type.Optional(Type.String({ minLength: 1, description: 'Listen address of the own server. Default `127.0.0.1`.', default: '127.0.0.1' })),
+    host: Type.Optional(
+      Type.String({ minLength: 1, description: 'Listen address of the own server. Default `127.0.0.1`.', default: '127.0.0.1' }),
+    ),
     /** Listen port of the own server; 0 picks a free one. Default 0. */
     port: Type.Optional(port('Listen port of the own server')),
     /** Also accept msgpack binary frames. Default false. */
@@ -133,7 +140,9 @@ export const WebSocketFileSchema = strict(
      * Bytes a client may send in a burst, at least `maxMessageBytes`. Default `max(bytesPerSecond,
      * maxMessageBytes)`.
      */
-    byteBurst: Type.Optional(count(1, 'Bytes a client may send in a burst, at least `maxMessageBytes`. Default `max(bytesPerSecond, maxMessageBytes)`.')),
+    byteBurst: Type.Optional(
+      count(1, 'Bytes a client may send in a burst, at least `maxMessageBytes`. Default `max(bytesPerSecond, maxMessageBytes)`.'),
+    ),
     /** Over a rate limit: `error` drops the message and answers an error; `close` closes with 1008. Default `error`. */
     onRateLimit: Type.Optional(
       Type.Union([Type.Literal('error'), Type.Literal('close')], {
@@ -146,7 +155,9 @@ export const WebSocketFileSchema = strict(
     /** Soft limit on a client's unsent bytes, bytes. Default 4194304 (4 MiB). */
     maxBufferedBytes: Type.Optional(count(1, "Soft limit on a client's unsent bytes, bytes. Default 4194304 (4 MiB).", 4_194_304)),
     /** How long unsent data may stay over `maxBufferedBytes` before the client is disconnected, ms. Default 5000. */
-    slowClientTimeoutMs: Type.Optional(ms(1, 'How long unsent data may stay over `maxBufferedBytes` before the client is disconnected, ms. Default 5000.', 5000)),
+    slowClientTimeoutMs: Type.Optional(
+      ms(1, 'How long unsent data may stay over `maxBufferedBytes` before the client is disconnected, ms. Default 5000.', 5000),
+    ),
     /** Hard limit on a client's unsent bytes, at least `maxBufferedBytes`. Default `16 × maxBufferedBytes`. */
     hardMaxBufferedBytes: Type.Optional(
       count(1, "Hard limit on a client's unsent bytes, at least `maxBufferedBytes`. Default `16 × maxBufferedBytes`."),
@@ -200,7 +211,13 @@ export const DashboardHTTPSFileSchema = strict(
 export const DashboardFileSchema = strict(
   {
     /** Interface to bind; anything but loopback requires `token`. Default `127.0.0.1`. */
-    host: Type.Optional(Type.String({ minLength: 1, description: 'Interface to bind; anything but loopback requires `token`. Default `127.0.0.1`.', default: '127.0.0.1' })),
+    host: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'Interface to bind; anything but loopback requires `token`. Default `127.0.0.1`.',
+        default: '127.0.0.1',
+      }),
+    ),
     /** HTTP port; 0 picks a free one. Default 0. */
     port: Type.Optional(port('HTTP port')),
     /** Token API and page clients must present; required when `host` or `systemge.host` is not loopback. */
@@ -208,7 +225,9 @@ export const DashboardFileSchema = strict(
     /** Origins allowed to use the API and `/ws` besides the page itself. */
     allowedOrigins: Type.Optional(strings('Origins allowed to use the API and `/ws` besides the page itself.')),
     /** How often nodes are described and metrics pushed, ms. Default 1000. */
-    metricsIntervalMs: Type.Optional(int(10, Number.MAX_SAFE_INTEGER, 'How often nodes are described and metrics pushed, ms. Default 1000.', 1000)),
+    metricsIntervalMs: Type.Optional(
+      int(10, Number.MAX_SAFE_INTEGER, 'How often nodes are described and metrics pushed, ms. Default 1000.', 1000),
+    ),
     /** Serve the page, API and `/ws` over HTTPS. */
     https: Type.Optional(DashboardHTTPSFileSchema),
     /** Where nodes of other processes register. Default: 127.0.0.1, any free port, plain TCP. */
@@ -231,12 +250,17 @@ export const CommandsFileSchema = strict(
     /** Run commands for peers that passed the handshake. Default false. */
     remote: Type.Optional(flag('Run commands for peers that passed the handshake. Default false.', false)),
     /** Only these peer names (give each its own token in `auth.peerTokens`). Default: every authenticated peer. */
-    peers: Type.Optional(strings('Only these peer names (give each its own token in `auth.peerTokens`). Default: every authenticated peer.')),
+    peers: Type.Optional(
+      strings('Only these peer names (give each its own token in `auth.peerTokens`). Default: every authenticated peer.'),
+    ),
     /** Only these commands. Default: all. */
     allow: Type.Optional(strings('Only these commands. Default: all.')),
     /** Accept commands on a non-loopback host without `auth.token` / `auth.peerTokens` (TLS client certificates). Default false. */
     allowUnauthenticated: Type.Optional(
-      flag('Accept commands on a non-loopback host without `auth.token` / `auth.peerTokens` (TLS client certificates). Default false.', false),
+      flag(
+        'Accept commands on a non-loopback host without `auth.token` / `auth.peerTokens` (TLS client certificates). Default false.',
+        false,
+      ),
     ),
   },
   "Commands from peers over the node's Systemge port (`systemge command --node`, `systemge repl --node`). Off unless `remote: true`; see `remoteCommands()` of `@systemge/node`.",
@@ -250,7 +274,9 @@ const nodeFileProperties = {
    */
   application: Type.Optional(file('Module whose default export is the application object or a factory `(context) => application`')),
   /** Free-form options given to the application factory. */
-  options: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Free-form options given to the application factory.' })),
+  options: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), { description: 'Free-form options given to the application factory.' }),
+  ),
   /** How connections are made: `{ "kind": "tcp" }` (default) or `{ "kind": "tls", ... }`. */
   transport: Type.Optional(TransportFileSchema),
   /** The node's HTTP component (`httpComponent()` of `@systemge/http`). */

@@ -192,7 +192,11 @@ export async function initProject(dir: string, options: InitOptions): Promise<nu
     throw new UsageError(`${target} exists and is not an empty folder`);
   }
   const tarballs = options.fromTarballs === undefined ? undefined : tarballsIn(options.fromTarballs);
-  const name = basename(target).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[._-]+/, '') || 'systemge-project';
+  const name =
+    basename(target)
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^[._-]+/, '') || 'systemge-project';
   const version = cliVersion();
   const dependencies: Record<string, string> =
     tarballs === undefined
@@ -233,7 +237,10 @@ export async function initProject(dir: string, options: InitOptions): Promise<nu
   }
   io.out(`systemge: npm install${tarballs === undefined ? '' : ` (@systemge packages from ${resolve(options.fromTarballs as string)})`}`);
   const code = await new Promise<number>((done) => {
-    const child = spawn('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: target, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: target,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const relay = (write: (line: string) => void) => (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') write(`  ${line}`);
     };

@@ -59,7 +59,8 @@ function nodeBackend(clients: NodeClient[]): Backend {
   };
   return {
     where: clients.map((c) => c.node).join(', '),
-    nodes: async () => clients.map((c) => ({ name: c.node, status: c.commandsEnabled ? 'connected' : 'connected (commands off)', address: c.address })),
+    nodes: async () =>
+      clients.map((c) => ({ name: c.node, status: c.commandsEnabled ? 'connected' : 'connected (commands off)', address: c.address })),
     commands: async (node) => {
       const result = await get(node).run('commands', []);
       return Array.isArray(result) ? result.map(String) : String(result).split('\n');
@@ -91,12 +92,19 @@ function dashboardBackend(access: DashboardAccess): Backend {
   return {
     where: dashboard.origin,
     nodes: async () => {
-      const { nodes } = (await ok('GET', '/api/nodes')) as { nodes: { name: string; status: string; address?: { host: string; port: number } | null }[] };
-      return nodes.map((n) => ({ name: n.name, status: n.status, address: n.address == null ? '' : `${n.address.host}:${n.address.port}` }));
+      const { nodes } = (await ok('GET', '/api/nodes')) as {
+        nodes: { name: string; status: string; address?: { host: string; port: number } | null }[];
+      };
+      return nodes.map((n) => ({
+        name: n.name,
+        status: n.status,
+        address: n.address == null ? '' : `${n.address.host}:${n.address.port}`,
+      }));
     },
     commands: async (node) => ((await ok('GET', path(node))) as { commands?: string[] }).commands ?? [],
     topics: () => ({ asyncTopics: [], syncTopics: [] }),
-    run: async (node, command, args) => ((await ok('POST', `${path(node)}/command`, { command, args })) as { result: CommandResult }).result,
+    run: async (node, command, args) =>
+      ((await ok('POST', `${path(node)}/command`, { command, args })) as { result: CommandResult }).result,
     stats: async (node) => ((await ok('GET', path(node))) as { stats: Record<string, number> }).stats,
     call: noMessages,
     emit: noMessages,
@@ -107,7 +115,8 @@ function dashboardBackend(access: DashboardAccess): Backend {
 /** Splits a line into words; "double quoted" words may hold spaces. The payload of call/emit is the rest of the line. */
 function words(line: string): string[] {
   const out: string[] = [];
-  for (const m of line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] as string));
+  for (const m of line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g))
+    out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] as string));
   return out;
 }
 
@@ -204,7 +213,12 @@ export async function runRepl(target: ReplTarget, io: ReplIO): Promise<number> {
   const historyFile = io.historyFile ?? process.env.SYSTEMGE_REPL_HISTORY ?? join(homedir(), '.systemge_repl_history');
   let history: string[] = [];
   try {
-    if (existsSync(historyFile)) history = readFileSync(historyFile, 'utf8').split('\n').filter((l) => l !== '').reverse().slice(0, 500);
+    if (existsSync(historyFile))
+      history = readFileSync(historyFile, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .reverse()
+        .slice(0, 500);
   } catch {
     // No history.
   }
@@ -250,7 +264,8 @@ export async function runRepl(target: ReplTarget, io: ReplIO): Promise<number> {
           const stats = await backend.stats(node);
           const at = Date.now();
           if (done) return;
-          if (previous !== undefined) io.output.write(`\r\u001b[K${watchLine(node, previous.stats, stats, Math.max(0.001, (at - previous.at) / 1000))}`);
+          if (previous !== undefined)
+            io.output.write(`\r\u001b[K${watchLine(node, previous.stats, stats, Math.max(0.001, (at - previous.at) / 1000))}`);
           else io.output.write(`\r\u001b[Kwatching ${node} (Enter or Ctrl+C stops)…`);
           previous = { stats, at };
         } catch (error) {
@@ -286,7 +301,8 @@ export async function runRepl(target: ReplTarget, io: ReplIO): Promise<number> {
       case 'nodes': {
         const rows = await refreshNodes();
         const width = Math.max(4, ...rows.map((r) => r.name.length));
-        for (const r of rows) write(`${r.name === current ? '*' : ' '} ${r.name.padEnd(width)}  ${r.status}${r.address === '' ? '' : `  ${r.address}`}`);
+        for (const r of rows)
+          write(`${r.name === current ? '*' : ' '} ${r.name.padEnd(width)}  ${r.status}${r.address === '' ? '' : `  ${r.address}`}`);
         return true;
       }
       case 'use': {

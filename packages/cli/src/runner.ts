@@ -93,9 +93,14 @@ async function build(loaded: LoadedConfig, logger: Logger): Promise<RunningNode[
     if (http !== undefined) plugins.push(http as NodePlugin);
     if (websocket !== undefined) plugins.push(websocket as NodePlugin);
     if (commands?.remote === true) {
-      plugins.push(remoteCommands({ peers: commands.peers, commands: commands.allow, allowUnauthenticated: commands.allowUnauthenticated }));
+      plugins.push(
+        remoteCommands({ peers: commands.peers, commands: commands.allow, allowUnauthenticated: commands.allowUnauthenticated }),
+      );
     }
-    const config: NodeConfig = { ...(nodeFields as Omit<NodeConfig, 'transport'>), transport: transportFor(transport, loaded.dir, nodeLogger) };
+    const config: NodeConfig = {
+      ...(nodeFields as Omit<NodeConfig, 'transport'>),
+      transport: transportFor(transport, loaded.dir, nodeLogger),
+    };
     const node = createNode(config, application, { logger, plugins });
     out.push({ node, http, websocket, link: undefined });
   }

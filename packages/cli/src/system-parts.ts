@@ -9,7 +9,6 @@ import { tcpTransport } from '@systemge/transport-tcp';
 import { tlsTransport } from '@systemge/transport-tls';
 import { websocketComponent, type WebSocketComponent, type WebSocketComponentOptions } from '@systemge/websocket';
 import type { DashboardFileConfig, LoadedConfig, NodeFileConfig, TransportFileConfig } from './config-file.js';
-import { ConfigFileError } from './errors.js';
 
 /*
  * The parts `systemge start` builds from a file — transports, HTTP and WebSocket components,
@@ -102,7 +101,8 @@ function at<T>(issues: Issue[], base: string, build: () => T, fieldOf: (option: 
     if (typeof e.option !== 'string' || !/^SYSTEMGE_ERR_(TLS|HTTP|WS|DASHBOARD)_/.test(e.code ?? '')) throw error;
     const field = fieldOf(e.option);
     // The library's message names its own option; the path already names the file's field.
-    const detail = typeof e.requirement === 'string' ? `must be ${e.requirement}` : e.message.replace(/^invalid [A-Za-z]+ option [^:]+: /, '');
+    const detail =
+      typeof e.requirement === 'string' ? `must be ${e.requirement}` : e.message.replace(/^invalid [A-Za-z]+ option [^:]+: /, '');
     issues.push({ path: field === '' ? base : `${base}.${field}`, message: detail });
     return undefined;
   }
@@ -111,7 +111,12 @@ function at<T>(issues: Issue[], base: string, build: () => T, fieldOf: (option: 
 /** The dashboard's `token` is required off loopback: say so with the config file's field names. */
 function dashboardCheck(issues: Issue[], options: DashboardOptions): void {
   try {
-    at(issues, 'dashboard', () => checkDashboardOptions(options), (option) => option.split('.').map(fileField).join('.'));
+    at(
+      issues,
+      'dashboard',
+      () => checkDashboardOptions(options),
+      (option) => option.split('.').map(fileField).join('.'),
+    );
   } catch (error) {
     const e = error as { code?: string; host?: string; listener?: string };
     if (e.code !== 'SYSTEMGE_ERR_DASHBOARD_TOKEN_REQUIRED') throw error;

@@ -38,7 +38,7 @@ async function start(name: string, content: unknown): Promise<Record<string, str
   return addresses;
 }
 
-describe('systemge command --node: commands over the node\'s Systemge port, no dashboard', () => {
+describe("systemge command --node: commands over the node's Systemge port, no dashboard", () => {
   it('runs built-in and application commands with the node token; data prints as JSON', async () => {
     const { ops } = await start('token.json', {
       nodes: [{ name: 'ops', application: './echo-app.js', auth: { token: '${NODE_TOKEN}' }, commands: { remote: true } }],
@@ -95,13 +95,33 @@ describe('systemge command --node: commands over the node\'s Systemge port, no d
         {
           name: 'secure',
           application: './echo-app.js',
-          transport: { kind: 'tls', certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.ca.certFile, requestClientCert: true },
+          transport: {
+            kind: 'tls',
+            certFile: pki.server.certFile,
+            keyFile: pki.server.keyFile,
+            caFile: pki.ca.certFile,
+            requestClientCert: true,
+          },
           auth: { token: '${NODE_TOKEN}' },
           commands: { remote: true },
         },
       ],
     });
-    const ok = await runToEnd(['command', '--node', secure as string, '--token', TOKEN, '--ca', pki.ca.certFile, '--cert', pki.client.certFile, '--key', pki.client.keyFile, 'greet', 'tls']);
+    const ok = await runToEnd([
+      'command',
+      '--node',
+      secure as string,
+      '--token',
+      TOKEN,
+      '--ca',
+      pki.ca.certFile,
+      '--cert',
+      pki.client.certFile,
+      '--key',
+      pki.client.keyFile,
+      'greet',
+      'tls',
+    ]);
     expect(ok, ok.stderr).toMatchObject({ code: 0, stdout: 'hello tls' });
     const noCert = await runToEnd(['command', '--node', secure as string, '--token', TOKEN, '--ca', pki.ca.certFile, 'greet']);
     expect(noCert.code).toBe(3);

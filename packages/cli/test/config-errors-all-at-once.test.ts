@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigFileError, ExitCode, loadConfigFile, main } from '../src/index.js';
+import { type ConfigFileError, ExitCode, loadConfigFile, main } from '../src/index.js';
 import { testIO } from './io.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'systemge-cli-errors-'));
@@ -68,7 +68,9 @@ describe('configuration file errors', () => {
       'dashboard.token',
     ]);
     const byPath = Object.fromEntries(error.issues.map((i) => [i.path, i.message]));
-    expect(byPath['nodes[0].sync.timeoutMs']).toBe('expected an integer from 1 to 2147483647 ms (the Node.js timer maximum), got number 1000000000000');
+    expect(byPath['nodes[0].sync.timeoutMs']).toBe(
+      'expected an integer from 1 to 2147483647 ms (the Node.js timer maximum), got number 1000000000000',
+    );
     expect(byPath['nodes[0].transport.caFile']).toBe('not an option of "kind": "tcp"');
     expect(byPath['nodes[2].listen.port']).toBe('port 4000 is also used by nodes[1].http.port');
 
@@ -76,7 +78,8 @@ describe('configuration file errors', () => {
     expect(result.code).toBe(ExitCode.failed);
     expect(result.stderr[0]).toBe('systemge: invalid configuration: 11 problems');
     expect(result.stderr.slice(1)).toHaveLength(11);
-    for (const line of result.stderr.slice(1)) expect(line.startsWith(`${file}: nodes[`) || line.startsWith(`${file}: dashboard.`), line).toBe(true);
+    for (const line of result.stderr.slice(1))
+      expect(line.startsWith(`${file}: nodes[`) || line.startsWith(`${file}: dashboard.`), line).toBe(true);
   });
 
   it('a YAML indentation error names the absolute file and shows the lines with a caret under the culprit', async () => {
@@ -104,13 +107,25 @@ describe('configuration file errors', () => {
     const file = write('comma.json', '{\n  "nodes": [\n    { "name": "a" }\n    { "name": "b" }\n  ]\n}\n');
     const result = await validate(relative(process.cwd(), file));
     expect(result.code).toBe(ExitCode.failed);
-    expect(result.stderr[0]).toMatch(new RegExp(`^systemge: invalid configuration: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not valid JSON: .* \\(line 4, column 5\\)$`));
-    expect(result.stderr.slice(1)).toEqual(['  2 |   "nodes": [', '  3 |     { "name": "a" }', '> 4 |     { "name": "b" }', '    |     ^', '  5 |   ]']);
+    expect(result.stderr[0]).toMatch(
+      new RegExp(
+        `^systemge: invalid configuration: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not valid JSON: .* \\(line 4, column 5\\)$`,
+      ),
+    );
+    expect(result.stderr.slice(1)).toEqual([
+      '  2 |   "nodes": [',
+      '  3 |     { "name": "a" }',
+      '> 4 |     { "name": "b" }',
+      '    |     ^',
+      '  5 |   ]',
+    ]);
   });
 
   it('a file cut short points at its end', () => {
     const error = thrown(() => loadConfigFile(write('short.json', '{ "nodes": [ '), {}));
-    expect(error.message).toMatch(/short\.json: not valid JSON: Unexpected end of JSON input \(line 1, column 14\)\n> 1 \| \{ "nodes": \[ \n {4}\| {14}\^/);
+    expect(error.message).toMatch(
+      /short\.json: not valid JSON: Unexpected end of JSON input \(line 1, column 14\)\n> 1 \| \{ "nodes": \[ \n {4}\| {14}\^/,
+    );
   });
 
   it('a file that cannot be read is named by its absolute path', () => {

@@ -69,7 +69,15 @@ describe('a node of the file that cannot start', () => {
     const okPort = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'systemge-cli-mesh-fail-'));
     const file = join(dir, 'fail.json');
-    writeFileSync(file, JSON.stringify({ nodes: [{ name: 'a', listen: { port: okPort } }, { name: 'b', listen: { port: busy } }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        nodes: [
+          { name: 'a', listen: { port: okPort } },
+          { name: 'b', listen: { port: busy } },
+        ],
+      }),
+    );
     try {
       await expect(startSystem(loadConfigFile(file, {}))).rejects.toMatchObject({ code: 'SYSTEMGE_ERR_LISTEN_FAILED' });
       // Node a started and was stopped again: its port is free.

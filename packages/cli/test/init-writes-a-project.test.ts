@@ -19,7 +19,10 @@ describe('systemge init', () => {
     expect(manifest.scripts).toEqual({ start: 'systemge start systemge.yaml', test: 'node --test test/' });
     expect(Object.keys(manifest.dependencies ?? {})).toEqual(['@systemge/cli', '@systemge/node']);
     const loaded = loadConfigFile(join(dir, 'systemge.yaml'), {});
-    expect(loaded.config.nodes.map((n) => [n.name, n.commands?.remote])).toEqual([['greeter', true], ['client', true]]);
+    expect(loaded.config.nodes.map((n) => [n.name, n.commands?.remote])).toEqual([
+      ['greeter', true],
+      ['client', true],
+    ]);
     expect(io.stdout.at(-1)).toBe(`next: cd ${dir} && npm install && npm test`);
   });
 

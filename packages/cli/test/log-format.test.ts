@@ -14,17 +14,23 @@ describe('systemge start logs: readable lines on a terminal, JSON lines otherwis
       false,
     );
     expect(line).toBe('03:04:05.678 WARN  a: cannot reach 10.0.0.1:9 (ECONNREFUSED)  attempt=1');
-    expect(prettyLine('info', new Date(0), { msg: 'x', detail: 'two words' }, true)).toMatch(new RegExp(`${ESC}\\[36mINFO ${ESC}\\[0m x {2}.*detail="two words"`));
+    expect(prettyLine('info', new Date(0), { msg: 'x', detail: 'two words' }, true)).toMatch(
+      new RegExp(`${ESC}\\[36mINFO ${ESC}\\[0m x {2}.*detail="two words"`),
+    );
   });
 
   it('writes JSON lines in json format and readable lines in pretty format, at the chosen level', () => {
     const json: string[] = [];
     const pretty: string[] = [];
-    cliLogger('info', 'json', (l) => json.push(l)).child?.({ node: 'n' }).info({ port: 1 }, 'listening');
-    cliLogger('info', 'pretty', (l) => pretty.push(l)).child?.({ node: 'n' }).info({ port: 1 }, 'listening');
+    cliLogger('info', 'json', (l) => json.push(l))
+      .child?.({ node: 'n' })
+      .info({ port: 1 }, 'listening');
+    cliLogger('info', 'pretty', (l) => pretty.push(l))
+      .child?.({ node: 'n' })
+      .info({ port: 1 }, 'listening');
     cliLogger('warn', 'pretty', (l) => pretty.push(l)).info('hidden below warn');
     expect(JSON.parse(json[0] as string)).toMatchObject({ level: 'info', node: 'n', port: 1, msg: 'listening' });
-    expect(pretty).toEqual([expect.stringMatching(/^\d\d:\d\d:\d\d\.\d{3} INFO  n: listening {2}port=1$/)]);
+    expect(pretty).toEqual([expect.stringMatching(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}n: listening {2}port=1$/)]);
   });
 
   it('picks pretty on a terminal and json otherwise, unless --log-format says', async () => {

@@ -63,19 +63,24 @@ describe('names that exist on Object.prototype', () => {
 
 describe('timer fields of the HTTP and WebSocket sections', () => {
   it('are refused above what a Node timer holds, as the components refuse them', async () => {
-    for (const [i, [section, field, value]] of ([
-      ['http', 'requestTimeoutMs', 2 ** 31],
-      ['http', 'keepAliveTimeoutMs', 1e12],
-      ['websocket', 'pingIntervalMs', 2 ** 31],
-      ['websocket', 'slowClientTimeoutMs', 0],
-    ] as const).entries()) {
+    for (const [i, [section, field, value]] of (
+      [
+        ['http', 'requestTimeoutMs', 2 ** 31],
+        ['http', 'keepAliveTimeoutMs', 1e12],
+        ['websocket', 'pingIntervalMs', 2 ** 31],
+        ['websocket', 'slowClientTimeoutMs', 0],
+      ] as const
+    ).entries()) {
       const file = write(`timer-${i}.json`, JSON.stringify({ nodes: [{ name: 'a', [section]: { [field]: value } }] }));
       const result = await run(['validate', file]);
       expect(result.code, field).toBe(ExitCode.failed);
       expect(result.message).toContain(`nodes[0].${section}.${field}: expected an integer from`);
       expect(result.message).toContain('2147483647');
     }
-    const ok = write('timer-ok.json', JSON.stringify({ nodes: [{ name: 'a', websocket: { slowClientTimeoutMs: 2000, hardMaxBufferedBytes: 1 << 26 } }] }));
+    const ok = write(
+      'timer-ok.json',
+      JSON.stringify({ nodes: [{ name: 'a', websocket: { slowClientTimeoutMs: 2000, hardMaxBufferedBytes: 1 << 26 } }] }),
+    );
     expect((await run(['validate', ok])).code).toBe(ExitCode.ok);
   });
 });

@@ -47,7 +47,10 @@ export function runCLI(args: string[], env: NodeJS.ProcessEnv = {}): CLIProcess 
       const seen = stdout.find((l) => pattern.test(l));
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stderr: ${stderr.join('\n')}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stderr: ${stderr.join('\n')}`)),
+          timeoutMs,
+        );
         void exited.then((code) => {
           clearTimeout(timer);
           reject(new Error(`systemge exited ${code} before printing ${pattern}; stderr: ${stderr.join('\n')}`));

@@ -41,24 +41,34 @@ describe('remote operations encrypted end to end, through the real CLI', () => {
         https: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.ca.certFile, requestClientCert: true },
         systemge: {
           port: 0,
-          transport: { kind: 'tls', certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.ca.certFile, requestClientCert: true },
+          transport: {
+            kind: 'tls',
+            certFile: pki.server.certFile,
+            keyFile: pki.server.keyFile,
+            caFile: pki.ca.certFile,
+            requestClientCert: true,
+          },
         },
       },
       nodes: [{ name: 'ops', application: './echo-app.js' }],
     });
     const url = (await dashboard.line(/^dashboard: /)).slice('dashboard: '.length);
     expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    const registrations = (await dashboard.line(/^  nodes in other processes join the dashboard over Systemge at /)).split(' at ').at(-1) as string;
+    const registrations = (await dashboard.line(/^ {2}nodes in other processes join the dashboard over Systemge at /))
+      .split(' at ')
+      .at(-1) as string;
     const port = Number(registrations.split(':').at(-1));
 
     const worker = start('worker.json', {
-      nodes: [{
-        name: 'worker',
-        application: './echo-app.js',
-        options: { greeting: 'hi' },
-        transport: { kind: 'tls', certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.ca.certFile },
-        dashboard: { host: '127.0.0.1', port, token: '${DASH_TOKEN}' },
-      }],
+      nodes: [
+        {
+          name: 'worker',
+          application: './echo-app.js',
+          options: { greeting: 'hi' },
+          transport: { kind: 'tls', certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.ca.certFile },
+          dashboard: { host: '127.0.0.1', port, token: '${DASH_TOKEN}' },
+        },
+      ],
     });
     await worker.line(/^systemge: started 1 node/);
 
@@ -77,14 +87,28 @@ describe('remote operations encrypted end to end, through the real CLI', () => {
     expect(noCert.code).toBe(3);
     expect(noCert.stderr).toMatch(/cannot reach the dashboard/);
     // Without the CA the server is not trusted.
-    const noCA = await runToEnd(['command', 'worker', 'greet', '--dashboard', url, '--token', TOKEN, '--cert', pki.client.certFile, '--key', pki.client.keyFile]);
+    const noCA = await runToEnd([
+      'command',
+      'worker',
+      'greet',
+      '--dashboard',
+      url,
+      '--token',
+      TOKEN,
+      '--cert',
+      pki.client.certFile,
+      '--key',
+      pki.client.keyFile,
+    ]);
     expect(noCA.code).toBe(3);
     expect(noCA.stderr).toMatch(/certificate/i);
   }, 60_000);
 
   it('prints a refused link token at error level, without the token', async () => {
     const dashboard = start('plain-dashboard.json', { dashboard: { token: '${DASH_TOKEN}' }, nodes: [{ name: 'ops' }] });
-    const registrations = (await dashboard.line(/^  nodes in other processes join the dashboard over Systemge at /)).split(' at ').at(-1) as string;
+    const registrations = (await dashboard.line(/^ {2}nodes in other processes join the dashboard over Systemge at /))
+      .split(' at ')
+      .at(-1) as string;
     const port = Number(registrations.split(':').at(-1));
     const file = join(dir, 'wrong-token.json');
     writeFileSync(file, JSON.stringify({ nodes: [{ name: 'intruder', dashboard: { host: '127.0.0.1', port, token: 'wrong' } }] }));
@@ -94,7 +118,10 @@ describe('remote operations encrypted end to end, through the real CLI', () => {
     const deadline = Date.now() + 10_000;
     while (!worker.stderr.some((l) => l.includes('dashboard refused the link token')) && Date.now() < deadline) {
       // The next stderr chunk, or a re-check after a second if none comes.
-      await Promise.race([new Promise((resolve) => worker.child.stderr!.once('data', resolve)), new Promise((resolve) => setTimeout(resolve, 1000))]);
+      await Promise.race([
+        new Promise((resolve) => worker.child.stderr!.once('data', resolve)),
+        new Promise((resolve) => setTimeout(resolve, 1000)),
+      ]);
     }
     const refusal = worker.stderr.find((l) => l.includes('dashboard refused the link token'));
     expect(refusal, worker.stderr.join('\n')).toBeDefined();

@@ -44,7 +44,9 @@ describe.skipIf(!hasScript)('systemge repl, driven through a pseudo-terminal', (
     const s = await system('direct.json', { nodes: [{ name: 'alpha', application: './repl-app.js', commands: { remote: true } }] });
     const alphaPort = Number(addressOf(s, 'alpha').split(':')[1]);
     const s2 = await system('direct-beta.json', {
-      nodes: [{ name: 'beta', application: './repl-app.js', commands: { remote: true }, endpoints: [{ host: '127.0.0.1', port: alphaPort }] }],
+      nodes: [
+        { name: 'beta', application: './repl-app.js', commands: { remote: true }, endpoints: [{ host: '127.0.0.1', port: alphaPort }] },
+      ],
     });
     const history = join(dir, 'history');
     const t = runOnTerminal(['repl', '--node', addressOf(s, 'alpha'), '--node', addressOf(s2, 'beta')], { SYSTEMGE_REPL_HISTORY: history });
@@ -113,7 +115,10 @@ describe.skipIf(!hasScript)('systemge repl, driven through a pseudo-terminal', (
   it('talks to a dashboard: nodes with status, use, commands, watch; call needs a node', async () => {
     const s = await system('dashboard.json', {
       dashboard: { port: 0 },
-      nodes: [{ name: 'one', application: './repl-app.js' }, { name: 'two', application: './repl-app.js' }],
+      nodes: [
+        { name: 'one', application: './repl-app.js' },
+        { name: 'two', application: './repl-app.js' },
+      ],
     });
     const t = runOnTerminal(['repl', '--dashboard', s.dashboard!.url!], { SYSTEMGE_REPL_HISTORY: join(dir, 'history-dashboard') });
     terminals.push(t);
@@ -151,15 +156,21 @@ describe.skipIf(!hasScript)('systemge repl, driven through a pseudo-terminal', (
 describe('systemge repl without a terminal', () => {
   it('reads a script of lines from a pipe, runs them in order and exits at the end of input', async () => {
     const s = await system('piped.json', { nodes: [{ name: 'solo', application: './repl-app.js', commands: { remote: true } }] });
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/systemge.js', import.meta.url)), 'repl', '--node', addressOf(s, 'solo')], {
-      env: { PATH: process.env.PATH, SYSTEMGE_REPL_HISTORY: join(dir, 'history-piped') },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(new URL('../bin/systemge.js', import.meta.url)), 'repl', '--node', addressOf(s, 'solo')],
+      {
+        env: { PATH: process.env.PATH, SYSTEMGE_REPL_HISTORY: join(dir, 'history-piped') },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stdin.end('emit note a\nemit note b\nnotes\ngreet piped\n');
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code).toBe(0);
-    expect(out).toBe('connected to solo; nodes: solo. Type help for commands.\nsent to solo\nsent to solo\n{\n  "notes": 2\n}\nhello piped\n');
+    expect(out).toBe(
+      'connected to solo; nodes: solo. Type help for commands.\nsent to solo\nsent to solo\n{\n  "notes": 2\n}\nhello piped\n',
+    );
   }, 30_000);
 });

@@ -13,14 +13,20 @@ const examples = ['../../../examples/chat/systemge.config.json'];
 
 describe('the published JSON Schema', () => {
   it('is the one generated from the file schema, which is built on the node schema (rebuild when this fails)', () => {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { exports: Record<string, string>; files: string[] };
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      exports: Record<string, string>;
+      files: string[];
+    };
     expect(pkg.exports['./schema.json']).toBe('./schema/systemge.schema.json');
     expect(pkg.files).toContain('schema');
     expect(shipped).toEqual(jsonSchemaDocument(SystemgeFileSchema));
     // Every node option, with its default and description, exactly as @systemge/node defines it.
     const node = jsonSchemaDocument(NodeConfigSchema) as { properties: Record<string, unknown> };
-    for (const [name, schema] of Object.entries(node.properties)) expect(shipped.properties.nodes.items.properties[name], name).toEqual(schema);
-    expect(shipped.properties.nodes.items.properties.sync).toMatchObject({ properties: { timeoutMs: { default: 5000, maximum: 2147483647 } } });
+    for (const [name, schema] of Object.entries(node.properties))
+      expect(shipped.properties.nodes.items.properties[name], name).toEqual(schema);
+    expect(shipped.properties.nodes.items.properties.sync).toMatchObject({
+      properties: { timeoutMs: { default: 5000, maximum: 2147483647 } },
+    });
   });
 
   it('accepts the example configuration files', () => {
@@ -44,6 +50,8 @@ describe('the published JSON Schema', () => {
     expect(validate({ nodes: [{ name: 'a', sync: { timeoutMs: 2 ** 31 } }] })).toBe(false);
     expect(validate({ nodes: [{ name: 'a', http: { requestTimeoutMs: 2 ** 31 } }] })).toBe(false);
     expect(validate({ nodes: [] })).toBe(false);
-    expect(validate({ $schema: './schema.json', nodes: [{ name: 'a', transport: { kind: 'tls', caFile: 'ca.pem' }, listen: false }] })).toBe(true);
+    expect(
+      validate({ $schema: './schema.json', nodes: [{ name: 'a', transport: { kind: 'tls', caFile: 'ca.pem' }, listen: false }] }),
+    ).toBe(true);
   });
 });

@@ -84,7 +84,15 @@ describe('systemge start and systemge command', () => {
     const firstPort = (free.address() as net.AddressInfo).port;
     await new Promise((resolve) => free.close(resolve));
     const file = join(dir, 'clash.json');
-    writeFileSync(file, JSON.stringify({ nodes: [{ name: 'one', listen: { port: firstPort } }, { name: 'two', listen: { port: busy } }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        nodes: [
+          { name: 'one', listen: { port: firstPort } },
+          { name: 'two', listen: { port: busy } },
+        ],
+      }),
+    );
     const io = testIO();
     expect(await main(['start', file], io)).toBe(ExitCode.unavailable);
     expect(io.stderr.join('\n')).toMatch(new RegExp(`could not start: .*${busy}`));

@@ -31,19 +31,64 @@ describe('systemge validate', () => {
 
   const broken: [string, unknown, RegExp][] = [
     ['missing name', { nodes: [{ listen: { port: 0 } }] }, /missing-name\.json: nodes\[0\]\.name: required field is missing/],
-    ['bad port', { nodes: [{ name: 'a', listen: { port: 70000 } }] }, /nodes\[0\]\.listen\.port: expected an integer from 0 to 65535, got number 70000/],
+    [
+      'bad port',
+      { nodes: [{ name: 'a', listen: { port: 70000 } }] },
+      /nodes\[0\]\.listen\.port: expected an integer from 0 to 65535, got number 70000/,
+    ],
     ['unknown field', { nodes: [{ name: 'a', colour: 'blue' }] }, /nodes\[0\]\.colour: unknown field; known fields: name, listen/],
-    ['wrong type', { nodes: [{ name: 'a', sync: { timeoutMs: 'soon' } }] }, /nodes\[0\]\.sync\.timeoutMs: expected an integer from 1 to \d+ ms \(the Node.js timer maximum\), got "soon"/],
-    ['missing cert file', { nodes: [{ name: 'a', transport: { kind: 'tls', certFile: './nope.crt', keyFile: './nope.key' } }] }, /nodes\[0\]\.transport\.certFile: file not found: .*nope\.crt/],
-    ['duplicate node names', { nodes: [{ name: 'a' }, { name: 'a' }] }, /nodes\[1\]\.name: duplicate node name "a" \(also nodes\[0\]\.name\)/],
+    [
+      'wrong type',
+      { nodes: [{ name: 'a', sync: { timeoutMs: 'soon' } }] },
+      /nodes\[0\]\.sync\.timeoutMs: expected an integer from 1 to \d+ ms \(the Node.js timer maximum\), got "soon"/,
+    ],
+    [
+      'missing cert file',
+      { nodes: [{ name: 'a', transport: { kind: 'tls', certFile: './nope.crt', keyFile: './nope.key' } }] },
+      /nodes\[0\]\.transport\.certFile: file not found: .*nope\.crt/,
+    ],
+    [
+      'duplicate node names',
+      { nodes: [{ name: 'a' }, { name: 'a' }] },
+      /nodes\[1\]\.name: duplicate node name "a" \(also nodes\[0\]\.name\)/,
+    ],
     ['missing application module', { nodes: [{ name: 'a', application: './missing.js' }] }, /nodes\[0\]\.application: file not found/],
-    ['endpoint without port', { nodes: [{ name: 'a', endpoints: [{ host: '127.0.0.1' }] }] }, /nodes\[0\]\.endpoints\[0\]\.port: required field is missing/],
-    ['bad handling mode', { nodes: [{ name: 'a', handling: { mode: 'parallel' } }] }, /nodes\[0\]\.handling\.mode: expected one of "concurrent", "sequential-connection", "sequential-node", got "parallel"/],
-    ['same port twice', { nodes: [{ name: 'a', listen: { port: 4000 } }, { name: 'b', http: { port: 4000 } }] }, /nodes\[1\]\.http\.port: port 4000 is also used by nodes\[0\]\.listen\.port/],
+    [
+      'endpoint without port',
+      { nodes: [{ name: 'a', endpoints: [{ host: '127.0.0.1' }] }] },
+      /nodes\[0\]\.endpoints\[0\]\.port: required field is missing/,
+    ],
+    [
+      'bad handling mode',
+      { nodes: [{ name: 'a', handling: { mode: 'parallel' } }] },
+      /nodes\[0\]\.handling\.mode: expected one of "concurrent", "sequential-connection", "sequential-node", got "parallel"/,
+    ],
+    [
+      'same port twice',
+      {
+        nodes: [
+          { name: 'a', listen: { port: 4000 } },
+          { name: 'b', http: { port: 4000 } },
+        ],
+      },
+      /nodes\[1\]\.http\.port: port 4000 is also used by nodes\[0\]\.listen\.port/,
+    ],
     ['no nodes', { nodes: [] }, /: nodes: expected a non-empty array of nodes, got an array/],
-    ['unset environment variable', { nodes: [{ name: 'a', auth: { token: '${SYSTEMGE_TEST_TOKEN}' } }] }, /nodes\[0\]\.auth\.token: environment variable SYSTEMGE_TEST_TOKEN is not set/],
-    ['websocket sharePort without http', { nodes: [{ name: 'a', websocket: { sharePort: true } }] }, /nodes\[0\]\.websocket\.sharePort: needs an "http" section/],
-    ['heartbeat timeout not above interval', { nodes: [{ name: 'a', heartbeat: { intervalMs: 1000, timeoutMs: 500 } }] }, /nodes\[0\]\.heartbeat\.timeoutMs: must be greater than heartbeat\.intervalMs/],
+    [
+      'unset environment variable',
+      { nodes: [{ name: 'a', auth: { token: '${SYSTEMGE_TEST_TOKEN}' } }] },
+      /nodes\[0\]\.auth\.token: environment variable SYSTEMGE_TEST_TOKEN is not set/,
+    ],
+    [
+      'websocket sharePort without http',
+      { nodes: [{ name: 'a', websocket: { sharePort: true } }] },
+      /nodes\[0\]\.websocket\.sharePort: needs an "http" section/,
+    ],
+    [
+      'heartbeat timeout not above interval',
+      { nodes: [{ name: 'a', heartbeat: { intervalMs: 1000, timeoutMs: 500 } }] },
+      /nodes\[0\]\.heartbeat\.timeoutMs: must be greater than heartbeat\.intervalMs/,
+    ],
   ];
 
   for (const [name, content, expected] of broken) {

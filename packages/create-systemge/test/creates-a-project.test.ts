@@ -17,7 +17,10 @@ describe('create-systemge', () => {
     for (const file of ['package.json', 'systemge.yaml', 'src/greeter.js', 'src/client.js', 'test/nodes.test.js', 'README.md']) {
       expect(existsSync(join(dir, file)), file).toBe(true);
     }
-    expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))).toMatchObject({ name: 'my-app', scripts: { test: 'node --test test/' } });
+    expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))).toMatchObject({
+      name: 'my-app',
+      scripts: { test: 'node --test test/' },
+    });
   });
 
   it('explains itself without a folder', () => {

@@ -55,6 +55,7 @@ for (const file of [join(out, 'index.html'), js, css, join(assets, iconName)]) {
   const gz = gzipSync(body, { level: 9 }).length;
   raw += body.length;
   gzipped += gz;
-  if (!quiet) console.log(`  ${file.slice(root.length).padEnd(40)} ${String(body.length).padStart(8)} B  ${String(gz).padStart(7)} B gzipped`);
+  if (!quiet)
+    console.log(`  ${file.slice(root.length).padEnd(40)} ${String(body.length).padStart(8)} B  ${String(gz).padStart(7)} B gzipped`);
 }
 if (!quiet) console.log(`  UI total ${(raw / 1024).toFixed(1)} KiB, ${(gzipped / 1024).toFixed(1)} KiB gzipped`);

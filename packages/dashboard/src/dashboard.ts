@@ -141,7 +141,10 @@ class DashboardServer implements Dashboard, DashboardCore {
     this.timer = setInterval(() => void this.tick(), this.intervalMs);
     this.logger.info({ url: this.url, systemge: this.systemgeAddress }, 'dashboard started');
     if (!this.secure && this.tokenCheck !== undefined && !isLoopbackHost(this.host)) {
-      this.logger.warn({ host: this.host }, 'dashboard serves plain HTTP on a non-loopback address: the token crosses the network in clear text; set https');
+      this.logger.warn(
+        { host: this.host },
+        'dashboard serves plain HTTP on a non-loopback address: the token crosses the network in clear text; set https',
+      );
     }
     const sys = this.options.systemge;
     if (sys !== undefined && this.tokenCheck !== undefined && sys.transport.name !== 'tls' && !isLoopbackHost(sys.host ?? this.host)) {
@@ -248,7 +251,10 @@ class DashboardServer implements Dashboard, DashboardCore {
   }
 
   async runAll(command: string, caller: Caller): Promise<Record<string, { result: CommandResult } | { error: string; code: string }>> {
-    const names = this.tracker.values().filter((t) => t.reachable).map((t) => t.name);
+    const names = this.tracker
+      .values()
+      .filter((t) => t.reachable)
+      .map((t) => t.name);
     const settled = await Promise.allSettled(names.map((name) => this.run(name, command, [], caller)));
     // fromEntries defines own properties: a node named `__proto__` is a key like any other.
     return Object.fromEntries(

@@ -99,11 +99,13 @@ function isPEM(value: unknown): boolean {
 
 /** Checks `https` and turns it into the options of Node's `https.createServer`. */
 function httpsServerOptions(https: DashboardHTTPSOptions): Record<string, unknown> {
-  if (typeof https !== 'object' || https === null) throw new DashboardOptionError('https', 'an object { cert, key, ca?, requestClientCert? }');
+  if (typeof https !== 'object' || https === null)
+    throw new DashboardOptionError('https', 'an object { cert, key, ca?, requestClientCert? }');
   if (!isPEM(https.cert)) throw new DashboardOptionError('https.cert', 'a PEM certificate chain (string or Buffer)');
   if (!isPEM(https.key)) throw new DashboardOptionError('https.key', 'a PEM private key (string or Buffer)');
   const cas = https.ca === undefined ? [] : Array.isArray(https.ca) ? https.ca : [https.ca];
-  if (cas.some((ca) => !isPEM(ca))) throw new DashboardOptionError('https.ca', 'PEM CA certificate(s) (string, Buffer or an array of them)');
+  if (cas.some((ca) => !isPEM(ca)))
+    throw new DashboardOptionError('https.ca', 'PEM CA certificate(s) (string, Buffer or an array of them)');
   if (https.requestClientCert !== undefined && typeof https.requestClientCert !== 'boolean') {
     throw new DashboardOptionError('https.requestClientCert', 'true or false');
   }
@@ -111,7 +113,8 @@ function httpsServerOptions(https: DashboardHTTPSOptions): Record<string, unknow
     throw new DashboardOptionError('https.ca', 'set when https.requestClientCert is true (the CA that verifies client certificates)');
   }
   const minVersion = https.minVersion ?? 'TLSv1.2';
-  if (!MIN_TLS_VERSIONS.includes(minVersion)) throw new DashboardOptionError('https.minVersion', `"TLSv1.2" or "TLSv1.3", got ${String(minVersion)}`);
+  if (!MIN_TLS_VERSIONS.includes(minVersion))
+    throw new DashboardOptionError('https.minVersion', `"TLSv1.2" or "TLSv1.3", got ${String(minVersion)}`);
   const options: Record<string, unknown> = { cert: https.cert, key: https.key, minVersion };
   if (https.passphrase !== undefined) options.passphrase = https.passphrase;
   if (cas.length > 0) options.ca = cas;

@@ -191,7 +191,8 @@ async function onClientMessage(core: DashboardCore, socket: WebSocket, data: Raw
     }
     if (typeof message !== 'object' || message === null) throw new DashboardRequestError('message must be a JSON object');
     id = message.id;
-    if (message.type !== 'command') throw new DashboardRequestError(`unknown message type ${JSON.stringify(message.type)}; expected "command"`);
+    if (message.type !== 'command')
+      throw new DashboardRequestError(`unknown message type ${JSON.stringify(message.type)}; expected "command"`);
     if (typeof message.name !== 'string') throw new DashboardRequestError('"name" must be the node name');
     const { command, args } = commandBody(message);
     try {

@@ -35,7 +35,12 @@ describe('dashboard access', () => {
 
   it('answers 401 to API requests without the right token', async () => {
     const dashboard = await startDashboard({ token: TOKEN }, false);
-    for (const headers of [{}, { authorization: 'Bearer wrong-token' }, { authorization: `Basic ${TOKEN}` }, { authorization: `Bearer ${TOKEN}x` }]) {
+    for (const headers of [
+      {},
+      { authorization: 'Bearer wrong-token' },
+      { authorization: `Basic ${TOKEN}` },
+      { authorization: `Bearer ${TOKEN}x` },
+    ]) {
       const response = await dashboard.inject({ url: '/api/nodes', headers });
       expect(response.statusCode, JSON.stringify(headers)).toBe(401);
       expect(JSON.parse(response.body)).toMatchObject({ code: 'SYSTEMGE_ERR_DASHBOARD_UNAUTHORIZED' });

@@ -16,7 +16,9 @@ const RATE: StepRule = { steps: 'decimal', minStep: 0.1 };
 const MS: StepRule = { steps: 'decimal', minStep: 0.01 };
 const INTEGER: StepRule = { steps: 'integer', minStep: 1 };
 
-const maxima = [0, 0.01, 0.3, 0.5, 0.8, 1, 1.2, 1.9, 2.5, 3, 7, 9.9, 42, 99, 100, 640, 1000, 1023, 1024, 1500, 5000, 65_000, 1.5e6, 2.1e7, 3.3e8, 7.5e9];
+const maxima = [
+  0, 0.01, 0.3, 0.5, 0.8, 1, 1.2, 1.9, 2.5, 3, 7, 9.9, 42, 99, 100, 640, 1000, 1023, 1024, 1500, 5000, 65_000, 1.5e6, 2.1e7, 3.3e8, 7.5e9,
+];
 
 describe('chart y ticks', () => {
   it.each([

@@ -133,11 +133,10 @@ export function forkRemoteNodes(args: {
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
 }): Promise<RemoteProcess> {
-  const child = fork(
-    inject('remoteProcessScript'),
-    [JSON.stringify({ heartbeatIntervalMs: 200, heartbeatTimeoutMs: 600, ...args })],
-    { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
-  );
+  const child = fork(inject('remoteProcessScript'), [JSON.stringify({ heartbeatIntervalMs: 200, heartbeatTimeoutMs: 600, ...args })], {
+    execArgv: [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once('exit', () => resolve());

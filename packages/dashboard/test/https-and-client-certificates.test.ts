@@ -31,7 +31,11 @@ async function getNodes(dashboard: Dashboard, dispatcher: Agent) {
 
 /** Opens `/ws` over TLS with `options`; resolves 'open' or the error it failed with. */
 function openWss(dashboard: Dashboard, options: { ca?: string; cert?: string; key?: string }): Promise<'open' | Error> {
-  const socket = new WebSocket(`${dashboard.url!.replace(/^https/, 'wss')}/ws`, ['systemge.dashboard.v1', `systemge.bearer.${TOKEN}`], options);
+  const socket = new WebSocket(
+    `${dashboard.url!.replace(/^https/, 'wss')}/ws`,
+    ['systemge.dashboard.v1', `systemge.bearer.${TOKEN}`],
+    options,
+  );
   onCleanup(() => socket.terminate());
   return new Promise((resolve) => {
     socket.once('open', () => resolve('open'));

@@ -18,7 +18,13 @@ describe('JSON endpoints and media types', () => {
     dashboard.addNode(node);
     const body = JSON.stringify({ command: 'echo', args: ['x'] });
     for (const url of POST_ENDPOINTS) {
-      for (const type of ['text/plain', 'text/plain; charset=utf-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml']) {
+      for (const type of [
+        'text/plain',
+        'text/plain; charset=utf-8',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'application/xml',
+      ]) {
         const response = await fetch(`${dashboard.url}${url}`, { method: 'POST', headers: { 'content-type': type }, body });
         expect(response.status, `${url} ${type}`).toBe(415);
         expect(await response.json()).toMatchObject({ code: 'SYSTEMGE_ERR_DASHBOARD_BAD_REQUEST' });

@@ -14,7 +14,13 @@ describe('dashboard /metrics and plugin samples', () => {
       stop: () => {},
       getStats: () => ({ requests_total: served }),
       getMetrics: (): PluginMetric[] => [
-        { name: 'http_requests_total', help: 'HTTP requests.', type: 'counter', labels: { route: 'GET /a/:id', status: '2xx' }, value: served },
+        {
+          name: 'http_requests_total',
+          help: 'HTTP requests.',
+          type: 'counter',
+          labels: { route: 'GET /a/:id', status: '2xx' },
+          value: served,
+        },
       ],
     };
     const node = createNode({ name: 'web', transport: tcpTransport() }, {}, { plugins: [plugin] });

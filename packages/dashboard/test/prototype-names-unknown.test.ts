@@ -35,7 +35,10 @@ describe('names that exist on Object.prototype', () => {
       });
       const text = await command.text();
       expect(command.status, `command ${name}`).toBe(404);
-      expect(JSON.parse(text)).toMatchObject({ code: 'SYSTEMGE_ERR_UNKNOWN_COMMAND', commands: expect.arrayContaining(['echo', 'status']) });
+      expect(JSON.parse(text)).toMatchObject({
+        code: 'SYSTEMGE_ERR_UNKNOWN_COMMAND',
+        commands: expect.arrayContaining(['echo', 'status']),
+      });
       expect(text).not.toMatch(INTERNALS);
     }
   });
@@ -53,7 +56,9 @@ describe('names that exist on Object.prototype', () => {
       expect(unknownCommand).toMatchObject({ name: 'alpha', command: name, code: 'SYSTEMGE_ERR_UNKNOWN_COMMAND' });
       expect(JSON.stringify([unknownNode, unknownCommand])).not.toMatch(INTERNALS);
       feed.send({ type: name, id: `type-${i}` });
-      expect(await feed.next((m) => m.type === 'error' && m['id'] === `type-${i}`)).toMatchObject({ code: 'SYSTEMGE_ERR_DASHBOARD_BAD_REQUEST' });
+      expect(await feed.next((m) => m.type === 'error' && m['id'] === `type-${i}`)).toMatchObject({
+        code: 'SYSTEMGE_ERR_DASHBOARD_BAD_REQUEST',
+      });
     }
   });
 
@@ -69,6 +74,7 @@ describe('names that exist on Object.prototype', () => {
     const response = await fetch(`${dashboard.url}/api/nodes/stop`, { method: 'POST' });
     const { results } = (await response.json()) as { results: Record<string, unknown> };
     expect(Object.keys(results).sort()).toEqual([...PROTOTYPE_NAMES].sort());
-    for (const name of PROTOTYPE_NAMES) expect(Object.getOwnPropertyDescriptor(results, name)?.value).toMatchObject({ result: expect.any(String) });
+    for (const name of PROTOTYPE_NAMES)
+      expect(Object.getOwnPropertyDescriptor(results, name)?.value).toMatchObject({ result: expect.any(String) });
   });
 });

@@ -28,11 +28,7 @@ async function setup() {
   });
   dashboard.addNode(await startNode({ name: 'local-1' }));
   const remote = await forkRemoteNodes({ dashboardPort: dashboard.systemgeAddress!.port, token: TOKEN, prefix: 'remote-' });
-  await until(
-    () => dashboard.nodes().filter((n) => n.status === 'started').length === 3,
-    10_000,
-    'three started nodes',
-  );
+  await until(() => dashboard.nodes().filter((n) => n.status === 'started').length === 3, 10_000, 'three started nodes');
   return { dashboard, remote };
 }
 
@@ -85,7 +81,8 @@ describe('nodes in two processes on one dashboard', () => {
     const first = await feed.next((m) => m.type === 'nodes');
     expect((first['nodes'] as DashboardNodeSummary[]).map((n) => n.name).sort()).toEqual(['local-1', 'remote-a', 'remote-b']);
     await feed.next(
-      (m) => m.type === 'topology' && (m['edges'] as { from: string; to: string }[]).some((e) => e.from === 'remote-b' && e.to === 'remote-a'),
+      (m) =>
+        m.type === 'topology' && (m['edges'] as { from: string; to: string }[]).some((e) => e.from === 'remote-b' && e.to === 'remote-a'),
       5000,
       'topology edge remote-b → remote-a',
     );
@@ -99,7 +96,12 @@ describe('nodes in two processes on one dashboard', () => {
     expect(stop.json()).toEqual({ result: 'node remote-a stopped' });
     const isStatus = (status: string) => (m: FeedMessage) => m.type === 'status' && m['name'] === 'remote-a' && m['status'] === status;
     await feed.next(isStatus('stopped'), 5000, 'remote-a stopped', mark);
-    await feed.next((m) => m.type === 'command' && m['command'] === 'stop' && m['result'] === 'node remote-a stopped', 5000, 'command message', mark);
+    await feed.next(
+      (m) => m.type === 'command' && m['command'] === 'stop' && m['result'] === 'node remote-a stopped',
+      5000,
+      'command message',
+      mark,
+    );
     expect(byName(dashboard.nodes(), 'remote-a')?.status).toBe('stopped');
 
     const mark2 = feed.messages.length;
@@ -113,7 +115,9 @@ describe('nodes in two processes on one dashboard', () => {
     feed.send({ type: 'command', id: 8, name: 'ghost', command: 'status' });
     expect(await feed.next((m) => m['id'] === 8)).toMatchObject({ type: 'error', code: 'SYSTEMGE_ERR_DASHBOARD_UNKNOWN_NODE' });
     feed.socket.send('{not json');
-    expect(await feed.next((m) => m.type === 'error' && m['id'] === undefined)).toMatchObject({ code: 'SYSTEMGE_ERR_DASHBOARD_BAD_REQUEST' });
+    expect(await feed.next((m) => m.type === 'error' && m['id'] === undefined)).toMatchObject({
+      code: 'SYSTEMGE_ERR_DASHBOARD_BAD_REQUEST',
+    });
   });
 
   it('marks remote nodes disconnected when their process dies, and shows them again when they come back', async () => {
@@ -123,7 +127,12 @@ describe('nodes in two processes on one dashboard', () => {
     const killedAt = Date.now();
     await remote.kill();
     for (const name of ['remote-a', 'remote-b']) {
-      await feed.next((m) => m.type === 'status' && m['name'] === name && m['status'] === 'disconnected', 2000, `${name} disconnected`, mark);
+      await feed.next(
+        (m) => m.type === 'status' && m['name'] === name && m['status'] === 'disconnected',
+        2000,
+        `${name} disconnected`,
+        mark,
+      );
     }
     // Within the link heartbeat timeout (600 ms) plus its interval, with room for a slow machine.
     expect(Date.now() - killedAt).toBeLessThan(2000);
@@ -156,7 +165,12 @@ describe('nodes in two processes on one dashboard', () => {
     await until(async () => (await received()) >= before + 30, 5000, 'remote-a received count to grow by 30');
     const text = (await api(dashboard, 'GET', '/metrics')).text;
     const names = new Set(parsePrometheusTextFormat(text).map((f) => f.name));
-    for (const name of ['systemge_bytes_received_total', 'systemge_sync_latency_ms', 'systemge_connections_out', 'systemge_process_heap_used_bytes']) {
+    for (const name of [
+      'systemge_bytes_received_total',
+      'systemge_sync_latency_ms',
+      'systemge_connections_out',
+      'systemge_process_heap_used_bytes',
+    ]) {
       expect(names.has(name), name).toBe(true);
     }
     expect(text).toMatch(/systemge_topic_messages_received_total\{node="remote-a",topic="work"\} \d+/);

@@ -26,7 +26,9 @@ describe('dashboard state and live feed options', () => {
       [{ maxBufferedBytes: 2048, hardMaxBufferedBytes: 1024 }, 'liveFeed.hardMaxBufferedBytes'],
     ];
     for (const [liveFeed, option] of bad) {
-      expect(() => createDashboard({ liveFeed })).toThrow(expect.objectContaining({ code: 'SYSTEMGE_ERR_DASHBOARD_INVALID_OPTION', option }));
+      expect(() => createDashboard({ liveFeed })).toThrow(
+        expect.objectContaining({ code: 'SYSTEMGE_ERR_DASHBOARD_INVALID_OPTION', option }),
+      );
     }
     expect(() => createDashboard({ liveFeed: { maxBufferedBytes: 128 * 1024 * 1024 } })).not.toThrow();
   });

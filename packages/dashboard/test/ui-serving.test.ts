@@ -36,7 +36,11 @@ describe('the browser UI at /', () => {
   it('serves the hashed assets with their types, a year of caching and gzip', async () => {
     const dashboard = await startDashboard();
     const paths = assetPaths((await dashboard.inject('/')).body);
-    expect(paths.map((p) => p.replace(/-[A-Za-z0-9]+\./, '-*.')).sort()).toEqual(['/assets/app-*.css', '/assets/app-*.js', '/assets/favicon-*.svg']);
+    expect(paths.map((p) => p.replace(/-[A-Za-z0-9]+\./, '-*.')).sort()).toEqual([
+      '/assets/app-*.css',
+      '/assets/app-*.js',
+      '/assets/favicon-*.svg',
+    ]);
     const types: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', svg: 'image/svg+xml' };
     for (const path of paths) {
       const plain = await dashboard.inject(path);

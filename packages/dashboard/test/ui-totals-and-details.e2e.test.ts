@@ -21,7 +21,10 @@ let browser: Browser;
 beforeAll(async () => {
   if (!haveBrowser) return;
   if (!existsSync(UI_INDEX)) throw new Error(`the UI is not built (${UI_INDEX} is missing): run pnpm --filter @systemge/dashboard build`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
 }, 30_000);
 
 afterAll(async () => {
@@ -30,27 +33,48 @@ afterAll(async () => {
 
 /** The totals the page shows for a node, by summary key (`data-value` of each cell). */
 async function totals(page: Page, node: string): Promise<Record<string, number>> {
-  return page.locator(`tr[data-totals-node="${node}"] td[data-total]`).evaluateAll((cells) =>
-    Object.fromEntries(cells.map((c) => [c.getAttribute('data-total') ?? '', Number(c.getAttribute('data-value') ?? 'NaN')])),
-  );
+  return page
+    .locator(`tr[data-totals-node="${node}"] td[data-total]`)
+    .evaluateAll((cells) =>
+      Object.fromEntries(cells.map((c) => [c.getAttribute('data-total') ?? '', Number(c.getAttribute('data-value') ?? 'NaN')])),
+    );
 }
 
 describe.skipIf(!haveBrowser)('dashboard page: totals and node details', () => {
   it('shows per-node totals that increase while messages flow, and a detail view listing every counter', async () => {
-    const dashboard = await startDashboard({ metricsIntervalMs: 200, systemge: { transport: tcpTransport(), heartbeat: { intervalMs: 200, timeoutMs: 600 } } });
+    const dashboard = await startDashboard({
+      metricsIntervalMs: 200,
+      systemge: { transport: tcpTransport(), heartbeat: { intervalMs: 200, timeoutMs: 600 } },
+    });
     await forkRemoteNodes({ dashboardPort: dashboard.systemgeAddress!.port, prefix: 'edge-' });
     const edgeAddress = () => dashboard.nodes().find((n) => n.name === 'edge-a' && n.status === 'started')?.address ?? undefined;
-    await until(() => dashboard.nodes().filter((n) => n.status === 'started').length === 2 && edgeAddress() !== undefined, 10_000, 'remote nodes');
-    const pricing = await startNode({ name: 'pricing' }, { getSyncMessageHandlers: () => ({ quote: (m) => `quote ${String(m.payload)}` }) });
+    await until(
+      () => dashboard.nodes().filter((n) => n.status === 'started').length === 2 && edgeAddress() !== undefined,
+      10_000,
+      'remote nodes',
+    );
+    const pricing = await startNode(
+      { name: 'pricing' },
+      { getSyncMessageHandlers: () => ({ quote: (m) => `quote ${String(m.payload)}` }) },
+    );
     const edgeA = edgeAddress()!;
-    const gateway = await startNode({ name: 'gateway', endpoints: [{ host: '127.0.0.1', port: edgeA.port }, { host: '127.0.0.1', port: pricing.address!.port }] });
+    const gateway = await startNode({
+      name: 'gateway',
+      endpoints: [
+        { host: '127.0.0.1', port: edgeA.port },
+        { host: '127.0.0.1', port: pricing.address!.port },
+      ],
+    });
     dashboard.addNode(gateway);
     dashboard.addNode(pricing);
     let n = 0;
     const timer = setInterval(() => {
       if (gateway.status !== 'started' || gateway.peers().length < 2) return;
       for (let i = 0; i < 5; i++) gateway.asyncMessage('work', `job ${n++}`);
-      void gateway.syncRequest('quote', `q${n}`).first().catch(() => {});
+      void gateway
+        .syncRequest('quote', `q${n}`)
+        .first()
+        .catch(() => {});
     }, 20);
     onCleanup(() => clearInterval(timer));
 
@@ -65,7 +89,14 @@ describe.skipIf(!haveBrowser)('dashboard page: totals and node details', () => {
 
     const first = await totals(page, 'gateway');
     const firstPricing = await totals(page, 'pricing');
-    expect(Object.keys(first).sort()).toEqual(['bytesReceived', 'bytesSent', 'messagesReceived', 'messagesSent', 'syncRequestsFailed', 'syncRequestsServed']);
+    expect(Object.keys(first).sort()).toEqual([
+      'bytesReceived',
+      'bytesSent',
+      'messagesReceived',
+      'messagesSent',
+      'syncRequestsFailed',
+      'syncRequestsServed',
+    ]);
     // The totals go up on the page itself, without a reload.
     await page.waitForFunction(
       ([before, beforePricing]) => {
@@ -95,7 +126,11 @@ describe.skipIf(!haveBrowser)('dashboard page: totals and node details', () => {
     const expected = Object.entries(NODE_METRICS).flatMap(([key, spec]) =>
       spec.type === 'histogram' ? [`${key}Buckets`, `${key}SumMs`, `${key}Count`] : [key],
     );
-    await page.waitForFunction((count) => document.querySelectorAll('section.node-detail tr[data-counter]').length >= count, expected.length, { timeout: 5000 });
+    await page.waitForFunction(
+      (count) => document.querySelectorAll('section.node-detail tr[data-counter]').length >= count,
+      expected.length,
+      { timeout: 5000 },
+    );
     const listed = await detail.locator('tr[data-counter]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-counter')));
     for (const key of expected) expect(listed, key).toContain(key);
     await mkdir(ARTIFACTS, { recursive: true });

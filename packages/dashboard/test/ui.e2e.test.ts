@@ -25,7 +25,16 @@ interface PageHook {
   nodes(): { name: string; status: string }[];
   edges(): { from: string; to: string }[];
   series(scope: string): Record<string, (number | null)[]> | undefined;
-  chartGeometry(): { id: string; xLabels: string[]; yLabels: string[]; yTop: number; yTopGridline: number; dataMax: number; xLabelsRight: number; width: number }[];
+  chartGeometry(): {
+    id: string;
+    xLabels: string[];
+    yLabels: string[];
+    yTop: number;
+    yTopGridline: number;
+    dataMax: number;
+    xLabelsRight: number;
+    width: number;
+  }[];
 }
 declare global {
   interface Window {
@@ -42,7 +51,8 @@ let browser: Browser;
 beforeAll(async () => {
   if (!haveBrowser) return;
   if (!existsSync(UI_INDEX)) throw new Error(`the UI is not built (${UI_INDEX} is missing): run pnpm --filter @systemge/dashboard build`);
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}; install it (apt-get install chromium) or set CHROMIUM_PATH`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`Chromium not found at ${CHROMIUM}; install it (apt-get install chromium) or set CHROMIUM_PATH`);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -84,7 +94,11 @@ async function cluster(metricsIntervalMs = 200) {
   });
   await forkRemoteNodes({ dashboardPort: dashboard.systemgeAddress!.port, prefix: 'edge-' });
   const edgeAddress = () => dashboard.nodes().find((n) => n.name === 'edge-a' && n.status === 'started')?.address ?? undefined;
-  await until(() => dashboard.nodes().filter((n) => n.status === 'started').length === 2 && edgeAddress() !== undefined, 10_000, 'remote nodes');
+  await until(
+    () => dashboard.nodes().filter((n) => n.status === 'started').length === 2 && edgeAddress() !== undefined,
+    10_000,
+    'remote nodes',
+  );
   const edgeA = edgeAddress()!;
   const pricing = await startNode(
     { name: 'pricing' },
@@ -155,9 +169,13 @@ async function expectArrowsClearOfLabels(page: Page): Promise<void> {
     const out: string[] = [];
     const svgEl = document.querySelector<SVGSVGElement>('svg.topology-svg')!;
     const frame = svgEl.getBoundingClientRect();
-    const labels = [...svgEl.querySelectorAll<SVGTextElement>('g.vertex text.label')].map((t) => ({ name: t.textContent ?? '', box: t.getBoundingClientRect() }));
+    const labels = [...svgEl.querySelectorAll<SVGTextElement>('g.vertex text.label')].map((t) => ({
+      name: t.textContent ?? '',
+      box: t.getBoundingClientRect(),
+    }));
     for (const { name, box } of labels) {
-      if (box.left < frame.left - 0.5 || box.right > frame.right + 0.5 || box.top < frame.top - 0.5 || box.bottom > frame.bottom + 0.5) out.push(`label ${name} outside the drawing`);
+      if (box.left < frame.left - 0.5 || box.right > frame.right + 0.5 || box.top < frame.top - 0.5 || box.bottom > frame.bottom + 0.5)
+        out.push(`label ${name} outside the drawing`);
     }
     for (const line of svgEl.querySelectorAll<SVGLineElement>('line.edge')) {
       const point = svgEl.createSVGPoint();
@@ -191,7 +209,11 @@ describe.runIf(haveBrowser)('dashboard UI in Chromium', () => {
     const shownMs = Date.now() - started;
     const marks = await page.evaluate(() => {
       const at = (name: string): number => Math.round(performance.getEntriesByName(name)[0]?.startTime ?? -1);
-      return { script: Math.round((performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).domInteractive), feed: at('feed-open'), shown: at('nodes-shown') };
+      return {
+        script: Math.round((performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).domInteractive),
+        feed: at('feed-open'),
+        shown: at('nodes-shown'),
+      };
     });
     console.log(
       `dashboard UI: nodes shown ${shownMs} ms after navigation started, as seen by the test ` +
@@ -263,7 +285,9 @@ describe.runIf(haveBrowser)('dashboard UI in Chromium', () => {
     });
     await page.getByRole('button', { name: 'Restart all', exact: true }).click();
     await page.locator('.entry[data-node="all nodes"][data-command="restart"][data-state="ok"]').waitFor({ timeout: 10_000 });
-    expect(await page.locator('.entry[data-command="restart"][data-state="ok"] .entry-body').first().textContent()).toContain('pricing: node pricing restarted');
+    expect(await page.locator('.entry[data-command="restart"][data-state="ok"] .entry-body').first().textContent()).toContain(
+      'pricing: node pricing restarted',
+    );
     expect(pricingStops).toBe(1);
     expect(pricing.status).toBe('started');
     expect(posts).toEqual(['/api/nodes/stop', '/api/nodes/start', '/api/nodes/restart']);
@@ -276,7 +300,9 @@ describe.runIf(haveBrowser)('dashboard UI in Chromium', () => {
     await row(page, 'edge-b').waitFor();
 
     await page.getByLabel('Node', { exact: true }).selectOption('edge-b');
-    await expect.poll(() => page.locator('#console-commands option').evaluateAll((o) => o.map((e) => e.getAttribute('value')))).toContain('send');
+    await expect
+      .poll(() => page.locator('#console-commands option').evaluateAll((o) => o.map((e) => e.getAttribute('value'))))
+      .toContain('send');
     await page.getByLabel('Command', { exact: true }).fill('send');
     await page.getByLabel('Arguments').fill('25');
     await page.getByRole('button', { name: 'Run', exact: true }).click();
@@ -330,7 +356,10 @@ describe.runIf(haveBrowser)('dashboard UI in Chromium', () => {
         const a = hook.series('edge-a');
         const total = hook.series('*');
         return (
-          g !== undefined && p !== undefined && a !== undefined && total !== undefined &&
+          g !== undefined &&
+          p !== undefined &&
+          a !== undefined &&
+          total !== undefined &&
           g['messagesOut']!.some((v) => (v ?? 0) > 0) &&
           g['syncSent']!.some((v) => (v ?? 0) > 0) &&
           g['latencyP99']!.some((v) => v !== null) &&
@@ -349,7 +378,9 @@ describe.runIf(haveBrowser)('dashboard UI in Chromium', () => {
     await page.getByLabel('Show').selectOption('gateway');
     const gatewayPoints = await page.evaluate(() => window.systemgeDashboard.series('gateway')!['t']!.length);
     for (const chart of ['messages', 'bytes', 'sync', 'latency', 'connections', 'heap', 'lag', 'rejected']) {
-      expect(Number(await page.locator(`figure[data-chart="${chart}"]`).getAttribute('data-points')), chart).toBeGreaterThanOrEqual(gatewayPoints);
+      expect(Number(await page.locator(`figure[data-chart="${chart}"]`).getAttribute('data-points')), chart).toBeGreaterThanOrEqual(
+        gatewayPoints,
+      );
     }
     // gateway dialed edge-a and pricing, and nobody dialed gateway.
     expect(await page.locator('figure[data-chart="connections"] .chart-legend strong').allTextContents()).toEqual(['0', '2']);
@@ -361,7 +392,11 @@ describe.runIf(haveBrowser)('dashboard UI in Chromium', () => {
     await until(async () => (await edgeCount(dashboard)) === 3, 5000, 'three edges');
     const { page, problems } = await openPage(dashboard.url!);
     const edges = async (): Promise<string[]> =>
-      (await page.locator('line.edge').evaluateAll((lines) => lines.map((l) => `${l.getAttribute('data-from')}->${l.getAttribute('data-to')}`))).sort();
+      (
+        await page
+          .locator('line.edge')
+          .evaluateAll((lines) => lines.map((l) => `${l.getAttribute('data-from')}->${l.getAttribute('data-to')}`))
+      ).sort();
     await expect.poll(edges).toEqual(['edge-b->edge-a', 'gateway->edge-a', 'gateway->pricing']);
     expect(await page.locator('g.vertex').count()).toBe(4);
     expect(await page.locator('#topology-desc').textContent()).toContain('gateway dialed pricing');

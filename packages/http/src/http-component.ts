@@ -1,14 +1,14 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type RouteGenericInterface } from 'fastify';
-import {
-  type AnyTopics,
-  type Application,
-  type CommandHandlers,
-  type Logger,
-  type NodePlugin,
-  type PluginContext,
-  type PluginMetric,
-  type SystemgeNode,
-  type TopicMap,
+import type {
+  AnyTopics,
+  Application,
+  CommandHandlers,
+  Logger,
+  NodePlugin,
+  PluginContext,
+  PluginMetric,
+  SystemgeNode,
+  TopicMap,
 } from '@systemge/node';
 import { type AddressList, formatHost } from '@systemge/access';
 import { SystemgeError } from '@systemge/protocol';
@@ -46,7 +46,9 @@ declare module '@systemge/node' {
 export type HTTPMount = (scope: FastifyInstance) => void | Promise<void>;
 
 /** A Fastify plugin for `use()`. */
-export type HTTPFastifyPlugin<O extends Record<string, unknown> = Record<string, unknown>> = FastifyPluginCallback<O> | FastifyPluginAsync<O>;
+export type HTTPFastifyPlugin<O extends Record<string, unknown> = Record<string, unknown>> =
+  | FastifyPluginCallback<O>
+  | FastifyPluginAsync<O>;
 
 /** The HTTP component: a `NodePlugin` plus runtime routing and access control. */
 export interface HTTPComponent<T extends TopicMap = AnyTopics> extends NodePlugin<T> {
@@ -104,7 +106,6 @@ export interface HTTPComponent<T extends TopicMap = AnyTopics> extends NodePlugi
   /** URL, routes and access lists. */
   describe(): Record<string, unknown>;
 }
-
 
 class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
   readonly name: string;
@@ -278,7 +279,10 @@ class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
       return args[0];
     };
     return {
-      [`${p}:routes`]: () => this.routes().map((r) => `${r.method} ${r.url}`).join('\n'),
+      [`${p}:routes`]: () =>
+        this.routes()
+          .map((r) => `${r.method} ${r.url}`)
+          .join('\n'),
       [`${p}:access`]: access,
       [`${p}:allow`]: (args) => {
         this.allowList.add(entry(args, `${p}:allow <address|cidr>`));
@@ -354,10 +358,13 @@ class HTTPComponentImpl<T extends TopicMap> implements HTTPComponent<T> {
 
   /** Everything the component adds to a Fastify instance, in one encapsulated scope. */
   private async install(scope: FastifyInstance): Promise<void> {
-    scope.addHook('onRequest', addressCheck(this.allowList, this.denyList, (address, reason) => {
-      this.counters.rejectedByAddress++;
-      this.logger?.debug({ plugin: this.name, address, reason }, 'HTTP request refused by address');
-    }));
+    scope.addHook(
+      'onRequest',
+      addressCheck(this.allowList, this.denyList, (address, reason) => {
+        this.counters.rejectedByAddress++;
+        this.logger?.debug({ plugin: this.name, address, reason }, 'HTTP request refused by address');
+      }),
+    );
     scope.addHook('onResponse', (request, reply, done) => {
       const label = routeLabel(request);
       if (label === UNCOUNTED) {
@@ -391,7 +398,9 @@ function installError(error: unknown, what: string, givenInstance: boolean): unk
     return new RouteExistsError(m?.[1] ?? 'a method', m?.[2] ?? 'a URL', { cause: error });
   }
   if (e.code === 'AVV_ERR_ROOT_PLG_BOOTED' || e.code === 'FST_ERR_INSTANCE_ALREADY_LISTENING') {
-    return new HTTPStateError(`${what}: the instance is already ready or listening (give it before calling ready() or listen())`, { cause: error });
+    return new HTTPStateError(`${what}: the instance is already ready or listening (give it before calling ready() or listen())`, {
+      cause: error,
+    });
   }
   if (error instanceof SystemgeError || !givenInstance) return error;
   return new HTTPConfigError('fastify', `${what}: ${e.message ?? String(error)}`, { cause: error });

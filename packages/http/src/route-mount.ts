@@ -85,7 +85,9 @@ export class RouteMounts<T extends TopicMap> {
     }
     const slot = this.slots.get(key);
     if (slot !== undefined && hasRouteOptions(slot.entry.options)) {
-      throw new HTTPStateError(`route ${key} was removed while serving and its Fastify route keeps its old options until HTTP component "${this.host.name}" restarts`);
+      throw new HTTPStateError(
+        `route ${key} was removed while serving and its Fastify route keeps its old options until HTTP component "${this.host.name}" restarts`,
+      );
     }
   }
 
@@ -195,7 +197,9 @@ export class RouteMounts<T extends TopicMap> {
   }
 
   private unavailable(reply: FastifyReply): FastifyReply {
-    return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: `HTTP component "${this.host.name}" is not started` });
+    return reply
+      .code(503)
+      .send({ statusCode: 503, error: 'Service Unavailable', message: `HTTP component "${this.host.name}" is not started` });
   }
 
   private notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {

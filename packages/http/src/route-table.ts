@@ -58,7 +58,13 @@ export class RouteTable<H> {
   add(definition: RouteDefinition<H>): RouteEntry<H> {
     this.check(definition);
     const method = definition.method.toUpperCase();
-    const entry: RouteEntry<H> = { key: routeKey(method, definition.url), method, url: definition.url, handler: definition.handler, options: definition.options };
+    const entry: RouteEntry<H> = {
+      key: routeKey(method, definition.url),
+      method,
+      url: definition.url,
+      handler: definition.handler,
+      options: definition.options,
+    };
     this.router.on(method as FindMyWay.HTTPMethod, definition.url, noop, entry);
     this.entries.set(entry.key, entry);
     return entry;

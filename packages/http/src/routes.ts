@@ -20,17 +20,9 @@ export type RouteParams<Url extends string> = string extends Url ? Record<string
 type ParamNames<Url extends string> = Url extends `${infer Segment}/${infer Rest}`
   ? SegmentParam<Segment> | ParamNames<Rest>
   : SegmentParam<Url>;
-type SegmentParam<Segment extends string> = Segment extends `${string}:${infer Name}`
-  ? ParamName<Name>
-  : Segment extends '*'
-    ? '*'
-    : never;
+type SegmentParam<Segment extends string> = Segment extends `${string}:${infer Name}` ? ParamName<Name> : Segment extends '*' ? '*' : never;
 // `:id(^\d+)` has a pattern and `:id?` is optional: the name stops there.
-type ParamName<Name extends string> = Name extends `${infer N}(${string}`
-  ? N
-  : Name extends `${infer N}?`
-    ? N
-    : Name;
+type ParamName<Name extends string> = Name extends `${infer N}(${string}` ? N : Name extends `${infer N}?` ? N : Name;
 
 /** The route generic `addRoute` infers from a URL or a `'METHOD /url'` key: its params. */
 export type RouteGenericOf<Key extends string> = {
@@ -147,7 +139,9 @@ export function applicationRouteDefinitions<H>(source: HTTPMessageHandlers<any> 
   if (Array.isArray(source)) {
     return (source as readonly HTTPRoute[]).flatMap((route, i) => routeDefinitions<H>(route, `getHttpMessageHandlers()[${i}]`));
   }
-  return Object.entries(source as Record<string, unknown>).map(([text, spec]) => keyedDefinition<H>(text, spec, `getHttpMessageHandlers()[${JSON.stringify(text)}]`));
+  return Object.entries(source as Record<string, unknown>).map(([text, spec]) =>
+    keyedDefinition<H>(text, spec, `getHttpMessageHandlers()[${JSON.stringify(text)}]`),
+  );
 }
 
 /** `addRoute(key, spec)`, `addRoute(method(s), url, spec)` or `addRoute(route)`. */

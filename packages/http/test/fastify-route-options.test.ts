@@ -170,7 +170,11 @@ describe('runtime route changes', () => {
 
   it('serves plain handlers added while serving at once, and replaces a removed plain route', async () => {
     const http = httpComponent();
-    await startNode({ name: 'web' }, app({ getHttpMessageHandlers: () => ({ 'GET /items/:id': (r) => `start ${(r.params as { id: string }).id}` }) }), [http]);
+    await startNode(
+      { name: 'web' },
+      app({ getHttpMessageHandlers: () => ({ 'GET /items/:id': (r) => `start ${(r.params as { id: string }).id}` }) }),
+      [http],
+    );
     const fastify = fastifyOf(http);
     expect((await fastify.inject({ url: '/items/1' })).body).toBe('start 1');
 
@@ -206,7 +210,11 @@ describe('runtime route changes', () => {
 
   it('lets a route added while serving take the URLs it matches more precisely than a plain catch-all declared at start', async () => {
     const http = httpComponent();
-    await startNode({ name: 'web' }, app({ getHttpMessageHandlers: () => ({ 'GET /*': () => 'catch-all', 'GET /items/:id': () => 'item' }) }), [http]);
+    await startNode(
+      { name: 'web' },
+      app({ getHttpMessageHandlers: () => ({ 'GET /*': () => 'catch-all', 'GET /items/:id': () => 'item' }) }),
+      [http],
+    );
     const fastify = fastifyOf(http);
     expect((await fastify.inject({ url: '/anything' })).body).toBe('catch-all');
     http.addRoute('GET /late', () => 'late');

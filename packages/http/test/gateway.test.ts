@@ -28,15 +28,14 @@ describe('gateway pattern (F27)', () => {
         },
       }),
     };
-    const auditor = await startNode({ name: 'auditor' }, {
-      getAsyncMessageHandlers: () => ({ audit: (m: { payload: unknown }) => void events.push(String(m.payload)) }),
-    });
-    const http = httpComponent();
-    await startNode(
-      { name: 'gateway', listen: false, endpoints: [...workers, auditor].map(endpointOf) },
-      gatewayApp,
-      [http],
+    const auditor = await startNode(
+      { name: 'auditor' },
+      {
+        getAsyncMessageHandlers: () => ({ audit: (m: { payload: unknown }) => void events.push(String(m.payload)) }),
+      },
     );
+    const http = httpComponent();
+    await startNode({ name: 'gateway', listen: false, endpoints: [...workers, auditor].map(endpointOf) }, gatewayApp, [http]);
 
     const dispatcher = new Agent();
     onTeardown(() => dispatcher.close());

@@ -43,9 +43,23 @@ export function selfSignedCertificate(): { cert: string; key: string } {
     execFileSync(
       'openssl',
       [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1',
-        '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
       ],
       { stdio: 'ignore' },
     );
@@ -56,7 +70,9 @@ export function selfSignedCertificate(): { cert: string; key: string } {
 }
 
 /** `http_requests_total` samples of `getMetrics()` as `{ 'GET /a/:id 2xx': count }`. */
-export function routeCounts(http: { getMetrics(): { name: string; labels?: Record<string, string>; value: number }[] }): Record<string, number> {
+export function routeCounts(http: {
+  getMetrics(): { name: string; labels?: Record<string, string>; value: number }[];
+}): Record<string, number> {
   const out: Record<string, number> = {};
   for (const m of http.getMetrics()) {
     if (m.name === 'http_requests_total') out[`${m.labels?.['route']} ${m.labels?.['status']}`] = m.value;

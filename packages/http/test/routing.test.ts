@@ -67,7 +67,9 @@ describe('HTTP routing', () => {
 
     http.addRoute('GET /items/:id', (request) => `v1 ${(request.params as { id: string }).id}`);
     expect((await fastify.inject({ method: 'GET', url: '/items/7' })).body).toBe('v1 7');
-    expect(() => http.addRoute('GET', '/items/:id', () => 'dup')).toThrow(expect.objectContaining({ code: 'SYSTEMGE_ERR_HTTP_ROUTE_EXISTS' }));
+    expect(() => http.addRoute('GET', '/items/:id', () => 'dup')).toThrow(
+      expect.objectContaining({ code: 'SYSTEMGE_ERR_HTTP_ROUTE_EXISTS' }),
+    );
 
     expect(http.removeRoute('GET /items/:id')).toBe(true);
     expect(http.removeRoute('GET', '/items/:id')).toBe(false);

@@ -7,7 +7,8 @@ describe('timer options', () => {
   it.each(TIMERS)('%s accepts 0 (its documented meaning) up to 2147483647 ms', (option) => {
     for (const value of [0, 1000, 2 ** 31 - 1]) {
       // headersTimeoutMs may not exceed requestTimeoutMs; 0 makes the request time unlimited.
-      const options: HTTPComponentOptions = option === 'headersTimeoutMs' ? { requestTimeoutMs: 0, headersTimeoutMs: value } : { [option]: value };
+      const options: HTTPComponentOptions =
+        option === 'headersTimeoutMs' ? { requestTimeoutMs: 0, headersTimeoutMs: value } : { [option]: value };
       expect(() => httpComponent(options)).not.toThrow();
     }
   });

@@ -25,7 +25,9 @@ export function renderMetricsDoc(): string {
     const fields = spec.type === 'histogram' ? `\`${key}Buckets\`, \`${key}SumMs\`, \`${key}Count\`` : `\`${key}\``;
     lines.push(`| ${fields} | ${series} | ${cell(spec.description)} |`);
   }
-  lines.push('| `topics` | `systemge_topic_messages_received_total{topic}`, `systemge_topic_messages_sent_total{topic}` | Async messages and sync requests by topic (at most 256 topics, the rest as `__other__`). |');
+  lines.push(
+    '| `topics` | `systemge_topic_messages_received_total{topic}`, `systemge_topic_messages_sent_total{topic}` | Async messages and sync requests by topic (at most 256 topics, the rest as `__other__`). |',
+  );
   lines.push('', END);
   return lines.join('\n');
 }

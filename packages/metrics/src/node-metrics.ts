@@ -1,13 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { EventLoopProbe } from '@systemge/dashboard-link';
-import {
-  NODE_METRICS,
-  NODE_TOPIC_METRICS,
-  type NodeStats,
-  type PluginMetric,
-  type SystemgeNode,
-  type TopicMap,
-} from '@systemge/node';
+import { NODE_METRICS, NODE_TOPIC_METRICS, type NodeStats, type PluginMetric, type SystemgeNode, type TopicMap } from '@systemge/node';
 import { DuplicateMetricError, InvalidMetricOptionError } from './errors.js';
 import { PROCESS_GAUGES, tableMetrics } from './metric-table.js';
 import { NodeHistogram } from './node-histogram.js';
@@ -179,9 +172,16 @@ export function nodeMetrics<T extends TopicMap>(
     const latency = NODE_METRICS.syncLatency;
     register(
       () =>
-        new NodeHistogram(prefix + latency.metric, latency.help, latency.buckets, function* () {
-          for (const [node, r] of readings()) yield [node, r.stats.syncLatencyBuckets, r.stats.syncLatencySumMs, r.stats.syncLatencyCount] as const;
-        }, registry),
+        new NodeHistogram(
+          prefix + latency.metric,
+          latency.help,
+          latency.buckets,
+          function* () {
+            for (const [node, r] of readings())
+              yield [node, r.stats.syncLatencyBuckets, r.stats.syncLatencySumMs, r.stats.syncLatencyCount] as const;
+          },
+          registry,
+        ),
       prefix + latency.metric,
     );
 

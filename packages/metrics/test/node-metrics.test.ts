@@ -45,7 +45,9 @@ describe('nodeMetrics on a prom-client registry', () => {
       expect(metric?.type, key).toBe(spec.type);
       if (spec.type === 'histogram') continue;
       const labels = { node: 'a', ...('labels' in spec ? spec.labels : {}) };
-      expect(metric?.values, key).toContainEqual(expect.objectContaining({ labels, value: (a.stats as unknown as Record<string, number>)[key] }));
+      expect(metric?.values, key).toContainEqual(
+        expect.objectContaining({ labels, value: (a.stats as unknown as Record<string, number>)[key] }),
+      );
     }
     for (const m of nodeMetricNames()) expect(byName.has(`systemge_${m.name}`), m.name).toBe(true);
   });
@@ -97,7 +99,14 @@ describe('nodeMetrics on a prom-client registry', () => {
   it('serves several nodes from readers, drops a removed one, and leaves out a reading of undefined', async () => {
     const stats = (asyncSent: number): NodeStats => {
       const s = Object.fromEntries(Object.entries(NODE_METRICS).map(([k]) => [k, 0])) as unknown as NodeStats;
-      return { ...s, asyncSent, syncLatencyBuckets: new Array<number>(SYNC_LATENCY_BUCKETS_MS.length + 1).fill(0), syncLatencySumMs: 0, syncLatencyCount: 0, topics: {} };
+      return {
+        ...s,
+        asyncSent,
+        syncLatencyBuckets: new Array<number>(SYNC_LATENCY_BUCKETS_MS.length + 1).fill(0),
+        syncLatencySumMs: 0,
+        syncLatencyCount: 0,
+        topics: {},
+      };
     };
     const metrics = nodeMetrics([], { processMetrics: false, prefix: 'x_' });
     metrics.addReader('one', () => ({ stats: stats(1) }));

@@ -7,10 +7,7 @@ import { nodeMetrics } from '../src/index.js';
 const registry = new Registry();
 const orders = new Counter({ name: 'shop_orders_total', help: 'Orders placed.', registers: [registry] });
 
-const alpha = createNode(
-  { name: 'alpha', transport: tcpTransport() },
-  { getAsyncMessageHandlers: () => ({ chat: () => orders.inc() }) },
-);
+const alpha = createNode({ name: 'alpha', transport: tcpTransport() }, { getAsyncMessageHandlers: () => ({ chat: () => orders.inc() }) });
 await alpha.start();
 const beta = createNode({ name: 'beta', transport: tcpTransport(), endpoints: [alpha.address!] });
 await beta.start();

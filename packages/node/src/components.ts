@@ -38,9 +38,7 @@ export type AsyncTopic<T extends TopicMap> = keyof T['async'] & string;
 export type SyncTopic<T extends TopicMap> = keyof T['sync'] & string;
 export type AsyncPayload<T extends TopicMap, K extends AsyncTopic<T>> = T['async'][K];
 export type SyncRequestPayload<T extends TopicMap, K extends SyncTopic<T>> = T['sync'][K] extends { request: infer R } ? R : never;
-export type SyncResponsePayload<T extends TopicMap, K extends SyncTopic<T>> = T['sync'][K] extends { response: infer R }
-  ? R
-  : never;
+export type SyncResponsePayload<T extends TopicMap, K extends SyncTopic<T>> = T['sync'][K] extends { response: infer R } ? R : never;
 
 /** A message delivered to a handler. */
 export interface IncomingMessage<P extends Payload = Payload> {
@@ -58,11 +56,10 @@ export type AsyncMessageHandler<P extends Payload = Payload, T extends TopicMap 
 ) => void | Promise<void>;
 
 /** Returns the response payload; a throw or rejection becomes a failure response carrying the error message. */
-export type SyncMessageHandler<
-  P extends Payload = Payload,
-  R extends Payload = Payload,
-  T extends TopicMap = AnyTopics,
-> = (message: IncomingMessage<P>, node: SystemgeNode<T>) => R | Promise<R>;
+export type SyncMessageHandler<P extends Payload = Payload, R extends Payload = Payload, T extends TopicMap = AnyTopics> = (
+  message: IncomingMessage<P>,
+  node: SystemgeNode<T>,
+) => R | Promise<R>;
 
 export type AsyncMessageHandlers<T extends TopicMap = AnyTopics> = {
   [K in AsyncTopic<T>]?: AsyncMessageHandler<AsyncPayload<T, K>, T>;

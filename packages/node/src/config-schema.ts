@@ -23,7 +23,8 @@ function strict<T extends Parameters<typeof Type.Object>[0]>(properties: T, desc
 const int = (minimum: number, maximum: number, description: string, defaultValue?: number) =>
   Type.Integer({ minimum, maximum, description, ...(defaultValue === undefined ? {} : { default: defaultValue }) });
 
-const count = (minimum: number, description: string, defaultValue?: number) => int(minimum, Number.MAX_SAFE_INTEGER, description, defaultValue);
+const count = (minimum: number, description: string, defaultValue?: number) =>
+  int(minimum, Number.MAX_SAFE_INTEGER, description, defaultValue);
 
 /** A duration in ms from `minimum` to MAX_TIMER_MS (2^31 - 1). */
 const duration = (minimum: 0 | 1, description: string, defaultValue: number) =>
@@ -87,7 +88,9 @@ export const LimitsSchema = strict(
       int(1, 0xffff_ffff, 'Largest payload, bytes. Default 16 MiB minus 1 KiB.', DEFAULT_LIMITS.maxPayloadBytes),
     ),
     /** Largest sync token, bytes, at least 32. Default 64. */
-    maxSyncTokenBytes: Type.Optional(int(32, 0xffff, 'Largest sync token, bytes, at least 32. Default 64.', DEFAULT_LIMITS.maxSyncTokenBytes)),
+    maxSyncTokenBytes: Type.Optional(
+      int(32, 0xffff, 'Largest sync token, bytes, at least 32. Default 64.', DEFAULT_LIMITS.maxSyncTokenBytes),
+    ),
     /** Largest node name, UTF-8 bytes. Default 128. */
     maxNodeNameBytes: Type.Optional(int(1, 0xffff, 'Largest node name, UTF-8 bytes. Default 128.', DEFAULT_LIMITS.maxNodeNameBytes)),
     /**
@@ -140,7 +143,9 @@ export const HandlingSchema = strict(
       ),
     ),
     /** Unfinished async handlers per connection before reading pauses (concurrent mode). Default 1024. */
-    concurrency: Type.Optional(count(1, 'Unfinished async handlers per connection before reading pauses (concurrent mode). Default 1024.', 1024)),
+    concurrency: Type.Optional(
+      count(1, 'Unfinished async handlers per connection before reading pauses (concurrent mode). Default 1024.', 1024),
+    ),
   },
   'How incoming messages are handed to handlers.',
   {},
@@ -167,13 +172,19 @@ export const ConnectionSchema = strict(
       count(0, 'Dial attempts per endpoint (at start, on `connect()`, and per reconnect) before giving up; 0 means forever. Default 5.', 5),
     ),
     /** Delay after the first failed attempt, ms, 0 to `MAX_TIMER_MS` (0 = retry at once). Default 200. */
-    initialDelayMs: Type.Optional(duration(0, 'Delay after the first failed attempt, ms, 0 to `MAX_TIMER_MS` (0 = retry at once). Default 200.', 200)),
+    initialDelayMs: Type.Optional(
+      duration(0, 'Delay after the first failed attempt, ms, 0 to `MAX_TIMER_MS` (0 = retry at once). Default 200.', 200),
+    ),
     /**
      * Cap on the delay between attempts, ms, 0 to `MAX_TIMER_MS` (jitter never takes a delay past it). Default
      * 10000.
      */
     maxDelayMs: Type.Optional(
-      duration(0, 'Cap on the delay between attempts, ms, 0 to `MAX_TIMER_MS` (jitter never takes a delay past it). Default 10000.', 10_000),
+      duration(
+        0,
+        'Cap on the delay between attempts, ms, 0 to `MAX_TIMER_MS` (jitter never takes a delay past it). Default 10000.',
+        10_000,
+      ),
     ),
     /** Delay multiplier per failed attempt, 1 to 100 (1 = constant delay). Default 2. */
     backoffFactor: Type.Optional(num(1, 100, 'Delay multiplier per failed attempt, 1 to 100 (1 = constant delay). Default 2.', 2)),
@@ -187,7 +198,7 @@ export const ConnectionSchema = strict(
     onFailure: Type.Optional(
       oneOf(
         ['continue', 'stop'],
-        'When an endpoint\'s attempts run out: `continue` emits `connect:gave-up` and runs on without that peer; `stop` ' +
+        "When an endpoint's attempts run out: `continue` emits `connect:gave-up` and runs on without that peer; `stop` " +
           'makes `start()` reject with `SYSTEMGE_ERR_CONNECT_ATTEMPTS` (a running node stops). Default `continue`.',
         'continue',
       ),
@@ -216,7 +227,9 @@ export const ConnectionSchema = strict(
       ),
     ),
     /** Messages held per reconnecting endpoint when `whileReconnecting` is `queue`. Default 1024. */
-    reconnectQueueSize: Type.Optional(count(1, 'Messages held per reconnecting endpoint when `whileReconnecting` is `queue`. Default 1024.', 1024)),
+    reconnectQueueSize: Type.Optional(
+      count(1, 'Messages held per reconnecting endpoint when `whileReconnecting` is `queue`. Default 1024.', 1024),
+    ),
     /** Gives up one dial after this long, ms, 1 to `MAX_TIMER_MS`. Default 5000. */
     dialTimeoutMs: Type.Optional(duration(1, 'Gives up one dial after this long, ms, 1 to `MAX_TIMER_MS`. Default 5000.', 5000)),
     /** Closes a connection whose handshake is not done after this long, ms, 1 to `MAX_TIMER_MS`. Default 5000. */
@@ -341,7 +354,9 @@ export const RateLimitsSchema = strict(
     /** Messages per second a peer may send; 0 = unlimited. Default 0. */
     messagesPerSecond: Type.Optional(num(0, Number.MAX_SAFE_INTEGER, 'Messages per second a peer may send; 0 = unlimited. Default 0.', 0)),
     /** Payload bytes per second a peer may send; 0 = unlimited. Default 0. */
-    bytesPerSecond: Type.Optional(num(0, Number.MAX_SAFE_INTEGER, 'Payload bytes per second a peer may send; 0 = unlimited. Default 0.', 0)),
+    bytesPerSecond: Type.Optional(
+      num(0, Number.MAX_SAFE_INTEGER, 'Payload bytes per second a peer may send; 0 = unlimited. Default 0.', 0),
+    ),
     /** Burst size as seconds of rate, 0.001 to 3600. Default 1. */
     burstSeconds: Type.Optional(num(0.001, 3600, 'Burst size as seconds of rate, 0.001 to 3600. Default 1.', 1)),
     /**

@@ -47,9 +47,7 @@ function expected(schema: TSchema): string {
   const s = schema as Record<string, unknown>;
   switch (schema[Kind]) {
     case 'Integer':
-      return isDurationSchema(schema)
-        ? `an integer ${range(s)} ms (the Node.js timer maximum)`
-        : `an integer ${range(s)}`;
+      return isDurationSchema(schema) ? `an integer ${range(s)} ms (the Node.js timer maximum)` : `an integer ${range(s)}`;
     case 'Number':
       return `a number ${range(s)}`;
     case 'String':
@@ -86,7 +84,8 @@ function issueOf(error: ValueError, path: string): ConfigIssue[] {
       return [{ path, message: 'required field is missing' }];
     case ValueErrorType.Union: {
       const value = error.value;
-      if (typeof value === 'object' && value !== null && !Array.isArray(value)) return objectVariantIssues(error.schema.anyOf as TSchema[], value, path);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value))
+        return objectVariantIssues(error.schema.anyOf as TSchema[], value, path);
       break;
     }
     default:
@@ -96,7 +95,8 @@ function issueOf(error: ValueError, path: string): ConfigIssue[] {
 }
 
 /** The `const` of a literal property schema, if it is one. */
-const constOf = (schema: TSchema | undefined): unknown => (schema?.[Kind] === 'Literal' ? (schema as unknown as { const: unknown }).const : undefined);
+const constOf = (schema: TSchema | undefined): unknown =>
+  schema?.[Kind] === 'Literal' ? (schema as unknown as { const: unknown }).const : undefined;
 
 /**
  * An object that matches no variant of a union: `false` or an object (`listen`) gets the object
@@ -107,7 +107,9 @@ function objectVariantIssues(variants: TSchema[], value: object, path: string): 
   const objects = variants.filter((v) => v[Kind] === 'Object');
   if (objects.length === 1) return schemaIssues(objects[0] as TSchema, value, path);
   const first = objects[0]?.properties as Record<string, TSchema> | undefined;
-  const key = Object.keys(first ?? {}).find((k) => objects.every((v) => constOf((v.properties as Record<string, TSchema>)[k]) !== undefined));
+  const key = Object.keys(first ?? {}).find((k) =>
+    objects.every((v) => constOf((v.properties as Record<string, TSchema>)[k]) !== undefined),
+  );
   if (key === undefined) return [{ path, message: `expected ${variants.map(expected).join(' or ')}, got ${describeValue(value)}` }];
   const tags = objects.map((v) => constOf((v.properties as Record<string, TSchema>)[key]));
   const tag = Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;

@@ -140,7 +140,8 @@ function crossFieldIssues(config: Record<string, unknown>, found: ConfigIssue[],
   if (!bad('connection.highWaterMark') && !bad('connection.maxBufferedBytes')) {
     const highWaterMark = (own(connection, 'highWaterMark') as number | undefined) ?? 1024 * 1024;
     const maxBufferedBytes = (own(connection, 'maxBufferedBytes') as number | undefined) ?? 64 * 1024 * 1024;
-    if (maxBufferedBytes < highWaterMark) fail('connection.maxBufferedBytes', `must be at least connection.highWaterMark (${highWaterMark})`);
+    if (maxBufferedBytes < highWaterMark)
+      fail('connection.maxBufferedBytes', `must be at least connection.highWaterMark (${highWaterMark})`);
   }
   if (!bad('limits') && !bad('access.maxPendingHandshakeBytes')) {
     const limits = resolveLimits(own(config, 'limits') as Partial<ProtocolLimits> | undefined);

@@ -111,10 +111,7 @@ export class NoHandlerError extends SystemgeError {
 export class BackpressureError extends SystemgeError {
   static readonly code = 'SYSTEMGE_ERR_BACKPRESSURE';
   constructor(peer: string, buffered: number, limit: number) {
-    super(
-      BackpressureError.code,
-      `peer ${peer} has ${buffered} bytes buffered, above maxBufferedBytes ${limit}; wait for node.drained()`,
-    );
+    super(BackpressureError.code, `peer ${peer} has ${buffered} bytes buffered, above maxBufferedBytes ${limit}; wait for node.drained()`);
   }
 }
 

@@ -239,10 +239,7 @@ export interface SystemgeNode<T extends TopicMap = AnyTopics> {
    */
   addAsyncTopic<K extends AsyncTopic<T>>(topic: K, handler: AsyncMessageHandler<AsyncPayload<T, K>, T>): void;
   /** Like `addAsyncTopic`, for a sync topic; throws `SYSTEMGE_ERR_INVALID_TOPIC` likewise. */
-  addSyncTopic<K extends SyncTopic<T>>(
-    topic: K,
-    handler: SyncMessageHandler<SyncRequestPayload<T, K>, SyncResponsePayload<T, K>, T>,
-  ): void;
+  addSyncTopic<K extends SyncTopic<T>>(topic: K, handler: SyncMessageHandler<SyncRequestPayload<T, K>, SyncResponsePayload<T, K>, T>): void;
   removeAsyncTopic(topic: string): boolean;
   removeSyncTopic(topic: string): boolean;
   /** Topics this node handles. */

@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Payload } from '@systemge/protocol';
-import type { AcceptedPlugin, AnyTopics, Application, CommandResult, NodePlugin, PluginContext, PluginMetric, TopicMap } from './components.js';
+import type {
+  AcceptedPlugin,
+  AnyTopics,
+  Application,
+  CommandResult,
+  NodePlugin,
+  PluginContext,
+  PluginMetric,
+  TopicMap,
+} from './components.js';
 import { type EndpointConfig, type NodeConfig, resolveNodeConfig, type ResolvedNodeConfig } from './config.js';
 import type { AddressList } from './connect/access-control.js';
 import { Connections } from './connect/connections.js';

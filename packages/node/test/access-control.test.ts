@@ -29,7 +29,12 @@ describe('IP allow and deny lists', () => {
     server.denyList.remove('127.0.0.2');
     expect(server.denyList.entries()).toEqual([]);
     await other.connect(endpointOf(server));
-    expect(server.peers().map((p) => p.name).sort()).toEqual(['client', 'other']);
+    expect(
+      server
+        .peers()
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(['client', 'other']);
   });
 
   it('refuses addresses outside a non-empty allow list', async () => {
@@ -78,12 +83,7 @@ describe('IP allow and deny lists', () => {
 });
 
 /** Connects, waits up to `waitMs` for the server to close or send, and reports what happened. */
-function rawConnect(
-  host: string,
-  port: number,
-  waitMs = 2000,
-  localAddress?: string,
-): Promise<{ bytes: number; closedByServer: boolean }> {
+function rawConnect(host: string, port: number, waitMs = 2000, localAddress?: string): Promise<{ bytes: number; closedByServer: boolean }> {
   return new Promise((resolve, reject) => {
     let bytes = 0;
     const socket = net.connect({ host, port, localAddress });

@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { endpointOf, startNode, until } from './helpers.js';
 import { RawPeer } from './raw-peer.js';
 
-const isResponse = (token: string) => (f: { kind: number; syncToken?: string }): f is MessageFrame =>
-  (f.kind === FrameKind.SyncResponse || f.kind === FrameKind.SyncFailure) && f.syncToken === token;
+const isResponse =
+  (token: string) =>
+  (f: { kind: number; syncToken?: string }): f is MessageFrame =>
+    (f.kind === FrameKind.SyncResponse || f.kind === FrameKind.SyncFailure) && f.syncToken === token;
 
 const isGoodbye = (f: { kind: number }): f is GoodbyeFrame => f.kind === FrameKind.Goodbye;
 
@@ -20,10 +22,7 @@ describe('a node facing bad input from a hand-driven peer', () => {
   });
 
   it('answers a sync request whose topic is over maxTopicBytes with a failure and keeps the connection', async () => {
-    const node = await startNode(
-      { name: 'n', limits: { maxTopicBytes: 16 } },
-      { getSyncMessageHandlers: () => ({ known: () => 'ok' }) },
-    );
+    const node = await startNode({ name: 'n', limits: { maxTopicBytes: 16 } }, { getSyncMessageHandlers: () => ({ known: () => 'ok' }) });
     const { peer } = await RawPeer.handshake(node.address!.port);
     peer.send({ kind: FrameKind.SyncRequest, topic: 't'.repeat(17), payload: 'x', syncToken: 'too-long' });
     const failure = await peer.next(isResponse('too-long'));

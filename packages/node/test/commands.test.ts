@@ -21,9 +21,12 @@ class Counter implements CommandComponent {
 describe('node commands', () => {
   it('returns status, connections, topics and stats as data, not JSON text', async () => {
     const server = await startNode({ name: 'server' }, { getSyncMessageHandlers: () => ({ ping: () => 'pong' }) });
-    const client = await startNode({ name: 'client', endpoints: [endpointOf(server)] }, {
-      getAsyncMessageHandlers: () => ({ news: () => {} }),
-    });
+    const client = await startNode(
+      { name: 'client', endpoints: [endpointOf(server)] },
+      {
+        getAsyncMessageHandlers: () => ({ news: () => {} }),
+      },
+    );
     await client.syncRequest('ping', '').first();
 
     const status = (await client.command('status')) as Record<string, unknown>;

@@ -1,6 +1,14 @@
 import { tcpTransport } from '@systemge/transport-tcp';
 import { describe, expect, it } from 'vitest';
-import { type ConfigIssue, createNode, MAX_TIMER_MS, type NodeConfig, NodeConfigSchema, resolveNodeConfig, schemaIssues } from '../src/index.js';
+import {
+  type ConfigIssue,
+  createNode,
+  MAX_TIMER_MS,
+  type NodeConfig,
+  NodeConfigSchema,
+  resolveNodeConfig,
+  schemaIssues,
+} from '../src/index.js';
 
 const transport = tcpTransport();
 
@@ -39,7 +47,9 @@ describe('a config with several problems', () => {
       'access.allow[0]',
     ]);
     const text = Object.fromEntries(issues.map((i) => [i.path, i.message]));
-    expect(text['sync.timeoutMs']).toBe(`expected an integer from 1 to ${MAX_TIMER_MS} ms (the Node.js timer maximum), got number 1000000000000`);
+    expect(text['sync.timeoutMs']).toBe(
+      `expected an integer from 1 to ${MAX_TIMER_MS} ms (the Node.js timer maximum), got number 1000000000000`,
+    );
     expect(text['listen.hots']).toMatch(/^unknown field; known fields: host, port$/);
     expect(text['endpoints[1].host']).toBe('required field is missing');
     expect(text['connection.onLoss']).toBe('expected one of "reconnect", "stop", got "ignore"');
@@ -61,7 +71,9 @@ describe('a config with several problems', () => {
   });
 
   it('listen: false or an object; an object gets its own field errors', () => {
-    expect(issuesOf({ name: 'n', transport, listen: true })).toEqual([{ path: 'listen', message: 'expected false or an object, got boolean true' }]);
+    expect(issuesOf({ name: 'n', transport, listen: true })).toEqual([
+      { path: 'listen', message: 'expected false or an object, got boolean true' },
+    ]);
     expect(issuesOf({ name: 'n', transport, listen: { port: -1 } })).toEqual([
       { path: 'listen.port', message: 'expected an integer from 0 to 65535, got number -1' },
     ]);
@@ -71,7 +83,9 @@ describe('a config with several problems', () => {
 describe('the node config schema', () => {
   it('is plain JSON Schema with defaults and a description on every option', () => {
     const json = JSON.parse(JSON.stringify(NodeConfigSchema)) as { properties: Record<string, { description?: string }> };
-    expect(json.properties.sync).toMatchObject({ properties: { timeoutMs: { type: 'integer', minimum: 1, maximum: MAX_TIMER_MS, default: 5000 } } });
+    expect(json.properties.sync).toMatchObject({
+      properties: { timeoutMs: { type: 'integer', minimum: 1, maximum: MAX_TIMER_MS, default: 5000 } },
+    });
     expect(json.properties.heartbeat).toMatchObject({ properties: { intervalMs: { minimum: 0, default: 5000 } } });
     const undocumented: string[] = [];
     const walk = (schema: Record<string, unknown>, path: string): void => {
@@ -88,7 +102,9 @@ describe('the node config schema', () => {
   });
 
   it('schemaIssues reports paths through arrays and records', () => {
-    expect(schemaIssues(NodeConfigSchema, { name: 'n', endpoints: [{ host: 'h', port: 1, extra: 1 }], auth: { peerTokens: { a: '' } } })).toEqual([
+    expect(
+      schemaIssues(NodeConfigSchema, { name: 'n', endpoints: [{ host: 'h', port: 1, extra: 1 }], auth: { peerTokens: { a: '' } } }),
+    ).toEqual([
       { path: 'endpoints[0].extra', message: 'unknown field; known fields: host, port, name, serverName, ca, token' },
       { path: 'auth.peerTokens.a', message: 'expected a non-empty string, got ""' },
     ]);

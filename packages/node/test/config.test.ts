@@ -28,25 +28,67 @@ describe('config validation names the exact field', () => {
     ['port out of range', { name: 'n', transport, listen: { port: 70_000 } }, 'listen.port', /0 to 65535, got number 70000/],
     ['port not an integer', { name: 'n', transport, listen: { port: 80.5 } }, 'listen.port', /integer/],
     ['unknown top-level field', { name: 'n', transport, lsiten: {} }, 'lsiten', /unknown field; known fields: .*listen/],
-    ['unknown nested field', { name: 'n', transport, sync: { timeout: 5 } }, 'sync.timeout', /unknown field; known fields: timeoutMs, maxResponses/],
+    [
+      'unknown nested field',
+      { name: 'n', transport, sync: { timeout: 5 } },
+      'sync.timeout',
+      /unknown field; known fields: timeoutMs, maxResponses/,
+    ],
     ['wrong type', { name: 'n', transport, sync: { timeoutMs: '5000' } }, 'sync.timeoutMs', /got "5000"/],
     ['endpoints not an array', { name: 'n', transport, endpoints: {} }, 'endpoints', /array/],
     [
       'second endpoint port',
-      { name: 'n', transport, endpoints: [{ host: 'a', port: 1 }, { host: 'b', port: 0 }] },
+      {
+        name: 'n',
+        transport,
+        endpoints: [
+          { host: 'a', port: 1 },
+          { host: 'b', port: 0 },
+        ],
+      },
       'endpoints[1].port',
       /1 to 65535, got number 0/,
     ],
     ['endpoint without host', { name: 'n', transport, endpoints: [{ port: 1 }] }, 'endpoints[0].host', /missing/],
-    ['handling mode', { name: 'n', transport, handling: { mode: 'parallel' } }, 'handling.mode', /"concurrent", "sequential-connection", "sequential-node", got "parallel"/],
+    [
+      'handling mode',
+      { name: 'n', transport, handling: { mode: 'parallel' } },
+      'handling.mode',
+      /"concurrent", "sequential-connection", "sequential-node", got "parallel"/,
+    ],
     ['queue size zero', { name: 'n', transport, handling: { queueSize: 0 } }, 'handling.queueSize', /integer from 1/],
-    ['heartbeat timeout equal to interval', { name: 'n', transport, heartbeat: { intervalMs: 1000, timeoutMs: 1000 } }, 'heartbeat.timeoutMs', /greater than heartbeat.intervalMs \(1000\)/],
-    ['heartbeat timeout below interval', { name: 'n', transport, heartbeat: { intervalMs: 1000, timeoutMs: 10 } }, 'heartbeat.timeoutMs', /greater than/],
-    ['buffer limit below the high-water mark', { name: 'n', transport, connection: { highWaterMark: 100, maxBufferedBytes: 10 } }, 'connection.maxBufferedBytes', /at least connection.highWaterMark \(100\)/],
+    [
+      'heartbeat timeout equal to interval',
+      { name: 'n', transport, heartbeat: { intervalMs: 1000, timeoutMs: 1000 } },
+      'heartbeat.timeoutMs',
+      /greater than heartbeat.intervalMs \(1000\)/,
+    ],
+    [
+      'heartbeat timeout below interval',
+      { name: 'n', transport, heartbeat: { intervalMs: 1000, timeoutMs: 10 } },
+      'heartbeat.timeoutMs',
+      /greater than/,
+    ],
+    [
+      'buffer limit below the high-water mark',
+      { name: 'n', transport, connection: { highWaterMark: 100, maxBufferedBytes: 10 } },
+      'connection.maxBufferedBytes',
+      /at least connection.highWaterMark \(100\)/,
+    ],
     ['limit of the wrong type', { name: 'n', transport, limits: { maxTopicBytes: 'big' } }, 'limits.maxTopicBytes', /integer/],
     ['unknown limit', { name: 'n', transport, limits: { maxTopics: 1 } }, 'limits.maxTopics', /unknown field/],
-    ['name longer than limits.maxNodeNameBytes', { name: 'abcdef', transport, limits: { maxNodeNameBytes: 5 } }, 'name', /6 bytes exceeds limits.maxNodeNameBytes 5/],
-    ['name over the default limit in UTF-8 bytes', { name: 'é'.repeat(65), transport }, 'name', /130 bytes exceeds limits.maxNodeNameBytes 128/],
+    [
+      'name longer than limits.maxNodeNameBytes',
+      { name: 'abcdef', transport, limits: { maxNodeNameBytes: 5 } },
+      'name',
+      /6 bytes exceeds limits.maxNodeNameBytes 5/,
+    ],
+    [
+      'name over the default limit in UTF-8 bytes',
+      { name: 'é'.repeat(65), transport },
+      'name',
+      /130 bytes exceeds limits.maxNodeNameBytes 128/,
+    ],
     ['missing transport', { name: 'n' }, 'transport', /required when the node listens/],
     ['transport that is not one', { name: 'n', transport: {} }, 'transport', /expected a Transport/],
     ['not an object', 'node', '', /expected an object/],
@@ -88,7 +130,12 @@ describe('loadNodeConfig', () => {
   it('reads a JSON file that createNode accepts once a transport is added', () => {
     const file = write(
       'node.json',
-      JSON.stringify({ name: 'from-file', listen: { port: 0 }, endpoints: [{ host: '127.0.0.1', port: 4000, name: 'peer' }], handling: { mode: 'sequential-node' } }),
+      JSON.stringify({
+        name: 'from-file',
+        listen: { port: 0 },
+        endpoints: [{ host: '127.0.0.1', port: 4000, name: 'peer' }],
+        handling: { mode: 'sequential-node' },
+      }),
     );
     const config = loadNodeConfig(file);
     expect(config).toMatchObject({ name: 'from-file', handling: { mode: 'sequential-node' } });
@@ -106,7 +153,16 @@ describe('loadNodeConfig', () => {
   });
 
   it('names the file and the field path of an invalid value', () => {
-    const file = write('bad.json', JSON.stringify({ name: 'n', endpoints: [{ host: 'a', port: 1 }, { host: 'b', port: 'x' }] }));
+    const file = write(
+      'bad.json',
+      JSON.stringify({
+        name: 'n',
+        endpoints: [
+          { host: 'a', port: 1 },
+          { host: 'b', port: 'x' },
+        ],
+      }),
+    );
     const error = configError(() => loadNodeConfig(file));
     expect(error.path).toBe('endpoints[1].port');
     expect(error.message).toContain(file);

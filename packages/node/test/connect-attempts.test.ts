@@ -20,7 +20,13 @@ afterEach(async () => {
 });
 
 function dialer(port: number, connection: ConnectionConfig): SystemgeNode {
-  const node = createNode({ name: 'dialer', transport: tcpTransport(), listen: false, endpoints: [{ host: '127.0.0.1', port }], connection });
+  const node = createNode({
+    name: 'dialer',
+    transport: tcpTransport(),
+    listen: false,
+    endpoints: [{ host: '127.0.0.1', port }],
+    connection,
+  });
   nodes.push(node);
   return node;
 }

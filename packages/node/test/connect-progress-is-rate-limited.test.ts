@@ -6,7 +6,9 @@ import { nextEvent, startNode } from './helpers.js';
 
 function recordingLogger(lines: { level: string; msg: string; fields: Record<string, unknown> }[]): Logger {
   const at = (level: string) => (obj: object | string, msg?: string) => {
-    lines.push(typeof obj === 'string' ? { level, msg: obj, fields: {} } : { level, msg: msg ?? '', fields: obj as Record<string, unknown> });
+    lines.push(
+      typeof obj === 'string' ? { level, msg: obj, fields: {} } : { level, msg: msg ?? '', fields: obj as Record<string, unknown> },
+    );
   };
   return { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
@@ -24,7 +26,10 @@ describe('connection progress while an endpoint is unreachable', () => {
     log.connected('10.0.0.1:9000', 31);
     const visible = lines.filter((l) => l.level !== 'debug');
     expect(visible[0]).toMatchObject({ level: 'warn', msg: 'cannot reach 10.0.0.1:9000 (ECONNREFUSED); next retry in 2.0 s' });
-    expect(visible[1]).toMatchObject({ level: 'info', msg: 'waiting for 10.0.0.1:9000: attempt 6 failed (ECONNREFUSED); next retry in 2.0 s' });
+    expect(visible[1]).toMatchObject({
+      level: 'info',
+      msg: 'waiting for 10.0.0.1:9000: attempt 6 failed (ECONNREFUSED); next retry in 2.0 s',
+    });
     // 60 s of attempts every 2 s: the first warning, one line per 10 s, and the success.
     expect(visible.map((l) => l.level)).toEqual(['warn', 'info', 'info', 'info', 'info', 'info', 'info']);
     expect(visible.at(-1)).toMatchObject({ level: 'info', msg: 'reached 10.0.0.1:9000 after 31 attempts' });

@@ -69,9 +69,7 @@ describe.each(setups)('responders %s', (_label, makeSetup) => {
     expect(echoed).toEqual(Array.from({ length: count }, (_, i) => `r1:${i}`));
 
     expect(await requester.syncRequest('upper', 'hello').first()).toBe('HELLO@r1');
-    expect(await requester.syncRequest('upper', 'named', { to: 'r1' }).all()).toEqual([
-      { origin: 'r1', ok: true, payload: 'NAMED@r1' },
-    ]);
+    expect(await requester.syncRequest('upper', 'named', { to: 'r1' }).all()).toEqual([{ origin: 'r1', ok: true, payload: 'NAMED@r1' }]);
     const silent = requester.syncRequest('hang', '', { timeoutMs: 150 });
     expect(await silent.all()).toEqual([]);
     expect([silent.outcome, silent.missing]).toEqual(['timeout', ['r1']]);
@@ -82,7 +80,12 @@ describe.each(setups)('responders %s', (_label, makeSetup) => {
     const echoed: string[] = [];
     const endpoints = await Promise.all([setup.responder('r1'), setup.responder('r2')]);
     const requester = await setup.requester(endpoints, (p) => echoed.push(p));
-    expect(requester.peers().map((p) => p.name).sort()).toEqual(['r1', 'r2']);
+    expect(
+      requester
+        .peers()
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(['r1', 'r2']);
 
     const responses = await requester.syncRequest('upper', 'all').all();
     expect(responses.map((r) => (r.ok ? r.payload : r.error)).sort()).toEqual(['ALL@r1', 'ALL@r2']);

@@ -44,7 +44,14 @@ describe('a second connection from the same node instance', () => {
     const node = await startNode({ name: 'node' });
     await connectAs(node, 'r', 'instance-1');
     const impostor = await RawPeer.connect(node.address?.port as number);
-    impostor.send({ kind: FrameKind.Handshake, version: PROTOCOL_VERSION, name: 'r', asyncTopics: [], syncTopics: [], info: { instance: 'instance-2' } });
+    impostor.send({
+      kind: FrameKind.Handshake,
+      version: PROTOCOL_VERSION,
+      name: 'r',
+      asyncTopics: [],
+      syncTopics: [],
+      info: { instance: 'instance-2' },
+    });
     expect(await impostor.next(isGoodbye)).toMatchObject({ code: 'SYSTEMGE_ERR_DUPLICATE_NAME' });
   });
 

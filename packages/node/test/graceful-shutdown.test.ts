@@ -34,7 +34,10 @@ describe('graceful shutdown', () => {
       await until(() => stopping.peers().length === 1, 2000, 'the peer to connect');
       const inflight = peer.syncRequest('slow', '', { timeoutMs: 10_000 }).first();
       // Caught at once: it rejects during stop(), before the assertion below looks at it.
-      const pending = stopping.syncRequest('hang', '', { timeoutMs: 10_000 }).first().catch((error: unknown) => error);
+      const pending = stopping
+        .syncRequest('hang', '', { timeoutMs: 10_000 })
+        .first()
+        .catch((error: unknown) => error);
       const port = endpointOf(stopping).port;
       await until(() => handlerStarted, 2000, 'the handler to start');
       const goodbye = nextEvent<Disconnected>(peer, 'peer:disconnected', 2000);
@@ -66,7 +69,10 @@ describe('graceful shutdown', () => {
       { getSyncMessageHandlers: () => ({ forever: () => new Promise<string>(() => {}) }) },
     );
     const peer = await startNode({ name: 'peer', endpoints: [endpointOf(stopping)], connection: { maxAttempts: 1 } });
-    const request = peer.syncRequest('forever', '', { timeoutMs: 10_000 }).first().catch((error: unknown) => error);
+    const request = peer
+      .syncRequest('forever', '', { timeoutMs: 10_000 })
+      .first()
+      .catch((error: unknown) => error);
     await until(() => stopping.stats.syncRequestsReceived === 1, 2000, 'the request to arrive');
     const t0 = performance.now();
     await stopping.stop();

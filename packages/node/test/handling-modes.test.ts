@@ -91,9 +91,7 @@ describe('handling mode sequential-node with two senders', () => {
     );
     receiverRef = receiver;
     const senders = await Promise.all(
-      ['s1', 's2'].map((name) =>
-        startNode({ name, endpoints: [endpointOf(receiver)], connection: { highWaterMark: HIGH_WATER_MARK } }),
-      ),
+      ['s1', 's2'].map((name) => startNode({ name, endpoints: [endpointOf(receiver)], connection: { highWaterMark: HIGH_WATER_MARK } })),
     );
     const count = 3000;
     await Promise.all(senders.map((s) => sendAll(s, count, 500)));

@@ -55,7 +55,8 @@ function answeredTypedly(frames: Frame[]): boolean {
 }
 
 // Handshake-shaped maps, mostly well-typed fields with some arbitrary ones, reach deeper than random values alone.
-const mostly = <T>(good: fc.Arbitrary<T>): fc.Arbitrary<unknown> => fc.oneof({ arbitrary: good, weight: 6 }, { arbitrary: fc.anything(), weight: 1 });
+const mostly = <T>(good: fc.Arbitrary<T>): fc.Arbitrary<unknown> =>
+  fc.oneof({ arbitrary: good, weight: 6 }, { arbitrary: fc.anything(), weight: 1 });
 const topicList = fc.array(fc.string({ minLength: 0, maxLength: 300 }), { maxLength: 4 });
 const handshakeish = fc.record(
   {
@@ -65,7 +66,12 @@ const handshakeish = fc.record(
     syncTopics: mostly(topicList),
     auth: mostly(fc.string()),
     info: mostly(fc.dictionary(fc.string(), fc.string())),
-    limits: mostly(fc.dictionary(fc.constantFrom('maxTopicBytes', 'maxNodeNameBytes', 'maxPayloadBytes', 'other'), mostly(fc.integer({ min: -1, max: 1000 })))),
+    limits: mostly(
+      fc.dictionary(
+        fc.constantFrom('maxTopicBytes', 'maxNodeNameBytes', 'maxPayloadBytes', 'other'),
+        mostly(fc.integer({ min: -1, max: 1000 })),
+      ),
+    ),
   },
   { requiredKeys: ['version', 'name'] },
 );
@@ -93,7 +99,9 @@ describe('handshake bodies from anyone', () => {
       await fc.assert(
         fc.asyncProperty(bodies, async (body) => {
           const frames = await exchange(port, frameOf(body));
-          expect(answeredTypedly(frames), `answer to ${Buffer.from(body).toString('hex').slice(0, 200)}: ${JSON.stringify(frames)}`).toBe(true);
+          expect(answeredTypedly(frames), `answer to ${Buffer.from(body).toString('hex').slice(0, 200)}: ${JSON.stringify(frames)}`).toBe(
+            true,
+          );
         }),
         { numRuns: 150 },
       );

@@ -96,10 +96,14 @@ describe('a handler map with a topic peers would refuse', () => {
       },
       child: () => logger,
     };
-    const node = createNode({ name: 'n', transport: tcpTransport() }, {}, {
-      logger,
-      plugins: [{ name: 'bad', start: ({ node: n }) => n.addSyncTopic('p'.repeat(300), () => 'x'), stop: noop }],
-    });
+    const node = createNode(
+      { name: 'n', transport: tcpTransport() },
+      {},
+      {
+        logger,
+        plugins: [{ name: 'bad', start: ({ node: n }) => n.addSyncTopic('p'.repeat(300), () => 'x'), stop: noop }],
+      },
+    );
     await expect(node.start()).rejects.toMatchObject({ code: 'SYSTEMGE_ERR_INVALID_TOPIC', bytes: 300, limit: 256 });
     expect(node.status).toBe('stopped');
     expect(node.address).toBeUndefined();

@@ -153,11 +153,10 @@ describe('node lifecycle', () => {
       stop: ({ node }) => void calls.push(`${name}.stop:${node.address === undefined ? 'unbound' : 'bound'}`),
       getCommandHandlers: () => ({ [`${name}-hello`]: () => `hello from ${name}` }),
     });
-    const node = makeNode(
-      { name: 'n' },
-      { onStart: () => void calls.push('app.onStart'), onStop: () => void calls.push('app.onStop') },
-      [plugin('first'), plugin('second')],
-    );
+    const node = makeNode({ name: 'n' }, { onStart: () => void calls.push('app.onStart'), onStop: () => void calls.push('app.onStop') }, [
+      plugin('first'),
+      plugin('second'),
+    ]);
     await node.start();
     expect(await node.command('second-hello')).toBe('hello from second');
     await node.stop();
@@ -175,7 +174,11 @@ describe('node lifecycle', () => {
     const calls: string[] = [];
     let port = 0;
     const node = makeNode({ name: 'n' }, {}, [
-      { name: 'ok', start: ({ node: n }) => void ((port = n.address!.port), calls.push('ok.start')), stop: () => void calls.push('ok.stop') },
+      {
+        name: 'ok',
+        start: ({ node: n }) => void ((port = n.address!.port), calls.push('ok.start')),
+        stop: () => void calls.push('ok.stop'),
+      },
       {
         name: 'bad',
         start: () => {

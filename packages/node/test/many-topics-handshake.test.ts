@@ -23,17 +23,31 @@ describe('nodes with more topics than fit in a handshake', () => {
         Object.fromEntries(names.map((n) => [n, () => value]));
       const server = await startNode(
         { name: 'server', limits: { maxHandshakeFrameBytes: cap } },
-        { getAsyncMessageHandlers: () => asyncHandlers(serverAsync), getSyncMessageHandlers: () => syncHandlers(serverSync, 'from-server') },
+        {
+          getAsyncMessageHandlers: () => asyncHandlers(serverAsync),
+          getSyncMessageHandlers: () => syncHandlers(serverSync, 'from-server'),
+        },
       );
       const client = await startNode(
         { name: 'client', listen: false, limits: { maxHandshakeFrameBytes: cap } },
-        { getAsyncMessageHandlers: () => asyncHandlers(clientAsync), getSyncMessageHandlers: () => syncHandlers(clientSync, 'from-client') },
+        {
+          getAsyncMessageHandlers: () => asyncHandlers(clientAsync),
+          getSyncMessageHandlers: () => syncHandlers(clientSync, 'from-client'),
+        },
       );
       await client.connect(endpointOf(server));
       const onClient = () => client.peers().find((p) => p.name === 'server');
       const onServer = () => server.peers().find((p) => p.name === 'client');
-      await until(() => onClient()?.asyncTopics.length === 2500 && onClient()?.syncTopics.length === 500, 10_000, 'server topics on the client');
-      await until(() => onServer()?.asyncTopics.length === 2500 && onServer()?.syncTopics.length === 500, 10_000, 'client topics on the server');
+      await until(
+        () => onClient()?.asyncTopics.length === 2500 && onClient()?.syncTopics.length === 500,
+        10_000,
+        'server topics on the client',
+      );
+      await until(
+        () => onServer()?.asyncTopics.length === 2500 && onServer()?.syncTopics.length === 500,
+        10_000,
+        'client topics on the server',
+      );
       expect(onClient()?.syncTopics).toEqual([...serverSync].sort());
       expect(onServer()?.asyncTopics).toEqual([...clientAsync].sort());
       expect(await client.syncRequest(serverSync[499] as string, '').first()).toBe('from-server');

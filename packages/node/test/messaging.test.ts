@@ -22,10 +22,7 @@ describe('async and sync messaging between two nodes', () => {
   });
 
   it('answers sync requests in both directions and carries binary payloads', async () => {
-    const a = await startNode(
-      { name: 'a' },
-      { getSyncMessageHandlers: () => ({ upper: (m) => String(m.payload).toUpperCase() }) },
-    );
+    const a = await startNode({ name: 'a' }, { getSyncMessageHandlers: () => ({ upper: (m) => String(m.payload).toUpperCase() }) });
     const b = await startNode(
       { name: 'b', endpoints: [endpointOf(a)] },
       { getSyncMessageHandlers: () => ({ reverse: (m) => Uint8Array.from(m.payload as Uint8Array).reverse() }) },

@@ -98,7 +98,9 @@ describe('permanent refusals are final', () => {
     expect(lines.some((l) => l.startsWith('error ') && l.includes('SYSTEMGE_ERR_AUTH_FAILED'))).toBe(true);
 
     // From the config at start: one attempt, then connect:gave-up with the typed error itself.
-    const configured = track(createNode({ name: 'configured', transport: tcpTransport(), auth: { token: 'wrong' }, endpoints: [endpointOf(server)] }));
+    const configured = track(
+      createNode({ name: 'configured', transport: tcpTransport(), auth: { token: 'wrong' }, endpoints: [endpointOf(server)] }),
+    );
     const c = record(configured);
     await configured.start();
     expect(c.attempts).toBe(1);

@@ -95,7 +95,11 @@ describe('pre-handshake memory is bounded', () => {
     const goodbye = await first.goodbye;
     expect(goodbye?.code).toBe('SYSTEMGE_ERR_HANDSHAKE');
     expect(goodbye?.reason).toContain('access.maxPendingHandshakeBytes 131072');
-    expect(warnings.some((w) => w.includes('handshake dropped: evicted: pending handshakes would hold more than access.maxPendingHandshakeBytes'))).toBe(true);
+    expect(
+      warnings.some((w) =>
+        w.includes('handshake dropped: evicted: pending handshakes would hold more than access.maxPendingHandshakeBytes'),
+      ),
+    ).toBe(true);
     expect(server.stats.handshakeFailures).toBeGreaterThanOrEqual(1);
     // A real peer still gets in (pushing out another silent one) and is served.
     const client = await startNode({ name: 'client', listen: false, endpoints: [endpointOf(server)] });
@@ -106,8 +110,15 @@ describe('pre-handshake memory is bounded', () => {
 
   it('refuses a config whose pending-handshake budget cannot hold one handshake, naming the field', () => {
     expect(() =>
-      createNode({ name: 'n', transport: tcpTransport(), limits: { maxHandshakeFrameBytes: 32 * 1024 }, access: { maxPendingHandshakeBytes: 1000 } }),
-    ).toThrow(expect.objectContaining({ code: 'SYSTEMGE_ERR_INVALID_CONFIG', message: expect.stringContaining('access.maxPendingHandshakeBytes') }));
+      createNode({
+        name: 'n',
+        transport: tcpTransport(),
+        limits: { maxHandshakeFrameBytes: 32 * 1024 },
+        access: { maxPendingHandshakeBytes: 1000 },
+      }),
+    ).toThrow(
+      expect.objectContaining({ code: 'SYSTEMGE_ERR_INVALID_CONFIG', message: expect.stringContaining('access.maxPendingHandshakeBytes') }),
+    );
     expect(() => createNode({ name: 'n', transport: tcpTransport(), limits: { maxHandshakeFrameBytes: 100 } })).toThrow(
       expect.objectContaining({ code: 'SYSTEMGE_ERR_INVALID_CONFIG', message: expect.stringContaining('limits.maxHandshakeFrameBytes') }),
     );

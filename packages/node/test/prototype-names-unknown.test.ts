@@ -8,8 +8,10 @@ import { RawPeer } from './raw-peer.js';
 /** Names that an object lookup would find on `Object.prototype`. */
 const PROTOTYPE_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
 
-const isAnswer = (token: string) => (f: { kind: number; syncToken?: string }): f is MessageFrame =>
-  (f.kind === FrameKind.SyncResponse || f.kind === FrameKind.SyncFailure) && f.syncToken === token;
+const isAnswer =
+  (token: string) =>
+  (f: { kind: number; syncToken?: string }): f is MessageFrame =>
+    (f.kind === FrameKind.SyncResponse || f.kind === FrameKind.SyncFailure) && f.syncToken === token;
 
 describe('names that exist on Object.prototype', () => {
   it('are topics without a handler: a sync request fails with "no handler", an async message is counted', async () => {
@@ -20,7 +22,11 @@ describe('names that exist on Object.prototype', () => {
     const { peer } = await RawPeer.handshake(node.address!.port);
     for (const topic of PROTOTYPE_NAMES) {
       peer.send({ kind: FrameKind.SyncRequest, topic, payload: 'x', syncToken: `t-${topic}` });
-      expect(await peer.next(isAnswer(`t-${topic}`))).toMatchObject({ kind: FrameKind.SyncFailure, topic, payload: `no handler for topic ${topic}` });
+      expect(await peer.next(isAnswer(`t-${topic}`))).toMatchObject({
+        kind: FrameKind.SyncFailure,
+        topic,
+        payload: `no handler for topic ${topic}`,
+      });
       peer.send({ kind: FrameKind.AsyncMessage, topic, payload: 'x', syncToken: undefined });
     }
     await until(() => node.stats.noHandlerMessages === 2 * PROTOTYPE_NAMES.length, 5000, 'no-handler messages counted');

@@ -53,22 +53,39 @@ describe('remote commands', () => {
     );
     const app = await startNode({ name: 'app', listen: false, auth: { token: 'app-token' }, endpoints: [endpointOf(server)] });
     const refused = await ask(app, 'stop');
-    expect(refused).toEqual({ ok: false, failure: { code: CommandNotPermittedError.code, message: 'peer "app" may not run commands on this node', available: undefined } });
+    expect(refused).toEqual({
+      ok: false,
+      failure: { code: CommandNotPermittedError.code, message: 'peer "app" may not run commands on this node', available: undefined },
+    });
     expect(server.status).toBe('started');
 
-    const operator = await startNode({ name: 'operator', listen: false, auth: { token: 'operator-token' }, endpoints: [endpointOf(server)] });
+    const operator = await startNode({
+      name: 'operator',
+      listen: false,
+      auth: { token: 'operator-token' },
+      endpoints: [endpointOf(server)],
+    });
     expect(await ask(operator, 'stats')).toMatchObject({ ok: true, result: { connectionsIn: 2 } });
-    expect(await ask(operator, 'stop')).toMatchObject({ ok: false, failure: { code: CommandNotPermittedError.code, available: ['stats', 'status'] } });
+    expect(await ask(operator, 'stop')).toMatchObject({
+      ok: false,
+      failure: { code: CommandNotPermittedError.code, available: ['stats', 'status'] },
+    });
     expect(server.status).toBe('started');
     expect(server.stats).toBeDefined();
     expect(await server.command('status')).toMatchObject({ name: 'server' });
   });
 
   it('refuses to start on a non-loopback host without a handshake token', async () => {
-    const error = await startNode({ name: 'open', listen: { host: '0.0.0.0', port: 0 } }, {}, { plugins: [remoteCommands()] }).catch((e: unknown) => e);
+    const error = await startNode({ name: 'open', listen: { host: '0.0.0.0', port: 0 } }, {}, { plugins: [remoteCommands()] }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(RemoteCommandsUnauthenticatedError);
     expect(error).toMatchObject({ code: 'SYSTEMGE_ERR_REMOTE_COMMANDS_UNAUTHENTICATED', host: '0.0.0.0' });
-    const withToken = await startNode({ name: 'guarded', listen: { host: '0.0.0.0', port: 0 }, auth: { token: 't' } }, {}, { plugins: [remoteCommands()] });
+    const withToken = await startNode(
+      { name: 'guarded', listen: { host: '0.0.0.0', port: 0 }, auth: { token: 't' } },
+      {},
+      { plugins: [remoteCommands()] },
+    );
     expect(withToken.status).toBe('started');
     const optedOut = await startNode(
       { name: 'trusted', listen: { host: '0.0.0.0', port: 0 } },

@@ -93,7 +93,12 @@ describe('one sync request, many responders', () => {
     expect(performance.now() - killedAt).toBeLessThan(3000);
     expect(responses).toHaveLength(3);
     expect(responses.find((r) => r.origin === 'victim')).toMatchObject({ ok: false, code: 'SYSTEMGE_ERR_PEER_LOST' });
-    expect(responses.filter((r) => r.ok).map((r) => r.origin).sort()).toEqual(['r0', 'r1']);
+    expect(
+      responses
+        .filter((r) => r.ok)
+        .map((r) => r.origin)
+        .sort(),
+    ).toEqual(['r0', 'r1']);
     expect(request.missing).toEqual([]);
     expect(request.outcome).toBe('complete');
     expect(requester.stats.syncPeerLost).toBe(1);
@@ -105,7 +110,10 @@ describe('one sync request, many responders', () => {
     const responders = new Map<string, SystemgeNode>();
     for (const name of ['r0', 'r1', 'r2']) {
       const handler = name === 'r0' ? () => 'done' : never;
-      const node = await startNode({ name, shutdownTimeoutMs: 20, endpoints: [endpointOf(requester)] }, { getSyncMessageHandlers: () => ({ work: handler }) });
+      const node = await startNode(
+        { name, shutdownTimeoutMs: 20, endpoints: [endpointOf(requester)] },
+        { getSyncMessageHandlers: () => ({ work: handler }) },
+      );
       responders.set(name, node);
     }
     await until(() => requester.peers().length === 3, 5000, 'three peers');
@@ -113,7 +121,10 @@ describe('one sync request, many responders', () => {
     await until(() => request.responses.length === 1, 5000, 'the answer of r0');
     await responders.get('r2')!.stop();
     const responses = await request.all();
-    expect(responses.map((r) => [r.origin, r.ok])).toEqual([['r0', true], ['r2', false]]);
+    expect(responses.map((r) => [r.origin, r.ok])).toEqual([
+      ['r0', true],
+      ['r2', false],
+    ]);
     expect(responses[1]).toMatchObject({ code: 'SYSTEMGE_ERR_PEER_LOST' });
     expect(request.outcome).toBe('max-responses');
     expect(request.missing).toEqual(['r1']);

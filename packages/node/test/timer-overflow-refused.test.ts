@@ -85,7 +85,12 @@ describe('timer options in the node config', () => {
   });
 
   it('backoff delays never exceed MAX_TIMER_MS, whatever the jitter', () => {
-    const policy = { ...resolveNodeConfig({ name: 'n', transport }).connection, initialDelayMs: MAX_TIMER_MS, maxDelayMs: MAX_TIMER_MS, jitter: 1 };
+    const policy = {
+      ...resolveNodeConfig({ name: 'n', transport }).connection,
+      initialDelayMs: MAX_TIMER_MS,
+      maxDelayMs: MAX_TIMER_MS,
+      jitter: 1,
+    };
     for (const attempt of [1, 2, 50]) {
       expect(backoffDelay(policy, attempt, () => 1)).toBe(MAX_TIMER_MS);
       expect(backoffDelay(policy, attempt, () => 0)).toBe(0);
@@ -147,5 +152,4 @@ describe('syncRequest timeoutMs', () => {
     expect(responses).toMatchObject([{ ok: true, payload: 'late' }]);
     expect(warnings.filter((w) => w.name === 'TimeoutOverflowWarning')).toEqual([]);
   });
-
 });

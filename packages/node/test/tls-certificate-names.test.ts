@@ -15,14 +15,58 @@ const pem: Record<string, { cert: string; key: string }> = {};
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'systemge-node-tls-'));
   const ssl = (args: string[]) => run('openssl', args, { cwd: dir });
-  await ssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key',
-    '-out', 'ca.crt', '-days', '2', '-subj', '/CN=test-ca', '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  await ssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=test-ca',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   for (const name of ['alpha', 'beta', 'mallory']) {
-    await ssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`,
-      '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
-    await ssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2',
-      '-out', `${name}.crt`]);
+    await ssl([
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      `/CN=${name}`,
+    ]);
+    await ssl([
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-out',
+      `${name}.crt`,
+    ]);
     pem[name] = { cert: await readFile(join(dir, `${name}.crt`), 'utf8'), key: await readFile(join(dir, `${name}.key`), 'utf8') };
   }
   pem.ca = { cert: await readFile(join(dir, 'ca.crt'), 'utf8'), key: '' };
@@ -58,9 +102,9 @@ describe('mutual TLS with certificate names bound to node names', () => {
     const alpha = await startNode({ name: 'alpha', transport: transportFor('alpha'), auth: { requireCertificateName: true } });
     // mallory holds a valid certificate for "mallory" but claims to be "beta".
     const impostor = await startNode({ name: 'beta', transport: transportFor('mallory'), connection: { maxAttempts: 1 } });
-    await expect(
-      impostor.connect({ host: '127.0.0.1', port: alpha.address!.port, serverName: 'alpha' }),
-    ).rejects.toMatchObject({ code: 'SYSTEMGE_ERR_AUTH_FAILED' });
+    await expect(impostor.connect({ host: '127.0.0.1', port: alpha.address!.port, serverName: 'alpha' })).rejects.toMatchObject({
+      code: 'SYSTEMGE_ERR_AUTH_FAILED',
+    });
     expect(alpha.peers()).toEqual([]);
     expect(alpha.stats.handshakeFailures).toBe(1);
   });

@@ -36,8 +36,12 @@ describe('typed topic maps', () => {
     const server = await startNode({ name: 'server' }, new Calculator() as Application);
     const client = (await startNode({ name: 'client', endpoints: [endpointOf(server)] })) as unknown as SystemgeNode<Topics>;
 
-    expectTypeOf(client.asyncMessage<'chat.message'>).parameter(1).toEqualTypeOf<string>();
-    expectTypeOf(client.asyncMessage<'file.chunk'>).parameter(1).toEqualTypeOf<Uint8Array>();
+    expectTypeOf(client.asyncMessage<'chat.message'>)
+      .parameter(1)
+      .toEqualTypeOf<string>();
+    expectTypeOf(client.asyncMessage<'file.chunk'>)
+      .parameter(1)
+      .toEqualTypeOf<Uint8Array>();
     expect(client.asyncMessage('chat.message', 'hi')).toBe(true);
 
     const request = client.syncRequest('math.double', '21');

@@ -102,11 +102,7 @@ export class TruncatedFrameError extends ProtocolError {
   readonly received: number;
   readonly expected: number;
   constructor(received: number, expected: number) {
-    super(
-      TruncatedFrameError.code,
-      `stream ended inside a frame: received ${received} of ${expected} bytes`,
-      true,
-    );
+    super(TruncatedFrameError.code, `stream ended inside a frame: received ${received} of ${expected} bytes`, true);
     this.received = received;
     this.expected = expected;
   }
@@ -131,12 +127,7 @@ export class FieldTooLargeError extends ProtocolError {
   readonly size: number;
   readonly limit: number;
   readonly limitOwner: string | undefined;
-  constructor(
-    field: 'topic' | 'payload' | 'syncToken' | 'name',
-    size: number,
-    limit: number,
-    context?: ProtocolErrorContext,
-  ) {
+  constructor(field: 'topic' | 'payload' | 'syncToken' | 'name', size: number, limit: number, context?: ProtocolErrorContext) {
     const limitName =
       field === 'topic'
         ? 'maxTopicBytes'
@@ -146,12 +137,7 @@ export class FieldTooLargeError extends ProtocolError {
             ? 'maxSyncTokenBytes'
             : 'maxNodeNameBytes';
     const owner = context?.limitOwner === undefined ? '' : ` of ${context.limitOwner}`;
-    super(
-      FieldTooLargeError.code,
-      `${field} of ${size} bytes exceeds ${limitName} ${limit}${owner}`,
-      context?.fatal ?? false,
-      context,
-    );
+    super(FieldTooLargeError.code, `${field} of ${size} bytes exceeds ${limitName} ${limit}${owner}`, context?.fatal ?? false, context);
     this.field = field;
     this.size = size;
     this.limit = limit;
@@ -175,11 +161,7 @@ export class ProtocolVersionError extends ProtocolError {
   readonly remoteVersion: number;
   readonly localVersion: number;
   constructor(remoteVersion: number, localVersion: number) {
-    super(
-      ProtocolVersionError.code,
-      `peer speaks protocol version ${remoteVersion}, this node speaks ${localVersion}`,
-      true,
-    );
+    super(ProtocolVersionError.code, `peer speaks protocol version ${remoteVersion}, this node speaks ${localVersion}`, true);
     this.remoteVersion = remoteVersion;
     this.localVersion = localVersion;
   }

@@ -310,9 +310,7 @@ export class FrameDecoder {
     }
     const payloadLen = end - tokenEnd;
     if (payloadLen > limits.maxPayloadBytes) {
-      this.reject(
-        new FieldTooLargeError('payload', payloadLen, limits.maxPayloadBytes, { frameKind: kind, topic, syncToken }),
-      );
+      this.reject(new FieldTooLargeError('payload', payloadLen, limits.maxPayloadBytes, { frameKind: kind, topic, syncToken }));
       return;
     }
     let payload: string | Uint8Array;
@@ -324,9 +322,7 @@ export class FrameDecoder {
         value = unpackPayload(buf.subarray(tokenEnd, end));
       } catch (cause) {
         const reason = cause instanceof Error ? cause.message : String(cause);
-        this.reject(
-          new InvalidFrameError(`undecodable msgpack payload: ${reason}`, false, { frameKind: kind, topic, syncToken, cause }),
-        );
+        this.reject(new InvalidFrameError(`undecodable msgpack payload: ${reason}`, false, { frameKind: kind, topic, syncToken, cause }));
         return;
       }
       // Its own object shape, so text and byte frames stay monomorphic.

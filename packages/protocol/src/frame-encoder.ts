@@ -82,11 +82,7 @@ export function messageFrameBound(frame: MessageFrame): number {
     MESSAGE_HEADER_BYTES +
     strBound(frame.topic) +
     (frame.syncToken === undefined ? 0 : frame.syncToken.length * 3) +
-    (typeof payload === 'string'
-      ? strBound(payload)
-      : payload instanceof Uint8Array
-        ? payload.byteLength
-        : packedPayload(frame).byteLength)
+    (typeof payload === 'string' ? strBound(payload) : payload instanceof Uint8Array ? payload.byteLength : packedPayload(frame).byteLength)
   );
 }
 

@@ -1,12 +1,6 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import {
-  ConnectionClosedError,
-  ConnectionError,
-  FieldTooLargeError,
-  type ProtocolError,
-  type SystemgeError,
-} from './errors.js';
+import { ConnectionClosedError, ConnectionError, FieldTooLargeError, type ProtocolError, type SystemgeError } from './errors.js';
 import { FrameDecoder } from './frame-decoder.js';
 import { FrameWriter } from './frame-writer.js';
 import { type Frame, FrameKind } from './frames.js';
@@ -47,11 +41,7 @@ const CLOSED_BY_PEER = 'connection closed by peer';
  * framed `Connection`. Transports share this so framing, batching, backpressure and
  * close semantics are identical everywhere.
  */
-export function createStreamConnection(
-  socket: Duplex,
-  info: StreamConnectionInfo,
-  options: StreamConnectionOptions = {},
-): Connection {
+export function createStreamConnection(socket: Duplex, info: StreamConnectionInfo, options: StreamConnectionOptions = {}): Connection {
   return new StreamConnection(socket, info, options);
 }
 
@@ -104,10 +94,14 @@ class StreamConnection implements Connection {
     this.sendLimits = { ...this.limits };
     this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.closeTimeoutMs = options.closeTimeoutMs ?? 5000;
-    this.decoder = new FrameDecoder(this.limits, {
-      onFrame: (frame) => this.onDecodedFrame(frame),
-      onError: (error) => this.onDecodeError(error),
-    }, { handshakeFirst: true });
+    this.decoder = new FrameDecoder(
+      this.limits,
+      {
+        onFrame: (frame) => this.onDecodedFrame(frame),
+        onError: (error) => this.onDecodeError(error),
+      },
+      { handshakeFirst: true },
+    );
     // The write callback re-checks drain: a socket whose write() returned true emits no
     // 'drain', yet may still hold more than our high-water mark when the kernel is full.
     // A net.Socket (TLS included) is done with a chunk's bytes when its write callback runs, so the

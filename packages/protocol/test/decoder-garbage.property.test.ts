@@ -11,7 +11,14 @@ import { anyFrame, propertyLimits, splitAt } from './frame-arbitraries.js';
  */
 
 // A small frame limit so that random length prefixes land on both sides of it.
-const limits = resolveLimits({ ...propertyLimits, maxFrameBytes: 96, maxTopicBytes: 8, maxPayloadBytes: 32, maxSyncTokenBytes: 4, maxNodeNameBytes: 8 });
+const limits = resolveLimits({
+  ...propertyLimits,
+  maxFrameBytes: 96,
+  maxTopicBytes: 8,
+  maxPayloadBytes: 32,
+  maxSyncTokenBytes: 4,
+  maxNodeNameBytes: 8,
+});
 const wide = resolveLimits(propertyLimits);
 const kinds = [0, 1, 2, 3, 4, 5, 16, 17, 18, 19, 20, 21, 22, 23, 255];
 
@@ -31,7 +38,9 @@ const piece: fc.Arbitrary<Buffer> = fc.oneof(
   // A correct length with a random kind and body.
   fc.tuple(fc.constantFrom(...kinds), fc.uint8Array({ maxLength: 40 })).map(([kind, body]) => rawFrame(kind, body)),
   // A random length, small or huge, followed by some bytes.
-  fc.tuple(fc.oneof(fc.nat({ max: 120 }), fc.nat({ max: 0xffff_ffff })), fc.uint8Array({ maxLength: 40 })).map(([n, rest]) => prefixed(n, rest)),
+  fc
+    .tuple(fc.oneof(fc.nat({ max: 120 }), fc.nat({ max: 0xffff_ffff })), fc.uint8Array({ maxLength: 40 }))
+    .map(([n, rest]) => prefixed(n, rest)),
   // A message frame with random field bytes and flags.
   fc
     .tuple(
@@ -44,7 +53,10 @@ const piece: fc.Arbitrary<Buffer> = fc.oneof(
     .map(([kind, topic, token, payload, flags]) => rawMessage(kind, topic, token, payload, flags)),
   // A control frame whose body is any msgpack value.
   fc
-    .tuple(fc.constantFrom(16, 17, 18, 19, 22), fc.anything({ maxDepth: 2, maxKeys: 4, withDate: true, withTypedArray: true, withNullPrototype: true }))
+    .tuple(
+      fc.constantFrom(16, 17, 18, 19, 22),
+      fc.anything({ maxDepth: 2, maxKeys: 4, withDate: true, withTypedArray: true, withNullPrototype: true }),
+    )
     .map(([kind, value]) => rawFrame(kind, pack(value))),
   // A control frame whose body is a map with the right keys but random values.
   fc

@@ -81,12 +81,22 @@ describe('message frames round-trip', () => {
   it('uses the fixed binary header: prefix, kind, flags, topic length, topic, token length, token, payload', () => {
     const bytes = encodeFrame({ kind: FrameKind.SyncRequest, topic: 'ab', payload: 'xyz', syncToken: 'k' }, limits);
     expect([...bytes]).toEqual([
-      0, 0, 0, 1 + 1 + 2 + 2 + 2 + 1 + 3,
+      0,
+      0,
+      0,
+      1 + 1 + 2 + 2 + 2 + 1 + 3,
       FrameKind.SyncRequest,
       0,
-      0, 2, 0x61, 0x62,
-      0, 1, 0x6b,
-      0x78, 0x79, 0x7a,
+      0,
+      2,
+      0x61,
+      0x62,
+      0,
+      1,
+      0x6b,
+      0x78,
+      0x79,
+      0x7a,
     ]);
     expect(bytes.length).toBe(MESSAGE_HEADER_BYTES + 2 + 1 + 3);
     const bin = encodeFrame({ kind: FrameKind.AsyncMessage, topic: 'a', payload: new Uint8Array([9]), syncToken: undefined }, limits);
@@ -115,10 +125,7 @@ describe('control frames round-trip', () => {
       },
     ],
     ['Handshake minimal', { kind: FrameKind.Handshake, version: 1, name: 'n', asyncTopics: [], syncTopics: [] }],
-    [
-      'HandshakeAck',
-      { kind: FrameKind.HandshakeAck, version: 1, name: 'server', asyncTopics: ['x'], syncTopics: [], info: { a: 'b' } },
-    ],
+    ['HandshakeAck', { kind: FrameKind.HandshakeAck, version: 1, name: 'server', asyncTopics: ['x'], syncTopics: [], info: { a: 'b' } }],
     ['TopicsAdded', { kind: FrameKind.TopicsAdded, asyncTopics: ['a', '日本'], syncTopics: ['b'] }],
     ['TopicsRemoved', { kind: FrameKind.TopicsRemoved, asyncTopics: [], syncTopics: ['b'] }],
     ['Heartbeat', { kind: FrameKind.Heartbeat, nonce: 0xdeadbeef }],

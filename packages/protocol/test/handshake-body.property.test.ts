@@ -20,7 +20,10 @@ const handshakeish = fc.record(
     syncTopics: fc.oneof(fc.array(fc.string({ maxLength: 40 }), { maxLength: 5 }), fc.anything()),
     auth: fc.anything(),
     info: fc.oneof(fc.dictionary(fc.string(), fc.string()), fc.anything()),
-    limits: fc.oneof(fc.dictionary(fc.constantFrom('maxTopicBytes', 'maxFrameBytes', 'x'), fc.oneof(fc.integer(), fc.anything())), fc.anything()),
+    limits: fc.oneof(
+      fc.dictionary(fc.constantFrom('maxTopicBytes', 'maxFrameBytes', 'x'), fc.oneof(fc.integer(), fc.anything())),
+      fc.anything(),
+    ),
   },
   { requiredKeys: [] },
 );

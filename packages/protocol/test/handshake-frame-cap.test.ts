@@ -82,15 +82,25 @@ describe('first-frame cap', () => {
   it('a connection over a real socket answers a 16 MiB first frame with a goodbye naming the limit and closes', async () => {
     const closed = new Promise<CloseInfo>((resolveClose, reject) => {
       const server = net.createServer((socket) => {
-        const connection = createStreamConnection(socket, {
-          transport: 'tcp',
-          remoteAddress: socket.remoteAddress ?? '',
-          remotePort: socket.remotePort ?? 0,
-          remoteFamily: 'IPv4',
-          localAddress: '',
-          localPort: 0,
-        }, { closeTimeoutMs: 300 });
-        connection.setHandlers({ onFrame: () => reject(new Error('no frame expected')), onClose: (info) => { server.close(); resolveClose(info); } });
+        const connection = createStreamConnection(
+          socket,
+          {
+            transport: 'tcp',
+            remoteAddress: socket.remoteAddress ?? '',
+            remotePort: socket.remotePort ?? 0,
+            remoteFamily: 'IPv4',
+            localAddress: '',
+            localPort: 0,
+          },
+          { closeTimeoutMs: 300 },
+        );
+        connection.setHandlers({
+          onFrame: () => reject(new Error('no frame expected')),
+          onClose: (info) => {
+            server.close();
+            resolveClose(info);
+          },
+        });
       });
       server.listen(0, '127.0.0.1', () => {
         const { port } = server.address() as net.AddressInfo;

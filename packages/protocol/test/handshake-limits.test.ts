@@ -58,7 +58,9 @@ describe('announced limits in handshakes', () => {
 
   it('a handshake topic over the receiver maxTopicBytes is left out, not a refusal; topic frames stay strict', () => {
     const c = collectFrames({ maxTopicBytes: 8 });
-    c.decoder.push(rawFrame(FrameKind.Handshake, pack({ version: 1, name: 'a', asyncTopics: ['ok', 'x'.repeat(9)], syncTopics: ['y'.repeat(100)] })));
+    c.decoder.push(
+      rawFrame(FrameKind.Handshake, pack({ version: 1, name: 'a', asyncTopics: ['ok', 'x'.repeat(9)], syncTopics: ['y'.repeat(100)] })),
+    );
     expect(c.errors).toEqual([]);
     expect(c.frames[0]).toMatchObject({ asyncTopics: ['ok'], syncTopics: [] });
     c.decoder.push(rawFrame(FrameKind.TopicsAdded, pack({ asyncTopics: ['x'.repeat(9)], syncTopics: [] })));
@@ -72,9 +74,9 @@ describe('announced limits in handshakes', () => {
   });
 
   it('the encoder checks announced topics against the limits', () => {
-    expect(() => encodeFrame({ kind: FrameKind.TopicsAdded, asyncTopics: ['x'.repeat(65)], syncTopics: [] }, resolveLimits({ maxTopicBytes: 64 }))).toThrow(
-      expect.objectContaining({ code: 'SYSTEMGE_ERR_FIELD_TOO_LARGE', field: 'topic', limit: 64 }),
-    );
+    expect(() =>
+      encodeFrame({ kind: FrameKind.TopicsAdded, asyncTopics: ['x'.repeat(65)], syncTopics: [] }, resolveLimits({ maxTopicBytes: 64 })),
+    ).toThrow(expect.objectContaining({ code: 'SYSTEMGE_ERR_FIELD_TOO_LARGE', field: 'topic', limit: 64 }));
   });
 });
 
@@ -84,7 +86,14 @@ describe('setPeerLimits over a real socket', () => {
     return new Promise((resolve) => {
       let a: Connection | undefined;
       const server = net.createServer((socket) => {
-        const b = createStreamConnection(socket, { transport: 'tcp', remoteAddress: '127.0.0.1', remotePort: 0, remoteFamily: 'IPv4', localAddress: '', localPort: 0 });
+        const b = createStreamConnection(socket, {
+          transport: 'tcp',
+          remoteAddress: '127.0.0.1',
+          remotePort: 0,
+          remoteFamily: 'IPv4',
+          localAddress: '',
+          localPort: 0,
+        });
         b.setHandlers({ onFrame: (f) => received.push(f) });
         const done = (): void => {
           a?.destroy();
@@ -96,7 +105,14 @@ describe('setPeerLimits over a real socket', () => {
       server.listen(0, '127.0.0.1', () => {
         const { port } = server.address() as net.AddressInfo;
         const socket = net.connect(port, '127.0.0.1');
-        a = createStreamConnection(socket, { transport: 'tcp', remoteAddress: '127.0.0.1', remotePort: port, remoteFamily: 'IPv4', localAddress: '', localPort: 0 });
+        a = createStreamConnection(socket, {
+          transport: 'tcp',
+          remoteAddress: '127.0.0.1',
+          remotePort: port,
+          remoteFamily: 'IPv4',
+          localAddress: '',
+          localPort: 0,
+        });
         a.setHandlers({ onFrame: () => {} });
       });
     });

@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_LIMITS,
-  encodeFrame,
-  FrameKind,
-  isSystemgeError,
-  resolveLimits,
-  type ProtocolLimits,
-} from '../src/index.js';
+import { DEFAULT_LIMITS, encodeFrame, FrameKind, isSystemgeError, resolveLimits, type ProtocolLimits } from '../src/index.js';
 
 function thrown(fn: () => unknown): unknown {
   try {
@@ -109,7 +102,9 @@ describe('the encoder enforces limits before anything leaves', () => {
 
   it('frame over maxFrameBytes, message and control', () => {
     const small = resolveLimits({ maxFrameBytes: 16 });
-    expect(thrown(() => encodeFrame({ kind: FrameKind.AsyncMessage, topic: 't', payload: 'x'.repeat(20), syncToken: undefined }, small))).toMatchObject({
+    expect(
+      thrown(() => encodeFrame({ kind: FrameKind.AsyncMessage, topic: 't', payload: 'x'.repeat(20), syncToken: undefined }, small)),
+    ).toMatchObject({
       code: 'SYSTEMGE_ERR_FRAME_TOO_LARGE',
       limit: 16,
     });

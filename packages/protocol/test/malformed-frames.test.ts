@@ -58,20 +58,29 @@ describe('non-fatal: one frame rejected, the stream goes on', () => {
   });
 
   it('invalid UTF-8 in a string payload, while a binary payload may hold any bytes', () => {
-    const error = expectRejectedThenNext(rawMessage(FrameKind.SyncResponse, utf8('t'), utf8('k'), invalidUtf8), 'SYSTEMGE_ERR_INVALID_UTF8');
+    const error = expectRejectedThenNext(
+      rawMessage(FrameKind.SyncResponse, utf8('t'), utf8('k'), invalidUtf8),
+      'SYSTEMGE_ERR_INVALID_UTF8',
+    );
     expect(error).toMatchObject({ field: 'payload', topic: 't', syncToken: 'k' });
     const c = decode(rawMessage(FrameKind.SyncResponse, utf8('t'), utf8('k'), invalidUtf8, 1));
     expect(c.errors).toEqual([]);
     expect(c.frames).toHaveLength(1);
   });
 
-  it('an unknown payload encoding (perhaps a newer peer\'s), with its topic and token so a request can be answered', () => {
-    const error = expectRejectedThenNext(rawMessage(FrameKind.SyncRequest, utf8('t'), utf8('k'), utf8(''), 0x80), 'SYSTEMGE_ERR_INVALID_FRAME');
+  it("an unknown payload encoding (perhaps a newer peer's), with its topic and token so a request can be answered", () => {
+    const error = expectRejectedThenNext(
+      rawMessage(FrameKind.SyncRequest, utf8('t'), utf8('k'), utf8(''), 0x80),
+      'SYSTEMGE_ERR_INVALID_FRAME',
+    );
     expect(error).toMatchObject({ topic: 't', syncToken: 'k' });
   });
 
   it('an undecodable msgpack payload', () => {
-    const error = expectRejectedThenNext(rawMessage(FrameKind.SyncRequest, utf8('t'), utf8('k'), Buffer.from([0xdd, 0xff, 0xff, 0xff, 0xff]), 2), 'SYSTEMGE_ERR_INVALID_FRAME');
+    const error = expectRejectedThenNext(
+      rawMessage(FrameKind.SyncRequest, utf8('t'), utf8('k'), Buffer.from([0xdd, 0xff, 0xff, 0xff, 0xff]), 2),
+      'SYSTEMGE_ERR_INVALID_FRAME',
+    );
     expect(error).toMatchObject({ topic: 't', syncToken: 'k' });
   });
 

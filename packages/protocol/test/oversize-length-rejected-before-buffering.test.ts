@@ -52,7 +52,12 @@ describe('oversize declared length', () => {
 
   it('a frame exactly at maxFrameBytes is accepted; buffering it never exceeds the limit plus the prefix', () => {
     const limits = resolveLimits({ maxFrameBytes: 4096 });
-    const frame = { kind: FrameKind.AsyncMessage, topic: 't', payload: 'x'.repeat(4096 - 1 - 1 - 2 - 1 - 2), syncToken: undefined } as const;
+    const frame = {
+      kind: FrameKind.AsyncMessage,
+      topic: 't',
+      payload: 'x'.repeat(4096 - 1 - 1 - 2 - 1 - 2),
+      syncToken: undefined,
+    } as const;
     const bytes = encodeFrame(frame, limits);
     expect(bytes.length).toBe(4096 + 4);
     const c = collectFrames(limits);

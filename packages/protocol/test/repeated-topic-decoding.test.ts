@@ -13,7 +13,17 @@ const message = (topic: string): Frame => ({ kind: FrameKind.AsyncMessage, topic
 
 describe('repeated topics', () => {
   it('decodes every topic of a stream that repeats, alternates and changes in the last byte', () => {
-    const topics = ['orders.eu', 'orders.eu', 'orders.us', 'orders.eu', 'orders.e', 'orders.eu', 'x'.repeat(200), 'x'.repeat(200), 'orders.eu'];
+    const topics = [
+      'orders.eu',
+      'orders.eu',
+      'orders.us',
+      'orders.eu',
+      'orders.e',
+      'orders.eu',
+      'x'.repeat(200),
+      'x'.repeat(200),
+      'orders.eu',
+    ];
     const c = collectFrames();
     c.decoder.push(Buffer.concat(topics.map((t) => encodeFrame(message(t), limits))));
     expect(c.errors).toEqual([]);

@@ -97,8 +97,7 @@ export function describeTransportCompliance(name: string, setup: () => Promise<C
       await ctx.teardown?.();
     });
 
-    const target = (listener: Listener): DialTarget =>
-      ctx.dialTarget?.(listener) ?? { host: listener.host, port: listener.port };
+    const target = (listener: Listener): DialTarget => ctx.dialTarget?.(listener) ?? { host: listener.host, port: listener.port };
 
     async function dial(listener: Listener, options?: DialOptions): Promise<RecordedConnection> {
       const conn = await withDeadline(ctx.transport.dial(target(listener), options), `dial ${listener.host}:${listener.port}`);
@@ -306,13 +305,16 @@ export function describeTransportCompliance(name: string, setup: () => Promise<C
       const server = await res.listen(ctx.transport);
       const dialTo = target(server.listener);
       await server.listener.close();
-      const error = await withDeadline(ctx.transport.dial(dialTo).then(
-        (conn) => {
-          conn.destroy();
-          throw new Error('dial to a closed port resolved');
-        },
-        (e: unknown) => e,
-      ), 'dial to fail');
+      const error = await withDeadline(
+        ctx.transport.dial(dialTo).then(
+          (conn) => {
+            conn.destroy();
+            throw new Error('dial to a closed port resolved');
+          },
+          (e: unknown) => e,
+        ),
+        'dial to fail',
+      );
       expect(isSystemgeError(error, 'SYSTEMGE_ERR_DIAL_FAILED')).toBe(true);
       expect(error).toBeInstanceOf(Error);
     });

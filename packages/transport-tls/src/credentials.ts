@@ -8,12 +8,7 @@ export type PEM = string | Uint8Array;
  * Resolves one credential given either inline (`value`, PEM text/bytes, or a path when the
  * text holds no PEM block) or as a file (`file`). Giving both is an error.
  */
-export function loadPEM(
-  name: string,
-  value: PEM | undefined,
-  fileName: string,
-  file: string | undefined,
-): Buffer | undefined {
+export function loadPEM(name: string, value: PEM | undefined, fileName: string, file: string | undefined): Buffer | undefined {
   if (value !== undefined && file !== undefined) {
     throw new TLSConfigError(name, `give either ${name} or ${fileName}, not both`);
   }

@@ -18,13 +18,7 @@ import {
   type Transport,
 } from '@systemge/protocol';
 import { loadPEM, loadPEMList, type PEM } from './credentials.js';
-import {
-  describeVerifyCode,
-  isVerifyCode,
-  TLSConfigError,
-  TLSHandshakeError,
-  TLSVerificationError,
-} from './tls-errors.js';
+import { describeVerifyCode, isVerifyCode, TLSConfigError, TLSHandshakeError, TLSVerificationError } from './tls-errors.js';
 
 /** Options of `tlsTransport()`. */
 export interface TLSTransportOptions {
@@ -129,8 +123,7 @@ export function tlsTransport(options: TLSTransportOptions = {}): Transport {
   // Parse everything now so a bad certificate or key fails at construction, not at the first dial.
   const clientContext = createContext('cert', creds, creds.ca);
   if (options.rejectUnauthorized === false) {
-    const msg =
-      'TLS peer certificates are NOT verified (rejectUnauthorized: false): any peer can impersonate another';
+    const msg = 'TLS peer certificates are NOT verified (rejectUnauthorized: false): any peer can impersonate another';
     if (options.logger !== undefined) options.logger.warn({ transport: 'tls', rejectUnauthorized: false }, msg);
     else process.emitWarning(msg, { code: 'SYSTEMGE_TLS_INSECURE' });
   }
@@ -149,9 +142,7 @@ export function tlsTransport(options: TLSTransportOptions = {}): Transport {
       const host = listenOptions.host ?? '127.0.0.1';
       const requestedPort = listenOptions.port ?? 0;
       if (creds.cert === undefined || creds.key === undefined) {
-        return Promise.reject(
-          new ListenError(`${host}:${requestedPort}`, 'a TLS listener needs cert (or certFile) and key (or keyFile)'),
-        );
+        return Promise.reject(new ListenError(`${host}:${requestedPort}`, 'a TLS listener needs cert (or certFile) and key (or keyFile)'));
       }
       let handshaker: tls.Server;
       try {
@@ -206,7 +197,11 @@ export function tlsTransport(options: TLSTransportOptions = {}): Transport {
             const code = presented ? String(socket.authorizationError) : NO_PEER_CERTIFICATE;
             const text = presented ? describeVerifyCode(code) : 'peer did not return a certificate';
             socket.destroy();
-            refuse(hs, `certificate verification failed: ${text}`, new TLSVerificationError(code, `client certificate verification failed: ${text}`));
+            refuse(
+              hs,
+              `certificate verification failed: ${text}`,
+              new TLSVerificationError(code, `client certificate verification failed: ${text}`),
+            );
             return;
           }
         }
@@ -397,10 +392,7 @@ function handshakeFailure(err: Error & { code?: string; reason?: string }): { re
   return { reason: text, error: new TLSHandshakeError(text, err.code, { cause: err }) };
 }
 
-function verificationFailure(
-  err: Error & { code?: string },
-  serverName: string,
-): { reason: string; error: SystemgeError } {
+function verificationFailure(err: Error & { code?: string }, serverName: string): { reason: string; error: SystemgeError } {
   const code = err.code ?? 'UNKNOWN';
   const text =
     code === 'ERR_TLS_CERT_ALTNAME_INVALID'

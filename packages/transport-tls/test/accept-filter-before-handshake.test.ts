@@ -92,11 +92,9 @@ describe('accept filter runs before the TLS handshake', () => {
   });
 
   it('the same probe, accepted, does get a handshake (the check above can fail)', async () => {
-    const server = await serve(
-      tlsTransport({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert }),
-      resources,
-      { accept: () => undefined },
-    );
+    const server = await serve(tlsTransport({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert }), resources, {
+      accept: () => undefined,
+    });
     serverEmit = vi.spyOn(tls.Server.prototype, 'emit');
 
     const client = probe(server.listener.port);

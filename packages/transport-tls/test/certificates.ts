@@ -48,17 +48,43 @@ async function load(dir: string, name: string): Promise<Identity> {
 
 async function makeCA(dir: string, name: string, cn: string): Promise<void> {
   await openssl(dir, [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${cn}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.crt`,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${cn}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
 }
 
 async function makeRequest(dir: string, name: string, cn: string): Promise<void> {
   await openssl(dir, [
-    'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`,
+    'req',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    `/CN=${cn}`,
   ]);
 }
 
@@ -66,8 +92,22 @@ async function makeLeaf(dir: string, ca: string, name: string, cn: string, exten
   await makeRequest(dir, name, cn);
   await writeFile(join(dir, `${name}.ext`), extensions);
   await openssl(dir, [
-    'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial',
-    '-out', `${name}.crt`, '-days', '2', '-sha256', '-extfile', `${name}.ext`,
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${ca}.crt`,
+    '-CAkey',
+    `${ca}.key`,
+    '-CAcreateserial',
+    '-out',
+    `${name}.crt`,
+    '-days',
+    '2',
+    '-sha256',
+    '-extfile',
+    `${name}.ext`,
   ]);
 }
 
@@ -112,8 +152,23 @@ export async function generatePKI(): Promise<TestPKI> {
     ].join('\n'),
   );
   await openssl(dir, [
-    'ca', '-batch', '-config', 'ca.cnf', '-cert', 'ca.crt', '-keyfile', 'ca.key', '-in', 'expired-client.csr',
-    '-out', 'expired-client.crt', '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-notext',
+    'ca',
+    '-batch',
+    '-config',
+    'ca.cnf',
+    '-cert',
+    'ca.crt',
+    '-keyfile',
+    'ca.key',
+    '-in',
+    'expired-client.csr',
+    '-out',
+    'expired-client.crt',
+    '-startdate',
+    '20200101000000Z',
+    '-enddate',
+    '20200102000000Z',
+    '-notext',
   ]);
 
   return {

@@ -10,11 +10,7 @@ export interface Served {
   nextRefusal(): Promise<Refusal>;
 }
 
-export async function serve(
-  transport: Transport,
-  resources: Resources,
-  options: Partial<ListenOptions> = {},
-): Promise<Served> {
+export async function serve(transport: Transport, resources: Resources, options: Partial<ListenOptions> = {}): Promise<Served> {
   const accepted: Observed[] = [];
   const refusals: Refusal[] = [];
   const connectionWaiters: ((o: Observed) => void)[] = [];

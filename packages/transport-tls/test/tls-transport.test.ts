@@ -10,7 +10,10 @@ import { serve } from './serve.js';
 
 /** A logger that records its warnings (object and message); the other levels say nothing. */
 function warningLogger(record: (obj: object, msg: string) => void): Logger {
-  return { ...silentLogger, warn: (obj: object | string, msg?: string) => (typeof obj === 'string' ? record({}, obj) : record(obj, msg ?? '')) };
+  return {
+    ...silentLogger,
+    warn: (obj: object | string, msg?: string) => (typeof obj === 'string' ? record({}, obj) : record(obj, msg ?? '')),
+  };
 }
 
 const DEADLINE = 5000;
@@ -111,11 +114,7 @@ describe('tlsTransport: server authentication', () => {
     const client = tlsTransport({ ca: pki.ca.cert });
     const byName = await within(client.dial({ host: 'localhost', port: server.listener.port }), DEADLINE, 'dial');
     resources.connection(byName);
-    const byServerName = await within(
-      client.dial(target(server.listener.port, { serverName: 'localhost' })),
-      DEADLINE,
-      'dial',
-    );
+    const byServerName = await within(client.dial(target(server.listener.port, { serverName: 'localhost' })), DEADLINE, 'dial');
     resources.connection(byServerName);
     expect(byName.peerCertificate?.subjectCN).toBe('server');
     expect(byServerName.peerCertificate?.subjectCN).toBe('server');
@@ -152,11 +151,7 @@ describe('tlsTransport: server authentication', () => {
   it('uses the CA of the dial target instead of the transport CA', async () => {
     const server = await serve(tlsTransport(serverOptions()), resources);
     const client = tlsTransport({ ca: pki.otherCA.cert });
-    const connection = await within(
-      client.dial(target(server.listener.port, { ca: pki.ca.cert })),
-      DEADLINE,
-      'dial with target CA',
-    );
+    const connection = await within(client.dial(target(server.listener.port, { ca: pki.ca.cert })), DEADLINE, 'dial with target CA');
     resources.connection(connection);
     expect(connection.peerCertificate?.issuerCN).toBe('Test CA');
     // And the other way round: the target CA replaces a transport CA that would have worked.
@@ -203,9 +198,7 @@ describe('tlsTransport: server authentication', () => {
 
   it('refuses TLS 1.2 when minVersion is TLSv1.3', async () => {
     const server = await serve(tlsTransport(serverOptions({ minVersion: 'TLSv1.3' })), resources);
-    const old = resources.socket(
-      tls.connect({ host: '127.0.0.1', port: server.listener.port, ca: pki.ca.cert, maxVersion: 'TLSv1.2' }),
-    );
+    const old = resources.socket(tls.connect({ host: '127.0.0.1', port: server.listener.port, ca: pki.ca.cert, maxVersion: 'TLSv1.2' }));
     old.on('error', () => {});
     const refusal = await within(server.nextRefusal(), DEADLINE, 'refusal');
     expect(refusal.reason).toBe('TLS handshake failed: unsupported protocol');
@@ -262,9 +255,7 @@ describe('tlsTransport: mutual TLS', () => {
   it('one node certificate serves both roles, as in a P2P network', async () => {
     const options = { cert: pki.node.cert, key: pki.node.key, ca: pki.ca.cert, requestClientCert: true };
     const server = await serve(tlsTransport(options), resources);
-    const connection = resources.connection(
-      await within(tlsTransport(options).dial(target(server.listener.port)), DEADLINE, 'dial'),
-    );
+    const connection = resources.connection(await within(tlsTransport(options).dial(target(server.listener.port)), DEADLINE, 'dial'));
     const serverSide = await within(server.nextConnection(), DEADLINE, 'accept');
     expect(connection.peerCertificate?.subjectCN).toBe('node');
     expect(serverSide.connection.peerCertificate?.subjectCN).toBe('node');
@@ -307,7 +298,9 @@ describe('tlsTransport: mutual TLS', () => {
     const client = tlsTransport({ cert: pki.otherClient.cert, key: pki.otherClient.key, ca: pki.ca.cert });
     const dial = client.dial(target(server.listener.port));
     const refusal = await within(server.nextRefusal(), DEADLINE, 'refusal');
-    expect(refusal.reason).toMatch(/^certificate verification failed: unable to (verify the first certificate|get local issuer certificate|get issuer certificate)/);
+    expect(refusal.reason).toMatch(
+      /^certificate verification failed: unable to (verify the first certificate|get local issuer certificate|get issuer certificate)/,
+    );
     await clientIsTurnedAway(dial);
     expect(server.accepted).toHaveLength(0);
   });

@@ -20,7 +20,12 @@ export interface AdmissionState {
  * Decides, before the upgrade, whether a request may become a WebSocket: the component serves, the
  * `Origin` is allowed (`origins`, `allowMissingOrigin`) and there is room (`maxClients`). Counts refusals.
  */
-export function admissionRefusal(request: FastifyRequest, options: ResolvedOptions, state: AdmissionState, counters: Counters): Refusal | undefined {
+export function admissionRefusal(
+  request: FastifyRequest,
+  options: ResolvedOptions,
+  state: AdmissionState,
+  counters: Counters,
+): Refusal | undefined {
   if (!state.serving) return { status: 503, error: 'Service Unavailable', message: `WebSocket component "${state.name}" is not started` };
   const origins = options.origins;
   if (origins !== undefined) {
@@ -28,7 +33,11 @@ export function admissionRefusal(request: FastifyRequest, options: ResolvedOptio
     const allowed = origin === undefined ? options.allowMissingOrigin : origins.has(safeOrigin(origin));
     if (!allowed) {
       counters.refusedOrigin++;
-      return { status: 403, error: 'Forbidden', message: origin === undefined ? 'an Origin header is required' : `origin ${origin} is not allowed` };
+      return {
+        status: 403,
+        error: 'Forbidden',
+        message: origin === undefined ? 'an Origin header is required' : `origin ${origin} is not allowed`,
+      };
     }
   }
   if (state.clients >= options.maxClients) {

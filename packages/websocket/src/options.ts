@@ -124,14 +124,19 @@ export function resolveOptions(options: WebSocketComponentOptions): ResolvedOpti
   const bytesPerSecond = int(options.bytesPerSecond, 1048576, 'bytesPerSecond');
   const byteBurst = int(options.byteBurst, Math.max(bytesPerSecond, maxMessageBytes), 'byteBurst', 1);
   if (bytesPerSecond > 0 && byteBurst < maxMessageBytes) {
-    throw new WebSocketConfigError('byteBurst', `${byteBurst} is below maxMessageBytes (${maxMessageBytes}): a largest message could never pass`);
+    throw new WebSocketConfigError(
+      'byteBurst',
+      `${byteBurst} is below maxMessageBytes (${maxMessageBytes}): a largest message could never pass`,
+    );
   }
   const port = int(options.port, 0, 'port');
   if (port > 65535) throw new WebSocketConfigError('port', `expected 0-65535, got ${port}`);
   const path = options.path ?? '/ws';
-  if (!path.startsWith('/') || /[:*?#\s]/.test(path)) throw new WebSocketConfigError('path', `${JSON.stringify(path)} must be a plain path starting with "/"`);
+  if (!path.startsWith('/') || /[:*?#\s]/.test(path))
+    throw new WebSocketConfigError('path', `${JSON.stringify(path)} must be a plain path starting with "/"`);
   const onRateLimit = options.onRateLimit ?? 'error';
-  if (onRateLimit !== 'error' && onRateLimit !== 'close') throw new WebSocketConfigError('onRateLimit', `expected 'error' or 'close', got ${String(onRateLimit)}`);
+  if (onRateLimit !== 'error' && onRateLimit !== 'close')
+    throw new WebSocketConfigError('onRateLimit', `expected 'error' or 'close', got ${String(onRateLimit)}`);
   if (options.https !== undefined && (options.https.cert === undefined || options.https.key === undefined)) {
     throw new WebSocketConfigError('https', 'needs both cert and key');
   }

@@ -84,7 +84,10 @@ export class Outbound {
 
   private cutSlow(client: ClientState, reason: string): void {
     this.counters.slowClientDisconnects++;
-    this.logger()?.info({ plugin: this.name, client: client.id, buffered: client.socket.bufferedAmount, reason }, 'WebSocket client too slow, disconnected');
+    this.logger()?.info(
+      { plugin: this.name, client: client.id, buffered: client.socket.bufferedAmount, reason },
+      'WebSocket client too slow, disconnected',
+    );
     client.terminate(1008, reason);
   }
 }

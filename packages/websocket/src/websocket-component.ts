@@ -3,19 +3,34 @@ import type { IncomingMessage } from 'node:http';
 import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatHost } from '@systemge/access';
-import type { AnyTopics, Application, CommandHandlers, Logger, NodePlugin, PluginContext, PluginMetric, SystemgeNode, TopicMap } from '@systemge/node';
+import type {
+  AnyTopics,
+  Application,
+  CommandHandlers,
+  Logger,
+  NodePlugin,
+  PluginContext,
+  PluginMetric,
+  SystemgeNode,
+  TopicMap,
+} from '@systemge/node';
 import type { WebSocket } from 'ws';
 import { admissionRefusal } from './admission.js';
 import { ClientRegistry } from './client-registry.js';
 import { Counters } from './counters.js';
 import { Inbound, isThenable, type WebSocketMessageHandler, type WebSocketMessageHandlers } from './inbound.js';
-import { resolveOptions, type ResolvedOptions, type WebSocketComponentOptions, type WebSocketHTTPHost, type WebSocketTLSOptions } from './options.js';
+import {
+  resolveOptions,
+  type ResolvedOptions,
+  type WebSocketComponentOptions,
+  type WebSocketHTTPHost,
+  type WebSocketTLSOptions,
+} from './options.js';
 import { Outbound } from './outbound.js';
 import { listenOwn } from './own-server.js';
 import { ClientState, type DisconnectReason, type WebSocketClient } from './websocket-client.js';
 import { WebSocketConfigError, WebSocketStateError } from './websocket-errors.js';
 import { OutgoingMessage } from './wire-codec.js';
-
 
 /** The application component the WebSocket component reads its handlers and callbacks from. */
 export interface WebSocketComponentApplication<T extends TopicMap = AnyTopics> {
@@ -121,7 +136,8 @@ class WebSocketComponentImpl<T extends TopicMap> implements WebSocketComponent<T
     this.application = context.application as Application<T> & WebSocketComponentApplication<T>;
     const handlers = new Map<string, WebSocketMessageHandler<T>>();
     for (const [topic, handler] of Object.entries(this.application.getWebsocketMessageHandlers?.() ?? {})) {
-      if (typeof handler !== 'function') throw new WebSocketConfigError(`getWebsocketMessageHandlers()[${JSON.stringify(topic)}]`, 'handler must be a function');
+      if (typeof handler !== 'function')
+        throw new WebSocketConfigError(`getWebsocketMessageHandlers()[${JSON.stringify(topic)}]`, 'handler must be a function');
       handlers.set(topic, handler);
     }
     this.handlers = handlers;
@@ -186,8 +202,10 @@ class WebSocketComponentImpl<T extends TopicMap> implements WebSocketComponent<T
         },
       });
     }
-    scope.get(this.options.path, { websocket: true, onRequest: (request, reply, done) => this.admit(request, reply, done) }, (socket, request) =>
-      this.accept(socket, request),
+    scope.get(
+      this.options.path,
+      { websocket: true, onRequest: (request, reply, done) => this.admit(request, reply, done) },
+      (socket, request) => this.accept(socket, request),
     );
   }
 
@@ -197,7 +215,12 @@ class WebSocketComponentImpl<T extends TopicMap> implements WebSocketComponent<T
       done();
       return;
     }
-    const refusal = admissionRefusal(request, this.options, { name: this.name, serving: this.serving, clients: this.registry.size }, this.counters);
+    const refusal = admissionRefusal(
+      request,
+      this.options,
+      { name: this.name, serving: this.serving, clients: this.registry.size },
+      this.counters,
+    );
     if (refusal === undefined) {
       done();
       return;
@@ -261,12 +284,17 @@ class WebSocketComponentImpl<T extends TopicMap> implements WebSocketComponent<T
     client.slowTimer = undefined;
     this.registry.remove(client);
     if (!client.announced) return;
-    const why = client.serverReason ?? { code, reason: reason === '' && code === 1006 ? 'connection lost without a close frame' : reason, initiator: 'client' as const };
+    const why = client.serverReason ?? {
+      code,
+      reason: reason === '' && code === 1006 ? 'connection lost without a close frame' : reason,
+      initiator: 'client' as const,
+    };
     const node = this.node;
     if (node === undefined) return;
     try {
       const result = this.application.onDisconnect?.(client, why, node);
-      if (isThenable(result)) result.then(undefined, (error: unknown) => this.logger?.warn({ plugin: this.name, err: error }, 'onDisconnect failed'));
+      if (isThenable(result))
+        result.then(undefined, (error: unknown) => this.logger?.warn({ plugin: this.name, err: error }, 'onDisconnect failed'));
     } catch (error) {
       this.logger?.warn({ plugin: this.name, client: client.id, err: error }, 'onDisconnect failed');
     }
@@ -374,7 +402,13 @@ class WebSocketComponentImpl<T extends TopicMap> implements WebSocketComponent<T
   }
 
   describe(): Record<string, unknown> {
-    return { url: this.url, serving: this.serving, clients: this.registry.size, groups: this.registry.groupCount, sharedWith: this.host?.name };
+    return {
+      url: this.url,
+      serving: this.serving,
+      clients: this.registry.size,
+      groups: this.registry.groupCount,
+      sharedWith: this.host?.name,
+    };
   }
 }
 

@@ -11,7 +11,12 @@ describe('a burst written in one tick', () => {
     const TIMEOUT = 3000;
     const disconnects = new Map<string, DisconnectReason>();
     const app: WebSocketComponentApplication = { onDisconnect: (c, r) => void disconnects.set(c.id, r) };
-    const ws = websocketComponent({ maxBufferedBytes: SOFT, slowClientTimeoutMs: TIMEOUT, hardMaxBufferedBytes: 256 * MiB, pingIntervalMs: 0 });
+    const ws = websocketComponent({
+      maxBufferedBytes: SOFT,
+      slowClientTimeoutMs: TIMEOUT,
+      hardMaxBufferedBytes: 256 * MiB,
+      pingIntervalMs: 0,
+    });
     await startNode({ name: 'ws' }, app, [ws]);
     const fast = [await TestClient.open(ws.url as string), await TestClient.open(ws.url as string)];
     const slow = await TestClient.open(ws.url as string);
@@ -60,7 +65,12 @@ describe('a burst written in one tick', () => {
     const app: WebSocketComponentApplication = { onDisconnect: (_c, r) => void disconnects.push(r) };
     // Each message is larger than the soft limit, so every send goes over it: only the socket's 'drain'
     // tells that the client caught up in between.
-    const ws = websocketComponent({ maxBufferedBytes: 256 * 1024, slowClientTimeoutMs: TIMEOUT, hardMaxBufferedBytes: 256 * MiB, pingIntervalMs: 0 });
+    const ws = websocketComponent({
+      maxBufferedBytes: 256 * 1024,
+      slowClientTimeoutMs: TIMEOUT,
+      hardMaxBufferedBytes: 256 * MiB,
+      pingIntervalMs: 0,
+    });
     await startNode({ name: 'ws' }, app, [ws]);
     const fast = await TestClient.open(ws.url as string);
     await until(() => ws.clients().length === 1);

@@ -105,7 +105,11 @@ describe('WebSocket messaging', () => {
     await until(() => disconnects.length === 3, 5000, 'three disconnects');
     const reasons = new Map(disconnects);
     expect(reasons.get(connects[0] as string)).toEqual({ code: 1000, reason: 'bye', initiator: 'client' });
-    expect(reasons.get(connects[1] as string)).toEqual({ code: 1006, reason: 'connection lost without a close frame', initiator: 'client' });
+    expect(reasons.get(connects[1] as string)).toEqual({
+      code: 1006,
+      reason: 'connection lost without a close frame',
+      initiator: 'client',
+    });
     expect(reasons.get(connects[2] as string)).toEqual({ code: 4000, reason: 'go away', initiator: 'server' });
     expect((await kicked.waitClosed()).code).toBe(4000);
 

@@ -27,7 +27,9 @@ describe('names that exist on Object.prototype', () => {
   it('work as topics when the application defines them as its own handlers', async () => {
     const own: WebSocketComponentApplication = {
       getWebsocketMessageHandlers: () =>
-        Object.fromEntries(PROTOTYPE_NAMES.map((topic) => [topic, (_c: unknown, m: { payload: unknown }) => `${topic}:${String(m.payload)}`])),
+        Object.fromEntries(
+          PROTOTYPE_NAMES.map((topic) => [topic, (_c: unknown, m: { payload: unknown }) => `${topic}:${String(m.payload)}`]),
+        ),
     };
     const ws = websocketComponent();
     await startNode({ name: 'ws' }, own, [ws]);

@@ -20,7 +20,9 @@ describe('sharing a port with the HTTP component, TLS, and the gateway pattern',
     expect((await c.nth(0)).payload).toBe('same port');
     const health = await fetch(`${http.url}/health`);
     expect(await health.json()).toEqual({ clients: 1 });
-    expect(http.getMetrics()).toContainEqual(expect.objectContaining({ name: 'http_requests_total', labels: { route: 'GET /health', status: '2xx' }, value: 1 }));
+    expect(http.getMetrics()).toContainEqual(
+      expect.objectContaining({ name: 'http_requests_total', labels: { route: 'GET /health', status: '2xx' }, value: 1 }),
+    );
 
     await node.restart();
     expect((await c.waitClosed()).code).toBe(1001);
@@ -48,7 +50,11 @@ describe('sharing a port with the HTTP component, TLS, and the gateway pattern',
   it('serves wss on its own port with a certificate', async () => {
     const { cert, key } = selfSignedCertificate();
     const ws = websocketComponent({ https: { cert, key } });
-    await startNode({ name: 'secure' }, { getWebsocketMessageHandlers: () => ({ echo: (_c: unknown, m: { payload: unknown }) => m.payload }) }, [ws]);
+    await startNode(
+      { name: 'secure' },
+      { getWebsocketMessageHandlers: () => ({ echo: (_c: unknown, m: { payload: unknown }) => m.payload }) },
+      [ws],
+    );
     expect(ws.url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\/ws$/);
     const c = await TestClient.open(ws.url as string, { ca: cert });
     c.send('echo', 'encrypted');

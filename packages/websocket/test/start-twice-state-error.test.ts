@@ -8,7 +8,10 @@ describe('starting a started WebSocket component', () => {
     const node = await startNode({ name: 'ws-node' }, {}, [ws]);
     const url = ws.url;
     const again = ws.start({ node, application: {}, logger: { debug() {}, info() {}, warn() {}, error() {} } as never });
-    await expect(again).rejects.toMatchObject({ code: 'SYSTEMGE_ERR_WS_STATE', message: 'WebSocket component "websocket" is already started' });
+    await expect(again).rejects.toMatchObject({
+      code: 'SYSTEMGE_ERR_WS_STATE',
+      message: 'WebSocket component "websocket" is already started',
+    });
     expect(ws.url).toBe(url);
   });
 });

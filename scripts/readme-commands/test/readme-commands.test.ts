@@ -20,7 +20,7 @@ type Spec =
 
 const SELF = 'the test run itself; this test is part of it';
 const INSTALL = 'installing again inside the test run would replace the node_modules it runs from; .ci/run runs it on a clean clone';
-const BENCH = 'a benchmark of minutes on an otherwise idle machine; its smoke run (`node src/run.js --quick`) is the bench package\'s test';
+const BENCH = "a benchmark of minutes on an otherwise idle machine; its smoke run (`node src/run.js --quick`) is the bench package's test";
 const CHAT_URLS = [
   { url: 'http://127.0.0.1:8081/', body: /Systemge chat/ },
   { url: 'http://127.0.0.1:8082/', body: /Systemge chat/ },
@@ -28,7 +28,8 @@ const CHAT_URLS = [
   { url: 'http://127.0.0.1:7070/', body: /<script[^>]+src="\/assets\/app-[^"]+\.js"/ },
 ];
 const CHAT_READY = /dashboard: http:\/\/127\.0\.0\.1:7070/;
-const ANNOUNCE = 'pnpm --filter @systemge/example-chat exec systemge command chat-1 chat-announce hello everyone --dashboard http://127.0.0.1:7070';
+const ANNOUNCE =
+  'pnpm --filter @systemge/example-chat exec systemge command chat-1 chat-announce hello everyone --dashboard http://127.0.0.1:7070';
 
 /** What to do with each command, by `<readme>\t<command>`. A README command missing here fails the first test. */
 const SPECS: Record<string, Spec> = {
@@ -40,15 +41,32 @@ const SPECS: Record<string, Spec> = {
     during: ANNOUNCE,
   },
   'README.md\tnpx -y pnpm@12.4.2 install --frozen-lockfile && npx -y pnpm@12.4.2 test': { kind: 'skip', reason: SELF },
-  'README.md\tpnpm --filter @systemge/example-ping-pong start': { kind: 'exits', cwd: '.', output: /sync 3: "pong #5 to ping: sync 3"[\s\S]*both processes stopped/ },
-  'README.md\tpnpm --filter @systemge/example-scatter-gather start': { kind: 'exits', cwd: '.', output: /request 3: first answer from named workers[\s\S]*all processes stopped/, timeoutMs: 60_000 },
+  'README.md\tpnpm --filter @systemge/example-ping-pong start': {
+    kind: 'exits',
+    cwd: '.',
+    output: /sync 3: "pong #5 to ping: sync 3"[\s\S]*both processes stopped/,
+  },
+  'README.md\tpnpm --filter @systemge/example-scatter-gather start': {
+    kind: 'exits',
+    cwd: '.',
+    output: /request 3: first answer from named workers[\s\S]*all processes stopped/,
+    timeoutMs: 60_000,
+  },
   'README.md\tpnpm demo': { kind: 'serves', cwd: '.', ready: CHAT_READY, urls: CHAT_URLS },
   'README.md\tpnpm bench:peers': { kind: 'skip', reason: BENCH },
-  'examples/chat/README.md\tpnpm --filter @systemge/example-chat start': { kind: 'serves', cwd: 'examples/chat', ready: CHAT_READY, urls: CHAT_URLS },
+  'examples/chat/README.md\tpnpm --filter @systemge/example-chat start': {
+    kind: 'serves',
+    cwd: 'examples/chat',
+    ready: CHAT_READY,
+    urls: CHAT_URLS,
+  },
   'examples/chat/README.md\tpnpm install': { kind: 'skip', reason: INSTALL },
   'examples/chat/README.md\tpnpm start': { kind: 'serves', cwd: 'examples/chat', ready: CHAT_READY, urls: CHAT_URLS },
   // Run while the demo serves (see `during` above); from the README's "anywhere in the repository": here, the bench directory.
-  [`examples/chat/README.md\t${ANNOUNCE}`]: { kind: 'skip', reason: 'runs while the demo serves, from another directory (see the first README command)' },
+  [`examples/chat/README.md\t${ANNOUNCE}`]: {
+    kind: 'skip',
+    reason: 'runs while the demo serves, from another directory (see the first README command)',
+  },
   'examples/ping-pong/README.md\tpnpm --filter @systemge/example-ping-pong start': {
     kind: 'exits',
     cwd: 'examples/ping-pong',
@@ -60,12 +78,22 @@ const SPECS: Record<string, Spec> = {
     output: /request 3: first answer from named workers[\s\S]*all processes stopped/,
     timeoutMs: 60_000,
   },
-  'bench/README.md\tpnpm -r build': { kind: 'skip', reason: 'builds every package, minutes on two cores; the release checks (`pnpm lint:packages`, `pnpm test:consumer`) run the same build' },
+  'bench/README.md\tpnpm -r build': {
+    kind: 'skip',
+    reason:
+      'builds every package, minutes on two cores; the release checks (`pnpm lint:packages`, `pnpm test:consumer`) run the same build',
+  },
   'bench/README.md\tpnpm --filter @systemge/bench bench': { kind: 'skip', reason: BENCH },
-  'bench/README.md\tnode src/run.js --quick': { kind: 'skip', reason: 'the bench package\'s own test (`pnpm --filter @systemge/bench test`) is this smoke run' },
+  'bench/README.md\tnode src/run.js --quick': {
+    kind: 'skip',
+    reason: "the bench package's own test (`pnpm --filter @systemge/bench test`) is this smoke run",
+  },
   'bench/README.md\tpnpm bench:peers': { kind: 'skip', reason: BENCH },
   'bench/README.md\tBENCH_CPU_PROF=receiver node src/run.js --only tcp-throughput --runs 1': { kind: 'skip', reason: BENCH },
-  'bench/README.md\tnode src/profile-summary.js results/tmp/CPU.*.cpuprofile': { kind: 'skip', reason: 'reads the profiles of the CPU-profiled benchmark above' },
+  'bench/README.md\tnode src/profile-summary.js results/tmp/CPU.*.cpuprofile': {
+    kind: 'skip',
+    reason: 'reads the profiles of the CPU-profiled benchmark above',
+  },
 };
 
 const found: Found[] = readmeCommands();
@@ -97,7 +125,12 @@ afterAll(() => {
 /** Starts `command` in a shell in its own process group; `viaTerminal` puts it behind a pseudo-terminal (`script`). */
 function start(command: string, cwd: string, viaTerminal: boolean) {
   const child = viaTerminal
-    ? spawn('script', ['-qefc', command, '/dev/null'], { cwd: join(root, cwd), env: { ...userEnv(), TERM: 'dumb' }, detached: true, stdio: ['pipe', 'pipe', 'pipe'] })
+    ? spawn('script', ['-qefc', command, '/dev/null'], {
+        cwd: join(root, cwd),
+        env: { ...userEnv(), TERM: 'dumb' },
+        detached: true,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      })
     : spawn('sh', ['-c', command], { cwd: join(root, cwd), env: userEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let output = '';
@@ -128,13 +161,15 @@ function start(command: string, cwd: string, viaTerminal: boolean) {
         };
         waiters.add(check);
         check();
-        void exited.then(() => setTimeout(() => {
-          if (!pattern.test(output)) {
-            clearTimeout(timer);
-            waiters.delete(check);
-            reject(new Error(`\`${command}\` in ${cwd} exited before printing ${pattern}:\n${output}`));
-          }
-        }, 50));
+        void exited.then(() =>
+          setTimeout(() => {
+            if (!pattern.test(output)) {
+              clearTimeout(timer);
+              waiters.delete(check);
+              reject(new Error(`\`${command}\` in ${cwd} exited before printing ${pattern}:\n${output}`));
+            }
+          }, 50),
+        );
       });
     },
   };
@@ -212,7 +247,11 @@ describe('README commands', () => {
     try {
       await writeFile(join(dir, 'snippet.ts'), snippet!);
       const register = join(root, 'scripts', 'source', 'register.mjs');
-      const run = start(`node --import ${JSON.stringify(register)} snippet.ts`, join('scripts', 'readme-commands', 'test-artifacts', `snippet-${process.pid}`), false);
+      const run = start(
+        `node --import ${JSON.stringify(register)} snippet.ts`,
+        join('scripts', 'readme-commands', 'test-artifacts', `snippet-${process.pid}`),
+        false,
+      );
       // The script ends by itself: both nodes stopped, nothing left on the event loop.
       const code = await withDeadline(run.exited, 30_000, 'the README snippet');
       expect(code, run.output()).toBe(0);

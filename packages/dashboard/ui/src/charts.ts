@@ -80,11 +80,61 @@ const rate = (v: number | null): string => (v === null ? '–' : `${formatCount(
 const bytesRate = (v: number | null): string => (v === null ? '–' : `${formatBytes(v)}/s`);
 
 const CHARTS: readonly ChartDef[] = [
-  { id: 'messages', title: 'Messages', series: [['messagesIn', 'in'], ['messagesOut', 'out']], format: rate, steps: 'decimal', minStep: 0.1 },
-  { id: 'bytes', title: 'Bytes', series: [['bytesIn', 'in'], ['bytesOut', 'out']], format: bytesRate, steps: 'bytes', minStep: 1 },
-  { id: 'sync', title: 'Sync requests', series: [['syncSent', 'sent'], ['syncReceived', 'served']], format: rate, steps: 'decimal', minStep: 0.1 },
-  { id: 'latency', title: 'Sync latency', series: [['latencyP50', 'p50'], ['latencyP99', 'p99']], format: formatMs, steps: 'decimal', minStep: 0.01 },
-  { id: 'connections', title: 'Connections', series: [['connectionsIn', 'in'], ['connectionsOut', 'out']], format: (v) => formatCount(v), steps: 'integer', minStep: 1 },
+  {
+    id: 'messages',
+    title: 'Messages',
+    series: [
+      ['messagesIn', 'in'],
+      ['messagesOut', 'out'],
+    ],
+    format: rate,
+    steps: 'decimal',
+    minStep: 0.1,
+  },
+  {
+    id: 'bytes',
+    title: 'Bytes',
+    series: [
+      ['bytesIn', 'in'],
+      ['bytesOut', 'out'],
+    ],
+    format: bytesRate,
+    steps: 'bytes',
+    minStep: 1,
+  },
+  {
+    id: 'sync',
+    title: 'Sync requests',
+    series: [
+      ['syncSent', 'sent'],
+      ['syncReceived', 'served'],
+    ],
+    format: rate,
+    steps: 'decimal',
+    minStep: 0.1,
+  },
+  {
+    id: 'latency',
+    title: 'Sync latency',
+    series: [
+      ['latencyP50', 'p50'],
+      ['latencyP99', 'p99'],
+    ],
+    format: formatMs,
+    steps: 'decimal',
+    minStep: 0.01,
+  },
+  {
+    id: 'connections',
+    title: 'Connections',
+    series: [
+      ['connectionsIn', 'in'],
+      ['connectionsOut', 'out'],
+    ],
+    format: (v) => formatCount(v),
+    steps: 'integer',
+    minStep: 1,
+  },
   { id: 'heap', title: 'Heap used', series: [['heap', 'heap']], format: formatBytes, steps: 'bytes', minStep: 1 },
   { id: 'lag', title: 'Event-loop lag', series: [['lag', 'p99']], format: formatMs, steps: 'decimal', minStep: 0.01 },
   { id: 'rejected', title: 'Rejected messages', series: [['rejected', 'rejected']], format: rate, steps: 'decimal', minStep: 0.1 },
@@ -158,7 +208,16 @@ export class ChartPanel {
    * What each chart drew, for tests: y tick labels, the top of the y scale and its top gridline, the
    * highest value shown, and where the rightmost time label ends (CSS px) against the chart width.
    */
-  geometry(): { id: string; xLabels: string[]; yLabels: string[]; yTop: number; yTopGridline: number; dataMax: number; xLabelsRight: number; width: number }[] {
+  geometry(): {
+    id: string;
+    xLabels: string[];
+    yLabels: string[];
+    yTop: number;
+    yTopGridline: number;
+    dataMax: number;
+    xLabelsRight: number;
+    width: number;
+  }[] {
     const measure = document.createElement('canvas').getContext('2d')!;
     measure.font = '11px system-ui, sans-serif';
     return this.charts.map(({ def, plot }) => {
@@ -173,7 +232,10 @@ export class ChartPanel {
         xLabelsRight = Math.max(xLabelsRight, left + plot.valToPos(v, 'x') + measure.measureText(label).width / 2);
       });
       const ySplits = axes[1]?._splits ?? [];
-      const data = plot.data.slice(1).flat().filter((v): v is number => typeof v === 'number');
+      const data = plot.data
+        .slice(1)
+        .flat()
+        .filter((v): v is number => typeof v === 'number');
       return {
         id: def.id,
         xLabels: xValues.map((v) => String(v ?? '')),

@@ -88,7 +88,14 @@ export class CommandConsole {
     const entry = h(
       'li',
       { class: 'entry', 'data-state': 'pending', 'data-node': name, 'data-command': command },
-      h('div', { class: 'entry-head' }, time, h('span', { class: 'entry-node' }, name), h('code', null, [command, ...args].join(' ')), took),
+      h(
+        'div',
+        { class: 'entry-head' },
+        time,
+        h('span', { class: 'entry-node' }, name),
+        h('code', null, [command, ...args].join(' ')),
+        took,
+      ),
       body,
     );
     this.history.prepend(entry);
@@ -99,7 +106,8 @@ export class CommandConsole {
     };
     return {
       done: (result) => {
-        body.textContent = result === '' || result === null ? '(no output)' : typeof result === 'string' ? result : JSON.stringify(result, null, 2);
+        body.textContent =
+          result === '' || result === null ? '(no output)' : typeof result === 'string' ? result : JSON.stringify(result, null, 2);
         finish('ok');
       },
       failed: (error) => {

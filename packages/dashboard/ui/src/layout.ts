@@ -75,4 +75,3 @@ export function clearance(ux: number, uy: number, label: Box): number {
   const crosses = far >= Math.max(near, 0);
   return Math.max(RADIUS + 4, crosses ? far + 2 : 0);
 }
-

@@ -33,9 +33,7 @@ function showLost(): void {
   if (lostUntil === undefined) return;
   const seconds = Math.max(0, Math.ceil((lostUntil - performance.now()) / 1000));
   bannerText.textContent =
-    seconds > 0
-      ? `Connection to the dashboard lost. Reconnecting in ${seconds} s…`
-      : 'Connection to the dashboard lost. Reconnecting…';
+    seconds > 0 ? `Connection to the dashboard lost. Reconnecting in ${seconds} s…` : 'Connection to the dashboard lost. Reconnecting…';
 }
 
 // ------------------------------------------------------------ header
@@ -43,14 +41,28 @@ function showLost(): void {
 const liveDot = h('span', { class: 'live', 'data-state': 'connecting', role: 'status' }, 'Connecting…');
 const counts = h('span', { class: 'counts' });
 const allButton = (action: NodeAction, label: string): HTMLButtonElement =>
-  h('button', { type: 'button', class: `btn ${action === 'stop' ? 'danger' : ''}`, 'data-all': action, onclick: () => void runAll(action) }, label);
-const allButtons = h('div', { class: 'all-actions', role: 'group', 'aria-label': 'All nodes' },
-  allButton('start', 'Start all'), allButton('stop', 'Stop all'), allButton('restart', 'Restart all'));
+  h(
+    'button',
+    { type: 'button', class: `btn ${action === 'stop' ? 'danger' : ''}`, 'data-all': action, onclick: () => void runAll(action) },
+    label,
+  );
+const allButtons = h(
+  'div',
+  { class: 'all-actions', role: 'group', 'aria-label': 'All nodes' },
+  allButton('start', 'Start all'),
+  allButton('stop', 'Stop all'),
+  allButton('restart', 'Restart all'),
+);
 const signOut = h('button', { type: 'button', class: 'btn ghost', hidden: true, onclick: () => link.signOut() }, 'Sign out');
 const header = h(
   'header',
   { class: 'topbar' },
-  h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }), h('h1', null, 'Systemge ', h('span', null, 'dashboard'))),
+  h(
+    'div',
+    { class: 'brand' },
+    h('span', { class: 'logo', 'aria-hidden': 'true' }),
+    h('h1', null, 'Systemge ', h('span', null, 'dashboard')),
+  ),
   h('div', { class: 'status-line' }, liveDot, counts),
   h('div', { class: 'top-actions' }, allButtons, signOut),
 );
@@ -144,7 +156,11 @@ type AllResults = Record<string, { result: string } | { error: string; code: str
 function confirmStopAll(count: number): Promise<boolean> {
   return new Promise((resolve) => {
     const cancel = h('button', { type: 'button', class: 'btn', value: 'cancel' }, 'Cancel');
-    const confirm = h('button', { type: 'button', class: 'btn danger-solid', value: 'stop' }, `Stop ${count} node${count === 1 ? '' : 's'}`);
+    const confirm = h(
+      'button',
+      { type: 'button', class: 'btn danger-solid', value: 'stop' },
+      `Stop ${count} node${count === 1 ? '' : 's'}`,
+    );
     const dialog = h(
       'dialog',
       { class: 'confirm', 'aria-labelledby': 'confirm-title', 'aria-describedby': 'confirm-text' },
@@ -182,7 +198,9 @@ async function runAll(action: NodeAction): Promise<void> {
   try {
     const { results } = await link.request<{ results: AllResults }>('POST', `/api/nodes/${action}`);
     const failed = Object.entries(results).filter(([, r]) => 'error' in r);
-    const lines = Object.entries(results).map(([name, r]) => ('error' in r ? `${name}: ${r.error} (${r.code})` : `${name}: ${r.result === '' ? 'ok' : r.result}`));
+    const lines = Object.entries(results).map(([name, r]) =>
+      'error' in r ? `${name}: ${r.error} (${r.code})` : `${name}: ${r.result === '' ? 'ok' : r.result}`,
+    );
     if (failed.length === 0) entry.done(lines.join('\n'));
     else {
       entry.failed(new Error(lines.join('\n')));

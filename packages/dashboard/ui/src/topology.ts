@@ -63,8 +63,11 @@ export class TopologyView {
     const defs = svg(
       'defs',
       null,
-      svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse' },
-        svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow-head' })),
+      svg(
+        'marker',
+        { id: 'arrow', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse' },
+        svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrow-head' }),
+      ),
     );
     const edges = svg('g', { class: 'edges' });
     const pairs = new Set(this.store.edges.map((e) => `${e.from}\u0000${e.to}`));
@@ -105,7 +108,12 @@ export class TopologyView {
       vertices.append(
         svg(
           'g',
-          { class: `vertex ${status}`, 'data-node': name, 'data-status': status, transform: `translate(${p.x.toFixed(1)} ${p.y.toFixed(1)})` },
+          {
+            class: `vertex ${status}`,
+            'data-node': name,
+            'data-status': status,
+            transform: `translate(${p.x.toFixed(1)} ${p.y.toFixed(1)})`,
+          },
           svg('title', null, `${name}: ${status}${node === undefined ? ' (not on this dashboard)' : ''}`),
           svg('circle', { r: RADIUS }),
           svg('circle', { class: 'core', r: 6 }),

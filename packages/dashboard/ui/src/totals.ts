@@ -36,7 +36,11 @@ export class TotalsPanel {
         h(
           'table',
           { class: 'totals-table' },
-          h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Node'), ...COLUMNS.map(([, title]) => h('th', { scope: 'col', class: 'num' }, title)))),
+          h(
+            'thead',
+            null,
+            h('tr', null, h('th', { scope: 'col' }, 'Node'), ...COLUMNS.map(([, title]) => h('th', { scope: 'col', class: 'num' }, title))),
+          ),
           this.body,
         ),
       ),
@@ -52,7 +56,11 @@ export class TotalsPanel {
     this.rows.clear();
     for (const node of this.store.list()) {
       const cells = new Map<keyof MetricsSummary, HTMLElement>();
-      const name = h('button', { type: 'button', class: 'link', 'aria-label': `Details of ${node.name}`, onclick: () => this.showDetail(node.name) }, node.name);
+      const name = h(
+        'button',
+        { type: 'button', class: 'link', 'aria-label': `Details of ${node.name}`, onclick: () => this.showDetail(node.name) },
+        node.name,
+      );
       const row = h('tr', { 'data-totals-node': node.name }, h('th', { scope: 'row' }, name));
       for (const [key, title] of COLUMNS) {
         const cell = h('td', { class: 'num', 'data-total': key, 'data-label': title }, '–');
@@ -91,7 +99,11 @@ export class NodeDetail {
     this.title = h('h2', { id: 'detail-title' }, 'Node details');
     this.body = h('tbody');
     this.plugins = h('tbody');
-    const close = h('button', { type: 'button', class: 'btn small ghost', 'aria-label': 'Close node details', onclick: () => this.show(undefined) }, 'Close');
+    const close = h(
+      'button',
+      { type: 'button', class: 'btn small ghost', 'aria-label': 'Close node details', onclick: () => this.show(undefined) },
+      'Close',
+    );
     this.element = h(
       'section',
       { class: 'card node-detail', 'aria-labelledby': 'detail-title', hidden: true },
@@ -99,8 +111,18 @@ export class NodeDetail {
       h(
         'div',
         { class: 'table-wrap' },
-        h('table', { class: 'counter-table' }, h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Counter'), h('th', { scope: 'col', class: 'num' }, 'Value'))), this.body),
-        h('table', { class: 'counter-table plugin-table' }, h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Plugin sample'), h('th', { scope: 'col', class: 'num' }, 'Value'))), this.plugins),
+        h(
+          'table',
+          { class: 'counter-table' },
+          h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Counter'), h('th', { scope: 'col', class: 'num' }, 'Value'))),
+          this.body,
+        ),
+        h(
+          'table',
+          { class: 'counter-table plugin-table' },
+          h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Plugin sample'), h('th', { scope: 'col', class: 'num' }, 'Value'))),
+          this.plugins,
+        ),
       ),
     );
     store.subscribe((change) => {
@@ -130,7 +152,9 @@ export class NodeDetail {
     const samples: [string, string][] = [];
     for (const [plugin, list] of Object.entries(node.plugins)) {
       for (const s of list) {
-        const labels = Object.entries(s.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
+        const labels = Object.entries(s.labels ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ');
         samples.push([`${plugin} · ${s.name}${labels === '' ? '' : ` {${labels}}`}`, whole.format(s.value)]);
       }
     }
@@ -150,7 +174,7 @@ function counterText(value: number | number[] | Record<string, unknown>): string
 function fill(body: HTMLTableSectionElement, attribute: string, rows: [name: string, value: string][]): void {
   const existing = [...body.rows];
   rows.forEach(([name, value], i) => {
-    let row = existing[i];
+    const row = existing[i];
     if (row === undefined || row.getAttribute(attribute) !== name) {
       const fresh = h('tr', { [attribute]: name }, h('th', { scope: 'row', class: 'mono' }, name), h('td', { class: 'num' }, value));
       if (row === undefined) body.append(fresh);

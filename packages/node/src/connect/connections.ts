@@ -111,7 +111,10 @@ export class Connections {
           this.n.peers.applyTopics(peer, frame);
           return;
         default:
-          this.protocolViolation(peer, `unexpected ${frame.kind === FrameKind.Handshake ? 'handshake' : 'handshake ack'} after the handshake`);
+          this.protocolViolation(
+            peer,
+            `unexpected ${frame.kind === FrameKind.Handshake ? 'handshake' : 'handshake ack'} after the handshake`,
+          );
           return;
       }
     }

@@ -1,4 +1,11 @@
-import { type CloseInfo, DialError, FieldTooLargeError, InvalidLimitsError, isSystemgeError, ProtocolVersionError } from '@systemge/protocol';
+import {
+  type CloseInfo,
+  DialError,
+  FieldTooLargeError,
+  InvalidLimitsError,
+  isSystemgeError,
+  ProtocolVersionError,
+} from '@systemge/protocol';
 import type { EndpointConfig } from '../config.js';
 import { errorText, type NodeContext } from '../context.js';
 import {

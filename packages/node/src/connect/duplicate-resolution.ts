@@ -126,7 +126,9 @@ export class DuplicateResolution {
       if (set.size === 0 && this.readyWaiters.get(name) === set) this.readyWaiters.delete(name);
       if (survivor !== undefined) done?.(undefined, survivor);
       else {
-        done?.(new HandshakeError(`peer "${name}" kept another connection to ${this.ctx.name}, which did not complete within ${timeoutMs} ms`));
+        done?.(
+          new HandshakeError(`peer "${name}" kept another connection to ${this.ctx.name}, which did not complete within ${timeoutMs} ms`),
+        );
       }
     };
     const timer = this.ctx.clock.setTimeout(() => waiter(undefined), timerDelay(timeoutMs), true);

@@ -101,7 +101,9 @@ export function ackFrame(self: HandshakeIdentity, extra?: Record<string, string>
 export function certificateNames(auth: AuthConfig, certificate: PeerCertificateInfo | undefined, name: string): boolean {
   if (auth.requireCertificateName !== true) return true;
   if (certificate === undefined) return false;
-  return certificate.subjectCN === name || certificate.subjectAltNames.includes(`DNS:${name}`) || certificate.subjectAltNames.includes(name);
+  return (
+    certificate.subjectCN === name || certificate.subjectAltNames.includes(`DNS:${name}`) || certificate.subjectAltNames.includes(name)
+  );
 }
 
 /** The dialer's token (and certificate name, when required) against `auth.peerTokens[name]` or `auth.token`. */

@@ -158,7 +158,10 @@ export class Handshaker {
       frame.limits === undefined
         ? Number.POSITIVE_INFINITY
         : Math.floor(
-            Math.min(frame.limits.maxHandshakeFrameBytes ?? 2 * HANDSHAKE_TOPIC_BYTES, frame.limits.maxFrameBytes ?? Number.POSITIVE_INFINITY) / 2,
+            Math.min(
+              frame.limits.maxHandshakeFrameBytes ?? 2 * HANDSHAKE_TOPIC_BYTES,
+              frame.limits.maxFrameBytes ?? Number.POSITIVE_INFINITY,
+            ) / 2,
           );
     return this.topicsFor(this.n.identity(), frame.limits, budget);
   }

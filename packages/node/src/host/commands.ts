@@ -28,10 +28,7 @@ function editList(list: AddressList, name: string, args: string[]): JSONValue {
 }
 
 /** The commands every node has. App and plugin commands are added next to them. */
-export function builtinCommands<T extends TopicMap>(
-  node: SystemgeNode<T>,
-  describe: () => Record<string, unknown>,
-): CommandHandlers {
+export function builtinCommands<T extends TopicMap>(node: SystemgeNode<T>, describe: () => Record<string, unknown>): CommandHandlers {
   return {
     status: () => data(describe()),
     start: async () => {

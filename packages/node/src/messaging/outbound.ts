@@ -41,9 +41,7 @@ export class Outbound {
   constructor(ctx: NodeContext, neighbours: OutboundNeighbours) {
     this.ctx = ctx;
     this.n = neighbours;
-    this.requests = new SyncRequests(ctx.counters, ctx.clock, (error) =>
-      ctx.logger.error({ err: error }, 'a sync request callback threw'),
-    );
+    this.requests = new SyncRequests(ctx.counters, ctx.clock, (error) => ctx.logger.error({ err: error }, 'a sync request callback threw'));
   }
 
   private assertSending(): void {

@@ -25,11 +25,8 @@ export class ConnectionRateLimiter {
   constructor(config: Required<RateLimitConfig>) {
     const burst = config.burstSeconds;
     this.messages =
-      config.messagesPerSecond > 0
-        ? new TokenBucket(config.messagesPerSecond, Math.max(1, config.messagesPerSecond * burst))
-        : undefined;
-    this.bytes =
-      config.bytesPerSecond > 0 ? new TokenBucket(config.bytesPerSecond, Math.max(1, config.bytesPerSecond * burst)) : undefined;
+      config.messagesPerSecond > 0 ? new TokenBucket(config.messagesPerSecond, Math.max(1, config.messagesPerSecond * burst)) : undefined;
+    this.bytes = config.bytesPerSecond > 0 ? new TokenBucket(config.bytesPerSecond, Math.max(1, config.bytesPerSecond * burst)) : undefined;
     this.mode = config.onExceed;
   }
 

@@ -83,7 +83,13 @@ function setup(name: string) {
 
   /** Delivers the close the transport reports once a connection ended. */
   const closeReported = (c: FakeConnection, info: Partial<CloseInfo> = {}): void =>
-    c.handlers?.onClose?.({ code: c.closedWith?.code ?? 'normal', reason: c.closedWith?.reason ?? 'closed', initiator: 'local', error: undefined, ...info });
+    c.handlers?.onClose?.({
+      code: c.closedWith?.code ?? 'normal',
+      reason: c.closedWith?.reason ?? 'closed',
+      initiator: 'local',
+      error: undefined,
+      ...info,
+    });
 
   const connected = () => r.events.filter((e) => e.event === 'peer:connected').length;
   const disconnected = () => r.events.filter((e) => e.event === 'peer:disconnected');

@@ -30,7 +30,10 @@ const hello = (overrides: Partial<HandshakeFrame> = {}): HandshakeFrame => ({
   ...helloFrame({ ...identity, name: 'peer' }, undefined),
   ...overrides,
 });
-const ack = (overrides: Partial<HandshakeAckFrame> = {}): HandshakeAckFrame => ({ ...ackFrame({ ...identity, name: 'peer' }), ...overrides });
+const ack = (overrides: Partial<HandshakeAckFrame> = {}): HandshakeAckFrame => ({
+  ...ackFrame({ ...identity, name: 'peer' }),
+  ...overrides,
+});
 
 const cert = (subjectCN: string | undefined, subjectAltNames: string[] = []) => ({
   subjectCN,
@@ -53,23 +56,38 @@ describe('checkHello (listening side)', () => {
   });
 
   it('refuses another protocol version first', () => {
-    expect(checkHello(hello({ version: PROTOCOL_VERSION + 1, name: 'self' }), check())).toMatchObject({ kind: 'refuse', error: { code: 'SYSTEMGE_ERR_PROTOCOL_VERSION' } });
+    expect(checkHello(hello({ version: PROTOCOL_VERSION + 1, name: 'self' }), check())).toMatchObject({
+      kind: 'refuse',
+      error: { code: 'SYSTEMGE_ERR_PROTOCOL_VERSION' },
+    });
   });
 
   it('checks the token, a per-peer token replacing the shared one', () => {
     const auth = { token: 'shared', peerTokens: { special: 'own' } };
     expect(checkHello(hello({ auth: 'shared' }), check({ auth }))).toEqual({ kind: 'accept' });
-    expect(checkHello(hello({ auth: 'wrong' }), check({ auth }))).toMatchObject({ kind: 'refuse', error: { code: 'SYSTEMGE_ERR_AUTH_FAILED' } });
+    expect(checkHello(hello({ auth: 'wrong' }), check({ auth }))).toMatchObject({
+      kind: 'refuse',
+      error: { code: 'SYSTEMGE_ERR_AUTH_FAILED' },
+    });
     expect(checkHello(hello(), check({ auth }))).toMatchObject({ kind: 'refuse', error: { code: 'SYSTEMGE_ERR_AUTH_FAILED' } });
     expect(checkHello(hello({ name: 'special', auth: 'own' }), check({ auth }))).toEqual({ kind: 'accept' });
-    expect(checkHello(hello({ name: 'special', auth: 'shared' }), check({ auth }))).toMatchObject({ kind: 'refuse', error: { code: 'SYSTEMGE_ERR_AUTH_FAILED' } });
+    expect(checkHello(hello({ name: 'special', auth: 'shared' }), check({ auth }))).toMatchObject({
+      kind: 'refuse',
+      error: { code: 'SYSTEMGE_ERR_AUTH_FAILED' },
+    });
     // A peer token named like an Object.prototype member is not found there.
     expect(checkHello(hello({ name: 'constructor', auth: 'shared' }), check({ auth }))).toEqual({ kind: 'accept' });
   });
 
   it("refuses this node's own name and the name of a connected peer", () => {
-    expect(checkHelloName(hello({ name: 'self' }), check())).toMatchObject({ kind: 'refuse', error: { code: 'SYSTEMGE_ERR_DUPLICATE_NAME' } });
-    expect(checkHelloName(hello(), check({ isConnected: (n) => n === 'peer' }))).toMatchObject({ kind: 'refuse', error: { code: 'SYSTEMGE_ERR_DUPLICATE_NAME' } });
+    expect(checkHelloName(hello({ name: 'self' }), check())).toMatchObject({
+      kind: 'refuse',
+      error: { code: 'SYSTEMGE_ERR_DUPLICATE_NAME' },
+    });
+    expect(checkHelloName(hello(), check({ isConnected: (n) => n === 'peer' }))).toMatchObject({
+      kind: 'refuse',
+      error: { code: 'SYSTEMGE_ERR_DUPLICATE_NAME' },
+    });
   });
 
   it('with requireCertificateName, wants the announced name in the verified certificate', () => {
@@ -77,7 +95,10 @@ describe('checkHello (listening side)', () => {
     expect(checkHello(hello(), check({ auth }))).toMatchObject({ kind: 'refuse', error: { code: 'SYSTEMGE_ERR_AUTH_FAILED' } });
     expect(checkHello(hello(), check({ auth, certificate: cert('peer') }))).toEqual({ kind: 'accept' });
     expect(checkHello(hello(), check({ auth, certificate: cert('x', ['DNS:peer']) }))).toEqual({ kind: 'accept' });
-    expect(checkHello(hello(), check({ auth, certificate: cert('x', ['DNS:other']) }))).toMatchObject({ kind: 'refuse', error: { code: 'SYSTEMGE_ERR_AUTH_FAILED' } });
+    expect(checkHello(hello(), check({ auth, certificate: cert('x', ['DNS:other']) }))).toMatchObject({
+      kind: 'refuse',
+      error: { code: 'SYSTEMGE_ERR_AUTH_FAILED' },
+    });
     expect(certificateNames({}, undefined, 'anything')).toBe(true);
   });
 });
@@ -92,9 +113,18 @@ describe('checkAck (dialing side)', () => {
   });
 
   it('refuses another version, a missing certificate name and a name clash', () => {
-    expect(checkAck(ack({ version: PROTOCOL_VERSION + 1 }), check(), undefined)).toMatchObject({ kind: 'refuse', error: { code: 'SYSTEMGE_ERR_PROTOCOL_VERSION' } });
-    expect(checkAck(ack(), check({ auth: { requireCertificateName: true } }), undefined)).toMatchObject({ kind: 'refuse', error: { code: 'SYSTEMGE_ERR_AUTH_FAILED' } });
-    expect(checkAck(ack({ name: 'self' }), check(), undefined)).toMatchObject({ kind: 'refuse', error: { code: 'SYSTEMGE_ERR_DUPLICATE_NAME' } });
+    expect(checkAck(ack({ version: PROTOCOL_VERSION + 1 }), check(), undefined)).toMatchObject({
+      kind: 'refuse',
+      error: { code: 'SYSTEMGE_ERR_PROTOCOL_VERSION' },
+    });
+    expect(checkAck(ack(), check({ auth: { requireCertificateName: true } }), undefined)).toMatchObject({
+      kind: 'refuse',
+      error: { code: 'SYSTEMGE_ERR_AUTH_FAILED' },
+    });
+    expect(checkAck(ack({ name: 'self' }), check(), undefined)).toMatchObject({
+      kind: 'refuse',
+      error: { code: 'SYSTEMGE_ERR_DUPLICATE_NAME' },
+    });
   });
 });
 
@@ -136,7 +166,9 @@ describe('self-dial and a second connection to the same node instance', () => {
 
   it('ack: "superseded" means the listener kept another connection; the same instance is resolved, not refused', () => {
     const connected = check({ isConnected: (n) => n === 'peer', connectedInstance: sameNode });
-    expect(checkAck(ack({ info: { instance: 'peer-instance', superseded: 'true' } }), connected, undefined)).toEqual({ kind: 'superseded' });
+    expect(checkAck(ack({ info: { instance: 'peer-instance', superseded: 'true' } }), connected, undefined)).toEqual({
+      kind: 'superseded',
+    });
     expect(checkAck(ack({ info: { instance: 'peer-instance' } }), connected, undefined)).toEqual({ kind: 'same-instance' });
     expect(checkAck(ack({ info: { instance: 'other' } }), connected, undefined)).toMatchObject({
       kind: 'refuse',
@@ -152,7 +184,14 @@ describe('self-dial and a second connection to the same node instance', () => {
 
 describe('limits and topic lists in the handshake', () => {
   it('hello and ack carry the limits of the identity, and only the topics given', () => {
-    const limits = { maxFrameBytes: 1, maxTopicBytes: 2, maxPayloadBytes: 3, maxSyncTokenBytes: 4, maxNodeNameBytes: 5, maxHandshakeFrameBytes: 6 };
+    const limits = {
+      maxFrameBytes: 1,
+      maxTopicBytes: 2,
+      maxPayloadBytes: 3,
+      maxSyncTokenBytes: 4,
+      maxNodeNameBytes: 5,
+      maxHandshakeFrameBytes: 6,
+    };
     const self = { ...identity, limits };
     const part = { asyncTopics: [], syncTopics: ['s'] };
     expect(helloFrame(self, undefined, part)).toMatchObject({ asyncTopics: [], syncTopics: ['s'], limits });
@@ -173,7 +212,9 @@ describe('authorized and refusalError', () => {
   });
 
   it("turns the other side's goodbye into its typed error, and anything else into a handshake error", () => {
-    expect(refusalError({ code: 'SYSTEMGE_ERR_AUTH_FAILED', reason: 'no', initiator: 'remote', error: undefined })).toMatchObject({ code: 'SYSTEMGE_ERR_AUTH_FAILED' });
+    expect(refusalError({ code: 'SYSTEMGE_ERR_AUTH_FAILED', reason: 'no', initiator: 'remote', error: undefined })).toMatchObject({
+      code: 'SYSTEMGE_ERR_AUTH_FAILED',
+    });
     expect(refusalError({ code: 'normal', reason: 'bye', initiator: 'remote', error: undefined })).toMatchObject({
       code: 'SYSTEMGE_ERR_HANDSHAKE',
       message: 'connection closed during handshake: bye',

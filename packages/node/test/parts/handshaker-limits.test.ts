@@ -9,7 +9,8 @@ import { PeerTable } from '../../src/peers/peer-table.js';
 import { FakeConnection, testContext } from './fakes.js';
 
 /** Topic names of 20 bytes each: `count` of them take about 25 bytes each in a topic list. */
-const topics = (count: number, prefix = 't'): string[] => Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(19, '0')}`);
+const topics = (count: number, prefix = 't'): string[] =>
+  Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(19, '0')}`);
 
 function setup(name: string, asyncTopics: string[] = [], syncTopics: string[] = []) {
   const r = testContext({ name });
@@ -98,7 +99,13 @@ describe('Handshaker: limits exchanged in the handshake', () => {
     s.hello('remote', 'r1');
     const { c } = s.hello('remote', 'r1', { maxHandshakeFrameBytes: 16 * 1024 });
     expect(c.sent).toEqual([
-      expect.objectContaining({ kind: FrameKind.HandshakeAck, asyncTopics: [], syncTopics: [], info: expect.objectContaining({ superseded: 'true' }), limits: resolveLimits() }),
+      expect.objectContaining({
+        kind: FrameKind.HandshakeAck,
+        asyncTopics: [],
+        syncTopics: [],
+        info: expect.objectContaining({ superseded: 'true' }),
+        limits: resolveLimits(),
+      }),
     ]);
     expect(c.closedWith?.code).toBe('SYSTEMGE_ERR_CONNECTION_SUPERSEDED');
   });
@@ -116,7 +123,15 @@ describe('Handshaker: limits exchanged in the handshake', () => {
     expect(hello.asyncTopics.length).toBeLessThan(all.length);
     s.handshaker.onAck(
       peer,
-      { kind: FrameKind.HandshakeAck, version: PROTOCOL_VERSION, name: 'remote', asyncTopics: [], syncTopics: [], info: { instance: 'r1' }, limits: { maxTopicBytes: 64 } },
+      {
+        kind: FrameKind.HandshakeAck,
+        version: PROTOCOL_VERSION,
+        name: 'remote',
+        asyncTopics: [],
+        syncTopics: [],
+        info: { instance: 'r1' },
+        limits: { maxTopicBytes: 64 },
+      },
       () => {},
     );
     expect(c.peerLimits).toEqual({ limits: { maxTopicBytes: 64 }, owner: 'peer "remote"' });
@@ -124,7 +139,7 @@ describe('Handshaker: limits exchanged in the handshake', () => {
     expect(s.ready).toEqual(['remote']);
   });
 
-  it('topics over the peer\'s maxTopicBytes are not announced to it, with one warning', () => {
+  it("topics over the peer's maxTopicBytes are not announced to it, with one warning", () => {
     const s = setup('self', ['short', 'x'.repeat(40)]);
     const { c } = s.hello('remote', 'r1', { maxTopicBytes: 16 });
     expect(announced(c.sent)).toEqual(['short']);

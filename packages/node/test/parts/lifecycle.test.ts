@@ -86,7 +86,16 @@ describe('Lifecycle', () => {
     await s.lifecycle.stop();
     expect(await outcome).toMatchObject({ message: 'cancelled' });
     expect(s.lifecycle.status).toBe('stopped');
-    expect(s.calls).toEqual(['dialAll', 'cancelDials', 'stopLiveness', 'stopPlugins', 'shutdownDials', 'failRequests', 'forgetReplacements', 'releaseDrainWaiters']);
+    expect(s.calls).toEqual([
+      'dialAll',
+      'cancelDials',
+      'stopLiveness',
+      'stopPlugins',
+      'shutdownDials',
+      'failRequests',
+      'forgetReplacements',
+      'releaseDrainWaiters',
+    ]);
     expect(s.statuses).toEqual(['starting', 'stopped']);
   });
 

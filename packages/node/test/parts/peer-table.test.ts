@@ -82,7 +82,9 @@ describe('PeerTable', () => {
     const table = new PeerTable();
     const a = readyPeer(table, 'a', ['news']);
     expect(table.namedTargets('a', 'news', 'async')).toEqual([a]);
-    expect(() => table.namedTargets(['a', 'ghost'], 'news', 'async')).toThrow(expect.objectContaining({ code: 'SYSTEMGE_ERR_PEER_NOT_CONNECTED' }));
+    expect(() => table.namedTargets(['a', 'ghost'], 'news', 'async')).toThrow(
+      expect.objectContaining({ code: 'SYSTEMGE_ERR_PEER_NOT_CONNECTED' }),
+    );
     expect(() => table.namedTargets('a', 'news', 'sync')).toThrow(expect.objectContaining({ code: 'SYSTEMGE_ERR_NO_ROUTE' }));
   });
 
