@@ -41,6 +41,8 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
   sweepIndex = -1;
   /** @internal */
   sweepAt = 0;
+  /** @internal The broker's slot; -1 when not pending. */
+  slot = -1;
   private readonly broker: SyncRequests;
   /** The responses: the only one in `one` until a second arrives or `responses` is read, then all in `list`. */
   private one: SyncResponse<R> | undefined;
@@ -144,7 +146,7 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
     this.outcome = outcome;
     this.error = error;
     this.broker.sweep.remove(this);
-    this.broker.forget(this.token);
+    this.broker.forget(this as unknown as PendingSyncRequest<Payload>);
     this.wake();
   }
 
@@ -285,7 +287,16 @@ export class SyncRequests {
   readonly clock: Clock;
   /** @internal Every pending request's deadline, on one timer. */
   readonly sweep: DeadlineSweep;
-  private readonly pending = new Map<string, PendingSyncRequest<Payload>>();
+  /**
+   * Pending requests by slot; a token names its slot after the last `.`. Slots are reused through
+   * `free`, so the table grows only with concurrency and settling a request allocates nothing. (A
+   * `Map` keyed by token would rehash as requests come and go, and each rehash links the old table
+   * to the new one: dead tables promoted to the old generation then keep young requests alive
+   * through the next scavenges, which makes every scavenge copy and promote them.)
+   */
+  private readonly slots: (PendingSyncRequest<Payload> | undefined)[] = [];
+  private readonly free: number[] = [];
+  private pendingCount = 0;
   private readonly prefix = newSyncToken();
   private sequence = 0;
   private readonly reportError: CallbackErrorReporter;
@@ -298,15 +309,24 @@ export class SyncRequests {
   }
 
   get size(): number {
-    return this.pending.size;
+    return this.pendingCount;
+  }
+
+  /** @internal Slots in the table: the most requests that were ever pending at once. */
+  get capacity(): number {
+    return this.slots.length;
   }
 
   /** Creates a request; call `arm()` after sending it. */
   create<R extends Payload>(topic: string, targets: readonly string[], maxResponses: number, timeoutMs: number): PendingSyncRequest<R> {
     // Base 36 keeps the token short; the counter never repeats within this broker's life (2^53).
-    const token = this.prefix + (++this.sequence).toString(36);
+    const slot = this.free.length > 0 ? (this.free.pop() as number) : this.slots.length;
+    const token = `${this.prefix}${(++this.sequence).toString(36)}.${slot.toString(36)}`;
     const request = new PendingSyncRequest<R>(this, topic, token, targets, maxResponses, timeoutMs);
-    this.pending.set(token, request as unknown as PendingSyncRequest<Payload>);
+    request.slot = slot;
+    if (slot === this.slots.length) this.slots.push(request as unknown as PendingSyncRequest<Payload>);
+    else this.slots[slot] = request as unknown as PendingSyncRequest<Payload>;
+    this.pendingCount++;
     return request;
   }
 
@@ -319,24 +339,46 @@ export class SyncRequests {
 
   /** Routes a response. Returns false when no request expects it (unknown token or origin). */
   deliver(token: string, origin: string, response: SyncResponse): boolean {
-    const request = this.pending.get(token);
+    const request = this.lookup(token);
     if (request === undefined) return false;
     return request.deliver(origin, response);
   }
 
+  /** The pending request a token names, or undefined (foreign, malformed, settled or reused slot). */
+  private lookup(token: string): PendingSyncRequest<Payload> | undefined {
+    const dot = token.lastIndexOf('.');
+    if (dot <= this.prefix.length || dot === token.length - 1) return undefined;
+    let slot = 0;
+    for (let i = dot + 1; i < token.length; i++) {
+      const c = token.charCodeAt(i);
+      const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1;
+      if (digit < 0) return undefined;
+      slot = slot * 36 + digit;
+      if (slot >= this.slots.length) return undefined;
+    }
+    const request = this.slots[slot];
+    // The whole token must match: the slot alone is guessable, the random prefix is not.
+    return request !== undefined && request.token === token ? request : undefined;
+  }
+
   peerLost(name: string, reason: string): void {
-    for (const request of [...this.pending.values()]) request.peerLost(name, reason);
+    for (const request of this.slots.slice()) request?.peerLost(name, reason);
   }
 
   /** Settles every pending request with `error` (node stopping), and stops the sweep's timer. */
   failAll(error: Error): void {
-    for (const request of [...this.pending.values()]) request.settle('failed', error);
+    for (const request of this.slots.slice()) request?.settle('failed', error);
     this.sweep.clear();
   }
 
   /** @internal */
-  forget(token: string): void {
-    this.pending.delete(token);
+  forget(request: PendingSyncRequest<Payload>): void {
+    const slot = request.slot;
+    if (slot < 0 || this.slots[slot] !== request) return;
+    request.slot = -1;
+    this.slots[slot] = undefined;
+    this.free.push(slot);
+    this.pendingCount--;
   }
 
   /** @internal Runs a caller's callback; what it throws goes to the reporter. */

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { SyncRequests } from '../../src/messaging/sync-requests.js';
+import { Counters } from '../../src/stats.js';
+import { FakeClock } from './fakes.js';
+
+const ok = (origin: string, payload = 'pong') => ({ origin, ok: true as const, payload });
+
+function broker() {
+  const clock = new FakeClock();
+  return { clock, requests: new SyncRequests(new Counters(), clock) };
+}
+
+describe('SyncRequests: pending requests in reused slots, matched on the whole token', () => {
+  it('reuses the slot of a settled request, so the table grows only with concurrency', () => {
+    const { requests } = broker();
+    for (let i = 0; i < 10_000; i++) {
+      const a = requests.create('t', ['p'], 1, 1000);
+      const b = requests.create('t', ['p'], 1, 1000);
+      a.arm();
+      b.arm();
+      expect(requests.deliver(a.token, 'p', ok('p'))).toBe(true);
+      expect(requests.deliver(b.token, 'p', ok('p'))).toBe(true);
+    }
+    expect(requests.size).toBe(0);
+    expect(requests.capacity).toBe(2);
+  });
+
+  it('refuses a late answer whose slot now holds a newer request', () => {
+    const { requests } = broker();
+    const old = requests.create('t', ['p'], 1, 1000);
+    old.arm();
+    old.cancel();
+    const newer = requests.create('t', ['p'], 1, 1000);
+    newer.arm();
+    // Same slot, different token: the late answer to the cancelled request must not settle the new one.
+    expect(newer.token.slice(newer.token.lastIndexOf('.'))).toBe(old.token.slice(old.token.lastIndexOf('.')));
+    expect(requests.deliver(old.token, 'p', ok('p', 'late'))).toBe(false);
+    expect(newer.outcome).toBeUndefined();
+    expect(requests.deliver(newer.token, 'p', ok('p'))).toBe(true);
+    expect(newer.outcome).toBe('complete');
+  });
+
+  it('refuses foreign, malformed and out-of-range tokens without throwing', () => {
+    const { requests } = broker();
+    const other = broker().requests.create('t', ['p'], 1, 1000);
+    const mine = requests.create('t', ['p'], 1, 1000);
+    mine.arm();
+    const dot = mine.token.lastIndexOf('.');
+    const forged = [
+      other.token, // another node's prefix, same slot number
+      '',
+      '.',
+      mine.token.slice(0, dot), // no slot
+      `${mine.token.slice(0, dot)}.`, // empty slot
+      `${mine.token.slice(0, dot)}.zz`, // slot beyond the table
+      `${mine.token.slice(0, dot)}.-0`,
+      `${mine.token.slice(0, dot)}.A`, // not base 36 lower case
+      `${mine.token.slice(0, dot)}.${'9'.repeat(400)}`,
+      `x${mine.token.slice(1)}`, // one character of the prefix changed
+      `${mine.token}0`,
+      mine.token.slice(dot), // slot only
+    ];
+    for (const token of forged) expect(requests.deliver(token, 'p', ok('p')), token).toBe(false);
+    expect(mine.outcome).toBeUndefined();
+    expect(requests.deliver(mine.token, 'p', ok('p'))).toBe(true);
+  });
+
+  it('reaches every pending request on peer loss and on shutdown, across freed slots', async () => {
+    const { requests } = broker();
+    const all = Array.from({ length: 6 }, () => requests.create('t', ['p', 'q'], 0, 1000));
+    for (const r of all) r.arm();
+    // Free two slots in the middle.
+    (all[1] as (typeof all)[number]).cancel();
+    (all[3] as (typeof all)[number]).cancel();
+    requests.peerLost('p', 'connection lost');
+    const survivors = all.filter((_, i) => i !== 1 && i !== 3);
+    for (const r of survivors) expect(r.responses.map((x) => x.origin)).toEqual(['p']);
+    requests.failAll(new Error('node stopping'));
+    for (const r of survivors) expect(r.outcome).toBe('failed');
+    expect(requests.size).toBe(0);
+    await expect((survivors[0] as (typeof all)[number]).all()).rejects.toThrow('node stopping');
+  });
+
+  it('frees the slot of a request that timed out', async () => {
+    const { clock, requests } = broker();
+    const r = requests.create('t', ['p'], 1, 100);
+    r.arm();
+    await clock.advance(200);
+    expect(r.outcome).toBe('timeout');
+    expect(requests.size).toBe(0);
+    expect(requests.deliver(r.token, 'p', ok('p'))).toBe(false);
+    const next = requests.create('t', ['p'], 1, 100);
+    expect(requests.capacity).toBe(1);
+    expect(next.token).not.toBe(r.token);
+  });
+});
