@@ -60,6 +60,7 @@ export { listenOnSockets, type SocketListenerOptions } from './socket-listener.j
 export type {
   RemoteAddress,
   CloseInfo,
+  CloseOptions,
   ConnectionHandlers,
   PeerCertificateInfo,
   Connection,

@@ -5,7 +5,7 @@ import { FrameDecoder } from './frame-decoder.js';
 import { FrameWriter } from './frame-writer.js';
 import { type Frame, FrameKind } from './frames.js';
 import { resolveLimits, type ProtocolLimits } from './limits.js';
-import type { CloseInfo, Connection, ConnectionHandlers, PeerCertificateInfo } from './transport.js';
+import type { CloseInfo, CloseOptions, Connection, ConnectionHandlers, PeerCertificateInfo } from './transport.js';
 
 /** What a transport knows about the socket it wraps. */
 export interface StreamConnectionInfo {
@@ -70,6 +70,8 @@ class StreamConnection implements Connection {
   private readonly closeTimeoutMs: number;
   private handlers: ConnectionHandlers | undefined;
   private localClose: { code: string; reason: string; error?: SystemgeError | undefined } | undefined;
+  /** `close(…, { deliverUntilPeerCloses })`: frames after our goodbye still reach the handlers. */
+  private deliverAfterClose = false;
   private remoteGoodbye: { code: string; reason: string } | undefined;
   private socketError: SystemgeError | undefined;
   private wantDrain = false;
@@ -217,8 +219,9 @@ class StreamConnection implements Connection {
     if (!this.userPaused && this.handlers !== undefined) this.socket.resume();
   }
 
-  close(reason = 'closed', code = 'normal'): Promise<void> {
+  close(reason = 'closed', code = 'normal', options?: CloseOptions): Promise<void> {
     if (this.closed) return Promise.resolve();
+    if (options?.deliverUntilPeerCloses === true && this.localClose === undefined) this.deliverAfterClose = true;
     const done = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
     if (this.localClose === undefined) this.beginClose(code, reason, undefined);
     return done;
@@ -248,7 +251,8 @@ class StreamConnection implements Connection {
       // discard whatever it keeps sending; the socket is destroyed when the close timer fires.
       this.socket.pause();
     } else {
-      // Keep reading so the peer's FIN is seen; what arrives after our goodbye is discarded.
+      // Keep reading so the peer's FIN is seen; what arrives after our goodbye is discarded (or
+      // delivered, when the close asked for it).
       this.userPaused = false;
       this.decoder.resume();
       this.socket.resume();
@@ -264,7 +268,7 @@ class StreamConnection implements Connection {
       this.remoteGoodbye = { code: frame.code, reason: frame.reason };
       return;
     }
-    if (this.localClose !== undefined) return;
+    if (this.localClose !== undefined && !this.deliverAfterClose) return;
     this.handlers?.onFrame(frame);
   }
 

@@ -22,6 +22,17 @@ export interface CloseInfo {
   error?: SystemgeError | undefined;
 }
 
+/** How `Connection.close` treats frames that arrive after this side's goodbye. */
+export interface CloseOptions {
+  /**
+   * Keep handing them to the handlers until the peer closes its side (or the close timeout ends the
+   * socket), instead of discarding them. For a connection the peer may still be sending on in good
+   * faith, such as one replaced by another connection to the same peer: what it sent is delivered,
+   * not lost. Default false.
+   */
+  deliverUntilPeerCloses?: boolean;
+}
+
 /** Callbacks of a connection. Set once with `setHandlers`; reading starts then. */
 export interface ConnectionHandlers {
   /** A decoded, valid frame (goodbye frames are consumed by the connection and show up in `onClose`). */
@@ -89,8 +100,11 @@ export interface Connection {
   /** Stops reading from the socket (backpressure toward the peer). */
   pause(): void;
   resume(): void;
-  /** Sends a goodbye with the reason, flushes, and closes. Frames arriving after that are discarded. Resolves when the socket is closed. */
-  close(reason?: string, code?: string): Promise<void>;
+  /**
+   * Sends a goodbye with the reason, flushes, and closes. Frames arriving after that are discarded,
+   * unless `options.deliverUntilPeerCloses`. Resolves when the socket is closed.
+   */
+  close(reason?: string, code?: string, options?: CloseOptions): Promise<void>;
   /** Closes at once, without flushing. */
   destroy(error?: SystemgeError): void;
 }

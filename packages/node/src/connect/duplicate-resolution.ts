@@ -66,7 +66,9 @@ export class DuplicateResolution {
       'redundant connection closed: one connection per pair is kept',
     );
     const reason = new ConnectionSupersededError();
-    peer.close(reason.message, reason.code).catch(() => {});
+    // A ready connection may carry frames the remote sent before it learned of the replacement:
+    // they are delivered (the handlers answer through the kept connection), not discarded.
+    peer.close(reason.message, reason.code, { deliverUntilPeerCloses: peer.state === 'ready' }).catch(() => {});
   }
 
   /**

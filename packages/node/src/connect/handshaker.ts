@@ -226,6 +226,10 @@ export class Handshaker {
       case 'same-instance': {
         const existing = this.n.peers.get(frame.name) as Peer;
         if (duplicates.keepsExisting(existing, peer, frame.name)) {
+          // The listener answered with a plain ack: on its side this connection is ready, and it may
+          // send on it until it learns of the one this side keeps. Those frames are the peer's own:
+          // the connection counts as ready here too (never registered), so they are delivered.
+          peer.becomeReady(frame.name, frame.info, this.ctx.clock.now(), this.newLimiter());
           duplicates.dropSuperseded(peer);
           done?.(undefined, existing);
         } else {
@@ -266,12 +270,16 @@ export class Handshaker {
    * Makes a connection the peer's connection. `replaced`: a ready connection to the same node instance
    * that this one supersedes (closed now with `closeReplaced`, else by the remote side, which dialed this one).
    */
+  /** The incoming rate limiter of a new ready connection, when rate limits are configured. */
+  private newLimiter(): ConnectionRateLimiter | undefined {
+    const limits = this.ctx.config.rateLimits;
+    return limits.messagesPerSecond > 0 || limits.bytesPerSecond > 0 ? new ConnectionRateLimiter(limits) : undefined;
+  }
+
   private makeReady(peer: Peer, frame: HandshakeFrame | HandshakeAckFrame, replaced?: Peer, closeReplaced = true): void {
     this.n.gate.settle(peer);
-    const limits = this.ctx.config.rateLimits;
-    const limiter = limits.messagesPerSecond > 0 || limits.bytesPerSecond > 0 ? new ConnectionRateLimiter(limits) : undefined;
     const predecessor = this.n.duplicates.replace(frame.name, replaced, closeReplaced);
-    peer.becomeReady(frame.name, frame.info, this.ctx.clock.now(), limiter);
+    peer.becomeReady(frame.name, frame.info, this.ctx.clock.now(), this.newLimiter());
     this.n.peers.register(peer, frame.asyncTopics, frame.syncTopics);
     // The endpoint that dialed the replaced connection now owns this one (and redials it if lost).
     if (predecessor !== undefined) this.n.onReplaced(predecessor, peer);

@@ -1,4 +1,4 @@
-import type { Connection, MessageFrame, TopicSet } from '@systemge/protocol';
+import type { CloseOptions, Connection, MessageFrame, TopicSet } from '@systemge/protocol';
 import type { EndpointConfig } from '../config.js';
 import { Fifo, type HandlingSource } from '../messaging/dispatcher.js';
 import type { ConnectionRateLimiter } from '../messaging/rate-limits.js';
@@ -119,9 +119,9 @@ export class Peer implements HandlingSource {
   }
 
   /** Closes the connection on purpose: its end is then not a loss (no reconnect, not counted as lost). */
-  close(reason: string, code?: string): Promise<void> {
+  close(reason: string, code?: string, options?: CloseOptions): Promise<void> {
     this.closingLocally_ = true;
-    return this.connection.close(reason, code);
+    return this.connection.close(reason, code, options);
   }
 
   /**
