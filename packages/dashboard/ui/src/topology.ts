@@ -37,7 +37,7 @@ export class TopologyView {
           h('span', { class: 'arrow-key', 'aria-hidden': 'true' }, 'A → B'),
           ' A dialed B · ',
           h('span', { class: 'arrow-key discovered-key', 'aria-hidden': 'true' }, 'A ┄ B'),
-          ' known through discovery, not connected',
+          ' discovered, not connected',
         ),
       ),
       this.canvas,
