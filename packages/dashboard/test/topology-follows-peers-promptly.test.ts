@@ -1,5 +1,11 @@
-import { connectDashboard } from '@systemge/dashboard-link';
-import { memberFromRecord, type NodeOptions, type SystemgeNode } from '@systemge/node';
+import {
+  connectDashboard,
+  DASHBOARD_DESCRIBE_TOPIC,
+  DASHBOARD_STATUS_TOPIC,
+  DASHBOARD_UPDATE_TOPIC,
+  describeNode,
+} from '@systemge/dashboard-link';
+import { memberFromRecord, type NodeOptions, type PeerInfo, type SystemgeNode } from '@systemge/node';
 import { tcpTransport } from '@systemge/transport-tcp';
 import { describe, expect, it } from 'vitest';
 import type { Dashboard, DashboardNodeSummary, Topology } from '../src/index.js';
@@ -160,5 +166,45 @@ describe('the topology follows peers and membership as they change, not at the n
       beforeLeft,
     );
     expect((await topology(dashboard)).discovered).toEqual([{ from: 'gamma', to: 'alpha' }]);
+  });
+
+  it('ignores a pushed update that is not JSON, names another node or is older than what the dashboard holds', async () => {
+    const { dashboard } = await dashboardWithFeed();
+    // A hand-made link: answers describe like connectDashboard, and pushes what the test gives it.
+    const fake: SystemgeNode = await startNode(
+      { name: 'alpha', listen: false },
+      { getSyncMessageHandlers: () => ({ [DASHBOARD_DESCRIBE_TOPIC]: () => JSON.stringify(describeNode(fake)) }) },
+    );
+    await fake.connect(dashboard.systemgeAddress!);
+    await until(() => dashboard.nodes().some((n) => n.name === 'alpha' && n.status === 'started'), PROMPT_MS, 'alpha shown');
+    const peer = (name: string): PeerInfo => ({
+      name,
+      direction: 'out',
+      transport: 'tcp',
+      remoteAddress: '127.0.0.1',
+      remotePort: 1,
+      asyncTopics: [],
+      syncTopics: [],
+      connectedAt: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      bufferedBytes: 0,
+      framesIn: 0,
+      framesOut: 0,
+    });
+    const push = (payload: string): boolean => fake.asyncMessage(DASHBOARD_UPDATE_TOPIC, payload);
+    push(JSON.stringify({ ...describeNode(fake), timestamp: Date.now() + 1000, peers: [peer('zeta')] }));
+    await until(async () => (await topology(dashboard)).edges.some((e) => e.to === 'zeta'), PROMPT_MS, 'the valid update');
+
+    push('not json');
+    push(JSON.stringify({ ...describeNode(fake), name: 'other', timestamp: Date.now() + 2000, peers: [peer('from-other')] }));
+    push(JSON.stringify({ ...describeNode(fake), timestamp: Date.now() + 2000, peers: 'not a list' }));
+    push(JSON.stringify({ ...describeNode(fake), timestamp: 0, peers: [peer('stale')] }));
+    // Messages of one connection are handled in order, and a status change redraws the topology at once:
+    // once `stopped` shows, the updates before it were taken or turned away.
+    fake.asyncMessage(DASHBOARD_STATUS_TOPIC, JSON.stringify({ name: 'alpha', status: 'stopped', previous: 'started' }));
+    await until(() => dashboard.nodes().some((n) => n.name === 'alpha' && n.status === 'stopped'), PROMPT_MS, 'alpha stopped');
+    expect((await topology(dashboard)).edges).toEqual([{ from: 'alpha', to: 'zeta' }]);
+    expect(dashboard.nodes().map((n) => n.name)).toEqual(['alpha']);
   });
 });
