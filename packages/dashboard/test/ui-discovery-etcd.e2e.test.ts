@@ -144,9 +144,12 @@ describe.skipIf(!haveBrowser)('dashboard page: a mesh formed through etcd', () =
     }
 
     // A fourth node joins: it shows with its three edges.
+    const timings: string[] = [];
+    let since = performance.now();
     nodes.set('mesh-4', await meshNode(dashboard, 'mesh-4'));
     const four = ['mesh-1', 'mesh-2', 'mesh-3', 'mesh-4'];
     await waitForPage(page, 'the fourth node and its edges', async () => (await drawnPairs(page)).join() === pairs(four).join());
+    timings.push(`4th node with its edges ${(performance.now() - since).toFixed(0)} ms after it was created`);
     expect(await vertices(page)).toEqual(four);
     expect(await page.locator('tr[data-node="mesh-4"]').getAttribute('data-status')).toBe('started');
 
@@ -169,15 +172,18 @@ describe.skipIf(!haveBrowser)('dashboard page: a mesh formed through etcd', () =
     expect(await page.locator('svg.topology-svg line.discovered-link').count()).toBe(0);
 
     // One node leaves (its process ends: node and link stop): its edges and its vertex vanish; the list keeps it as disconnected.
+    since = performance.now();
     await nodes.get('mesh-2')!.leave();
     const rest = ['mesh-1', 'mesh-3', 'mesh-4'];
     await waitForPage(page, 'mesh-2 gone from the topology', async () => {
       return (await drawnPairs(page)).join() === pairs(rest).join() && (await vertices(page)).join() === rest.join();
     });
+    timings.push(`a stopped node's edges gone ${(performance.now() - since).toFixed(0)} ms after stop() was called`);
     await expect.poll(async () => (await rows(page))['mesh-2'], { timeout: 10_000 }).toBe('disconnected');
     expect(await page.locator('svg.topology-svg line.discovered-link').count()).toBe(0);
 
     // etcd stops: every node reports degraded discovery, and the connections stay.
+    since = performance.now();
     await etcd.kill();
     await waitForPage(
       page,
@@ -185,6 +191,8 @@ describe.skipIf(!haveBrowser)('dashboard page: a mesh formed through etcd', () =
       async () => (await page.locator('tr[data-status="started"] .discovery[data-state="degraded"]').count()) === 3,
       60_000,
     );
+    timings.push(`degraded on all three ${(performance.now() - since).toFixed(0)} ms after etcd was killed`);
+    console.log(`dashboard page, mesh through etcd: ${timings.join('; ')}`);
     for (const name of rest) {
       expect(await page.locator(`tr[data-node="${name}"] .discovery`).textContent()).toBe('etcd degraded');
       expect(await page.locator(`svg.topology-svg g.vertex[data-node="${name}"]`).getAttribute('data-discovery')).toBe('degraded');
