@@ -1,5 +1,5 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
-import type { NodeStats, NodeStatus, PeerInfo, PluginMetric, SystemgeNode, TopicMap } from '@systemge/node';
+import type { DiscoveryState, NodeStats, NodeStatus, PeerInfo, PluginMetric, SystemgeNode, TopicMap } from '@systemge/node';
 
 /** Process figures of the process a node runs in. */
 export interface ProcessDescription {
@@ -26,6 +26,8 @@ export interface NodeDescription {
   /** Labelled samples of the node's plugins (`getMetrics()`), by plugin name. */
   pluginMetrics: Record<string, PluginMetric[]>;
   process: ProcessDescription | undefined;
+  /** What the node knows through its discovery (`node.discoveryState()`); null without discovery. */
+  discovery: DiscoveryState | null;
   /** When the description was taken, epoch ms. */
   timestamp: number;
 }
@@ -77,6 +79,7 @@ export function describeNode<T extends TopicMap>(node: SystemgeNode<T>, probe?: 
     plugins: node.pluginStats(),
     pluginMetrics: pluginMetricsOf(node),
     process: probe?.read(),
+    discovery: node.discoveryState() ?? null,
     timestamp: Date.now(),
   };
 }

@@ -4,6 +4,7 @@ import {
   answerCommandRequest,
   AuthenticationError,
   createNode,
+  InvalidArgumentError,
   type Logger,
   type NodeStatus,
   parseCommandRequest,
@@ -13,7 +14,7 @@ import {
 } from '@systemge/node';
 import { SystemgeError, type Transport } from '@systemge/protocol';
 import { describeNode, EventLoopProbe } from './description.js';
-import { DASHBOARD_COMMAND_TOPIC, DASHBOARD_DESCRIBE_TOPIC, DASHBOARD_STATUS_TOPIC } from './topics.js';
+import { DASHBOARD_COMMAND_TOPIC, DASHBOARD_DESCRIBE_TOPIC, DASHBOARD_STATUS_TOPIC, DASHBOARD_UPDATE_TOPIC } from './topics.js';
 
 export interface DashboardLinkOptions {
   /** Dashboard's Systemge address. */
@@ -40,6 +41,12 @@ export interface DashboardLinkOptions {
   /** Heartbeat interval / timeout of the link, ms. Defaults 2000 / 6000. */
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
+  /**
+   * When the node's peers connect or disconnect, or its discovery's membership or degraded state
+   * changes, the link pushes the node's description to the dashboard after this delay, ms, so a
+   * burst of changes goes out once: an integer from 0 to 10000. Default 50.
+   */
+  updateDelayMs?: number;
   logger?: Logger;
 }
 
@@ -107,6 +114,10 @@ export async function connectDashboard<T extends TopicMap = AnyTopics>(
   ) {
     throw new InsecureLinkError(String(options.host), options.port, transportName);
   }
+  const updateDelayMs = options.updateDelayMs ?? 50;
+  if (!Number.isInteger(updateDelayMs) || updateDelayMs < 0 || updateDelayMs > 10_000) {
+    throw new InvalidArgumentError('updateDelayMs', `${String(updateDelayMs)} is not an integer from 0 to 10000`);
+  }
   const logger = options.logger ?? silentLogger;
   const probe = new EventLoopProbe();
   const link = createNode(
@@ -139,6 +150,25 @@ export async function connectDashboard<T extends TopicMap = AnyTopics>(
     }
   };
   node.on('status', onStatus);
+  // Peers and membership change in bursts (a mesh forming): one push per burst, `updateDelayMs` after its first change.
+  let updateTimer: NodeJS.Timeout | undefined;
+  const pushUpdate = (): void => {
+    updateTimer = undefined;
+    const dashboard = link.peers()[0];
+    if (link.status !== 'started' || dashboard === undefined || !dashboard.asyncTopics.includes(DASHBOARD_UPDATE_TOPIC)) return;
+    try {
+      // Without process figures: reading them resets the event-loop sampling the dashboard's describe reports.
+      link.asyncMessage(DASHBOARD_UPDATE_TOPIC, JSON.stringify(describeNode(node)));
+    } catch {
+      // The dashboard re-reads the description on its next describe.
+    }
+  };
+  const onChange = (): void => {
+    if (updateTimer === undefined && !closed) updateTimer = setTimeout(pushUpdate, updateDelayMs);
+  };
+  node.on('peer:connected', onChange);
+  node.on('peer:disconnected', onChange);
+  node.on('discovery:changed', onChange);
   let closed = false;
   let refused: Error | undefined;
   // An auth refusal will not change by retrying: stop the link, so `connect` below settles.
@@ -178,6 +208,10 @@ export async function connectDashboard<T extends TopicMap = AnyTopics>(
     close: async () => {
       closed = true;
       node.off('status', onStatus);
+      node.off('peer:connected', onChange);
+      node.off('peer:disconnected', onChange);
+      node.off('discovery:changed', onChange);
+      clearTimeout(updateTimer);
       probe.stop();
       await link.stop('dashboard link closed');
     },

@@ -4,3 +4,8 @@ export const DASHBOARD_DESCRIBE_TOPIC = 'systemge.dashboard.describe';
 export const DASHBOARD_COMMAND_TOPIC = 'systemge.dashboard.command';
 /** Async topic a node sends its status changes on (payload: JSON `{ name, status, previous }`). */
 export const DASHBOARD_STATUS_TOPIC = 'systemge.dashboard.status';
+/**
+ * Async topic a node pushes its description on when its peers or its discovery's membership change
+ * (payload: JSON `NodeDescription` without `process`), so the dashboard need not wait for its next describe.
+ */
+export const DASHBOARD_UPDATE_TOPIC = 'systemge.dashboard.update';

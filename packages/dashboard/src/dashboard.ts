@@ -1,6 +1,6 @@
 import websocket from '@fastify/websocket';
 import { isLoopbackHost, TokenCheck } from '@systemge/access';
-import { DASHBOARD_STATUS_TOPIC, EventLoopProbe, type ProcessDescription } from '@systemge/dashboard-link';
+import { DASHBOARD_STATUS_TOPIC, DASHBOARD_UPDATE_TOPIC, EventLoopProbe, type ProcessDescription } from '@systemge/dashboard-link';
 import { nodeMetrics, type NodeMetrics } from '@systemge/metrics';
 import { Registry } from 'prom-client';
 import { createNode, silentLogger, type Logger, type SystemgeNode, type TopicMap, type CommandResult } from '@systemge/node';
@@ -11,10 +11,10 @@ import { LiveFeed } from './live-feed.js';
 import { NodeTracker } from './node-tracker.js';
 import { checkDashboardOptions, liveFeedLimits, urlHost, type DashboardOptions, type DashboardSystemgeOptions } from './options.js';
 import { registerRoutes, type AccessRules, type DashboardCore, type Caller } from './routes.js';
-import type { DashboardNodeDetails, DashboardNodeSummary, TopologyEdge } from './views.js';
+import type { DashboardNodeDetails, DashboardNodeSummary, Topology } from './views.js';
 
 export { checkDashboardOptions, type DashboardHTTPSOptions, type DashboardOptions, type DashboardSystemgeOptions } from './options.js';
-export type { DashboardNodeDetails, DashboardNodeSummary, TopologyEdge } from './views.js';
+export type { DashboardNodeDetails, DashboardNodeSummary, DiscoveredLink, Topology, TopologyEdge } from './views.js';
 
 /** A dashboard server. Create with `createDashboard(options)`. */
 export interface Dashboard {
@@ -184,6 +184,7 @@ class DashboardServer implements Dashboard, DashboardCore {
       {
         getAsyncMessageHandlers: () => ({
           [DASHBOARD_STATUS_TOPIC]: (message) => this.tracker.onRemoteStatus(message.origin, message.payload),
+          [DASHBOARD_UPDATE_TOPIC]: (message) => this.tracker.onRemoteUpdate(message.origin, message.payload),
         }),
       },
       { logger: this.logger },
@@ -281,7 +282,7 @@ class DashboardServer implements Dashboard, DashboardCore {
     };
   }
 
-  topology(): TopologyEdge[] {
+  topology(): Topology {
     return this.tracker.topology();
   }
 

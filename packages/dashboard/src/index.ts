@@ -8,6 +8,8 @@ export {
   type DashboardNodeSummary,
   type DashboardNodeDetails,
   type TopologyEdge,
+  type Topology,
+  type DiscoveredLink,
 } from './dashboard.js';
 export type { DashboardNodeStatus } from './tracked-node.js';
 export type { NodeMetricsSummary } from './summary.js';

@@ -1,10 +1,13 @@
 import { DASHBOARD_DESCRIBE_TOPIC, type NodeDescription, type ProcessDescription } from '@systemge/dashboard-link';
 import type { NodeMetrics } from '@systemge/metrics';
-import type { Logger, NodeStatus, PeerInfo, SystemgeNode, TopicMap } from '@systemge/node';
+import type { DiscoveryState, Logger, NodeStatus, PeerInfo, SystemgeNode, TopicMap } from '@systemge/node';
 import { DuplicateNodeError, UnknownNodeError } from './errors.js';
 import type { LiveFeed } from './live-feed.js';
 import { LocalNode, RemoteNode, type DashboardNodeStatus, type TrackedNode } from './tracked-node.js';
-import type { DashboardNodeSummary, TopologyEdge } from './views.js';
+import type { DashboardNodeSummary, DiscoveredLink, Topology, TopologyEdge } from './views.js';
+
+/** Peer and membership events of local nodes within this long go out as one update, ms. */
+const LOCAL_UPDATE_DELAY_MS = 20;
 
 const NODE_STATUSES: readonly string[] = ['stopped', 'starting', 'started', 'stopping'];
 
@@ -29,8 +32,11 @@ export interface NodeTrackerHost {
 export class NodeTracker {
   private readonly tracked = new Map<string, TrackedNode>();
   private readonly detach = new Map<TrackedNode, () => void>();
-  private topologyKey = '';
-  private edges: TopologyEdge[] = [];
+  private topologyKey = JSON.stringify({ edges: [], discovered: [] });
+  private current: Topology = { edges: [], discovered: [] };
+  /** What the last `nodes` message said about each node's status, peers and discovery. */
+  private listKey = '';
+  private updateTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly host: NodeTrackerHost) {}
 
@@ -61,14 +67,16 @@ export class NodeTracker {
     if (this.tracked.has(node.name)) throw new DuplicateNodeError(node.name);
     const local = new LocalNode(node, () => this.host.processReading);
     const onStatus = (status: NodeStatus): void => this.setStatus(local, status);
-    const onPeers = (): void => this.updateTopology();
+    const onChange = (): void => this.scheduleUpdate();
     node.on('status', onStatus);
-    node.on('peer:connected', onPeers);
-    node.on('peer:disconnected', onPeers);
+    node.on('peer:connected', onChange);
+    node.on('peer:disconnected', onChange);
+    node.on('discovery:changed', onChange);
     this.detach.set(local, () => {
       node.off('status', onStatus);
-      node.off('peer:connected', onPeers);
-      node.off('peer:disconnected', onPeers);
+      node.off('peer:connected', onChange);
+      node.off('peer:disconnected', onChange);
+      node.off('discovery:changed', onChange);
     });
     this.track(local);
     this.nodesChanged();
@@ -108,11 +116,18 @@ export class NodeTracker {
       connections: live ? (d?.peers.length ?? 0) : 0,
       metrics: t.summary ?? null,
       updatedAt: d?.timestamp ?? null,
+      discovery: live ? this.discoveryOf(t, d) : (d?.discovery ?? null),
     };
   }
 
-  topology(): TopologyEdge[] {
-    return this.edges;
+  /** The node's discovery state: read live from a local node, from the latest description of a remote one. */
+  private discoveryOf(t: TrackedNode, d: NodeDescription | undefined): DiscoveryState | null {
+    if (t instanceof LocalNode) return t.node.discoveryState() ?? null;
+    return d?.discovery ?? null;
+  }
+
+  topology(): Topology {
+    return this.current;
   }
 
   private track(t: TrackedNode): void {
@@ -122,6 +137,8 @@ export class NodeTracker {
 
   /** Detaches from every local node (the dashboard stops; the nodes keep running). */
   dispose(): void {
+    clearTimeout(this.updateTimer);
+    this.updateTimer = undefined;
     for (const detach of this.detach.values()) detach();
     this.detach.clear();
     for (const name of this.tracked.keys()) this.host.metrics.remove(name);
@@ -165,6 +182,30 @@ export class NodeTracker {
     this.updateTopology();
   }
 
+  /** A description a remote node's link pushed because its peers or its membership changed. */
+  onRemoteUpdate(origin: string, payload: unknown): void {
+    const remote = this.tracked.get(origin);
+    if (!(remote instanceof RemoteNode) || !remote.linked) return;
+    let d: NodeDescription;
+    try {
+      d = JSON.parse(String(payload)) as NodeDescription;
+    } catch {
+      this.logger.debug({ node: origin }, 'malformed update message ignored');
+      return;
+    }
+    if (typeof d !== 'object' || d === null || d.name !== origin || !Array.isArray(d.peers) || typeof d.timestamp !== 'number') {
+      this.logger.debug({ node: origin }, 'update message of the wrong shape ignored');
+      return;
+    }
+    const previous = remote.description;
+    // A describe answered after this update was taken already holds newer figures.
+    if (previous !== undefined && previous.timestamp > d.timestamp) return;
+    // The update leaves out process figures: the latest ones stay until the next describe.
+    remote.description = { ...d, process: d.process ?? previous?.process, discovery: d.discovery ?? null };
+    if (NODE_STATUSES.includes(d.status)) this.setStatus(remote, d.status);
+    this.scheduleUpdate();
+  }
+
   onRemoteStatus(origin: string, payload: unknown): void {
     const remote = this.tracked.get(origin);
     if (!(remote instanceof RemoteNode) || !remote.linked) return;
@@ -188,8 +229,29 @@ export class NodeTracker {
   }
 
   private nodesChanged(): void {
-    this.feed.broadcast({ type: 'nodes', nodes: this.nodes() });
+    const nodes = this.nodes();
+    this.listKey = listKeyOf(nodes);
+    this.feed.broadcast({ type: 'nodes', nodes });
     this.updateTopology();
+  }
+
+  /** Pushes the node list again when a node's status, peers or discovery changed since the last one. */
+  private updateList(): void {
+    const nodes = this.nodes();
+    const key = listKeyOf(nodes);
+    if (key === this.listKey) return;
+    this.listKey = key;
+    this.feed.broadcast({ type: 'nodes', nodes });
+  }
+
+  /** Peers or membership changed: the list and the topology follow shortly (one update per burst). */
+  private scheduleUpdate(): void {
+    if (this.updateTimer !== undefined) return;
+    this.updateTimer = setTimeout(() => {
+      this.updateTimer = undefined;
+      this.updateList();
+      this.updateTopology();
+    }, LOCAL_UPDATE_DELAY_MS);
   }
 
   private async refresh(t: TrackedNode, snapshot: boolean): Promise<void> {
@@ -198,7 +260,8 @@ export class NodeTracker {
       t.refreshing = true;
       try {
         const d = await t.describe();
-        t.description = d;
+        // An update pushed while the describe was under way may be newer.
+        if (t.description === undefined || t.description.timestamp <= d.timestamp) t.description = d;
         if (t.reachable) this.setStatus(t, d.status);
       } catch (error) {
         this.logger.debug({ node: t.name, err: error }, 'describe failed');
@@ -228,31 +291,55 @@ export class NodeTracker {
   /** Describes every node and pushes its metrics (the metrics interval). */
   async refreshAll(): Promise<void> {
     await Promise.all([...this.tracked.values()].map((t) => this.refresh(t, true)));
+    this.updateList();
     this.updateTopology();
   }
 
-  /** Recomputes who is connected to whom and pushes it when it changed. */
+  /** Recomputes who is connected to whom (and who knows of whom through discovery) and pushes it when it changed. */
   private updateTopology(): void {
     const keys = new Set<string>();
-    for (const t of this.tracked.values()) {
-      if (t.status === 'disconnected') continue;
+    /** Per node, the `host:port` its connected peers listen on or were dialed at (DNS members are known by address). */
+    const reached = new Map<string, Set<string>>();
+    const live = [...this.tracked.values()].filter((t) => t.status !== 'disconnected');
+    for (const t of live) {
       const peers = t instanceof LocalNode ? t.node.peers() : (t.description?.peers ?? []);
+      const addresses = new Set<string>();
+      reached.set(t.name, addresses);
       for (const p of peers) {
         if (p.name === '') continue;
         const [from, to] = p.direction === 'out' ? [t.name, p.name] : [p.name, t.name];
         keys.add(`${from}\u0000${to}`);
+        const listen = p.info?.['listen'];
+        if (typeof listen === 'string') addresses.add(listen);
+        if (p.direction === 'out') addresses.add(`${p.remoteAddress}:${p.remotePort}`);
       }
     }
-    const key = [...keys].sort().join('\n');
+    const discovered = new Set<string>();
+    for (const t of live) {
+      const members = this.discoveryOf(t, t.description)?.members ?? [];
+      const addresses = reached.get(t.name);
+      for (const m of members) {
+        const to = m.name ?? m.id;
+        if (to === t.name || keys.has(`${t.name}\u0000${to}`) || keys.has(`${to}\u0000${t.name}`)) continue;
+        if (m.name === null && addresses?.has(`${m.host}:${m.port}`)) continue;
+        discovered.add(`${t.name}\u0000${to}`);
+      }
+    }
+    const sorted = (set: Set<string>): { from: string; to: string }[] =>
+      [...set].sort().map((k) => {
+        const [from, to] = k.split('\u0000') as [string, string];
+        return { from, to };
+      });
+    const next: Topology = { edges: sorted(keys) as TopologyEdge[], discovered: sorted(discovered) as DiscoveredLink[] };
+    const key = JSON.stringify(next);
     if (key === this.topologyKey) return;
     this.topologyKey = key;
-    this.edges =
-      key === ''
-        ? []
-        : key.split('\n').map((k) => {
-            const [from, to] = k.split('\u0000') as [string, string];
-            return { from, to };
-          });
-    this.feed.broadcast({ type: 'topology', edges: this.edges });
+    this.current = next;
+    this.feed.broadcast({ type: 'topology', ...next });
   }
+}
+
+/** The parts of the node list that change between metrics ticks: status, peers, address and discovery. */
+function listKeyOf(nodes: DashboardNodeSummary[]): string {
+  return JSON.stringify(nodes.map((n) => [n.name, n.status, n.connections, n.address, n.discovery]));
 }

@@ -3,7 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { RawData, WebSocket } from 'ws';
 import { isLoopbackHost, type TokenCheck } from '@systemge/access';
 import { hostnameOf, originAllowed, presentedToken } from './access.js';
-import type { DashboardNodeDetails, DashboardNodeSummary, TopologyEdge } from './dashboard.js';
+import type { DashboardNodeDetails, DashboardNodeSummary, Topology } from './dashboard.js';
 import {
   DashboardError,
   DashboardForbiddenError,
@@ -34,7 +34,7 @@ export interface DashboardCore {
   runAll(command: string, caller: Caller): Promise<Record<string, { result: CommandResult } | { error: string; code: string }>>;
   prometheus(): Promise<{ contentType: string; body: string }>;
   health(): Record<string, unknown>;
-  topology(): TopologyEdge[];
+  topology(): Topology;
 }
 
 export interface AccessRules {
@@ -143,7 +143,7 @@ export function registerRoutes(app: FastifyInstance, core: DashboardCore, rules:
 
   app.get('/api/health', () => core.health());
   app.get('/api/nodes', () => ({ nodes: core.list() }));
-  app.get('/api/topology', () => ({ edges: core.topology() }));
+  app.get('/api/topology', () => core.topology());
   app.get<{ Params: { name: string } }>('/api/nodes/:name', (request) => core.details(request.params.name));
 
   for (const command of ['start', 'stop', 'restart'] as const) {
@@ -168,7 +168,7 @@ export function registerRoutes(app: FastifyInstance, core: DashboardCore, rules:
     const feed = core.feed;
     feed.add(socket);
     feed.send(socket, { type: 'nodes', nodes: core.list() });
-    feed.send(socket, { type: 'topology', edges: core.topology() });
+    feed.send(socket, { type: 'topology', ...core.topology() });
     socket.on('message', (data: RawData, isBinary: boolean) => {
       void onClientMessage(core, socket, data, isBinary, caller(request, 'ws'));
     });

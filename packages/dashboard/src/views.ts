@@ -1,5 +1,5 @@
 import type { ProcessDescription } from '@systemge/dashboard-link';
-import type { NodeStats, PeerInfo, PluginMetric } from '@systemge/node';
+import type { DiscoveryState, NodeStats, PeerInfo, PluginMetric } from '@systemge/node';
 import type { NodeMetricsSummary } from './summary.js';
 import type { DashboardNodeStatus } from './tracked-node.js';
 
@@ -19,6 +19,11 @@ export interface DashboardNodeSummary {
   metrics: NodeMetricsSummary | null;
   /** When the node was last described, epoch ms. */
   updatedAt: number | null;
+  /**
+   * What the node knows through its discovery (`node.discoveryState()`: `kind`, `members`, `memberCount`,
+   * `degraded`, `degradedReason`, `skipped`, `changedAt`); null for a node without discovery.
+   */
+  discovery: DiscoveryState | null;
 }
 
 /** One node in full. */
@@ -37,4 +42,19 @@ export interface DashboardNodeDetails extends DashboardNodeSummary {
 export interface TopologyEdge {
   from: string;
   to: string;
+}
+
+/**
+ * A member `from`'s discovery lists while the two are not connected (yet, or not by its `connectTo`
+ * policy): `to` is the member's name, or `host:port` when the backend gives only an address (DNS).
+ */
+export interface DiscoveredLink {
+  from: string;
+  to: string;
+}
+
+/** Who is connected to whom, and who knows of whom through discovery without a connection. */
+export interface Topology {
+  edges: TopologyEdge[];
+  discovered: DiscoveredLink[];
 }

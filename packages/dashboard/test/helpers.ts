@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { createNode, type Application, type NodeConfig, type SystemgeNode } from '@systemge/node';
+import { createNode, type Application, type NodeConfig, type NodeOptions, type SystemgeNode } from '@systemge/node';
 import { tcpTransport } from '@systemge/transport-tcp';
 import { afterEach, inject } from 'vitest';
 import WebSocket from 'ws';
@@ -21,8 +21,12 @@ export function onCleanup(cleanup: () => Promise<void> | void): void {
 }
 
 /** A started node on 127.0.0.1:0 over TCP, stopped after the test. */
-export async function startNode(config: Partial<NodeConfig> & { name: string }, application: Application = {}): Promise<SystemgeNode> {
-  const node = createNode({ transport: tcpTransport(), ...config }, application);
+export async function startNode(
+  config: Partial<NodeConfig> & { name: string },
+  application: Application = {},
+  options?: NodeOptions,
+): Promise<SystemgeNode> {
+  const node = createNode({ transport: tcpTransport(), ...config }, application, options);
   onCleanup(() => node.stop());
   await node.start();
   return node;

@@ -165,4 +165,10 @@ export type {
 export { MembershipView, memberFromRecord, checkMemberRecord, plainMetadata, assertOpen } from './discovery/membership.js';
 export { staticDiscovery, type StaticDiscoveryOptions, type StaticMember } from './discovery/static-discovery.js';
 export { DiscoveryUnavailableError, DiscoveryStateError } from './discovery/discovery-errors.js';
-export { type ConnectTo, type NodeDiscoveryOptions, CONNECT_TO_ALL_KEY } from './discovery/mesh.js';
+export {
+  type ConnectTo,
+  type NodeDiscoveryOptions,
+  type DiscoveryState,
+  type DiscoveryMemberState,
+  CONNECT_TO_ALL_KEY,
+} from './discovery/mesh.js';

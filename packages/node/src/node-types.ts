@@ -15,6 +15,7 @@ import type {
 import type { EndpointConfig } from './config.js';
 import type { AddressList } from '@systemge/access';
 import type { BalanceStrategy } from './messaging/balancer.js';
+import type { DiscoveryState } from './discovery/mesh.js';
 import type { NodeStats } from './stats.js';
 import type { CodedError } from './error-codes.js';
 
@@ -154,6 +155,8 @@ export interface NodeEvents {
   'connect:failed': [endpoint: EndpointConfig, attempt: number, error: CodedError, retryInMs: number | undefined];
   'connect:gave-up': [endpoint: EndpointConfig, error: Error];
   'reconnected': [peer: PeerInfo];
+  /** The discovery's members or degraded state changed (only with the `discovery` option): the state now. */
+  'discovery:changed': [state: DiscoveryState];
   /**
    * A problem that did not stop the node (handshake refused, invalid frame, queued messages discarded...).
    * `error.code` says which (see docs/errors.md).
@@ -231,6 +234,12 @@ export interface SystemgeNode<T extends TopicMap = AnyTopics> {
   /** Closes the connection to a peer by name (an outgoing one is not redialed). */
   disconnect(name: string, reason?: string): Promise<void>;
   peers(): PeerInfo[];
+  /**
+   * What the node knows through its discovery (the `discovery` option of `createNode`): the source's
+   * kind, the members, the degraded state and its reason, the skipped records and the time of the
+   * last change. Undefined for a node without discovery. A snapshot: read it again after `discovery:changed`.
+   */
+  discoveryState(): DiscoveryState | undefined;
 
   /**
    * Handles a topic from now on and announces it to connected peers. Throws `SYSTEMGE_ERR_INVALID_TOPIC`

@@ -20,7 +20,7 @@ import type { HandshakeIdentity } from './connect/handshake.js';
 import { Handshaker } from './connect/handshaker.js';
 import { InboundGate } from './connect/inbound-gate.js';
 import { type Clock, type NodeContext, systemClock } from './context.js';
-import { DiscoveryMesh, type NodeDiscoveryOptions } from './discovery/mesh.js';
+import { DiscoveryMesh, type DiscoveryState, type NodeDiscoveryOptions } from './discovery/mesh.js';
 import { PeerNotConnectedError } from './errors.js';
 import { CommandRegistry } from './host/commands.js';
 import { Lifecycle } from './host/lifecycle.js';
@@ -318,6 +318,10 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
 
   peers(): PeerInfo[] {
     return this.peerTable.describe();
+  }
+
+  discoveryState(): DiscoveryState | undefined {
+    return this.mesh?.state();
   }
 
   drained(): Promise<void> {

@@ -260,6 +260,7 @@ Object.defineProperty(window, 'systemgeDashboard', {
   value: Object.freeze({
     nodes: () => store.list().map((n) => ({ name: n.name, status: n.status })),
     edges: () => store.edges.map((e) => ({ ...e })),
+    discovered: () => store.discovered.map((e) => ({ ...e })),
     series: (scope: string) => {
       const history = charts.history(scope);
       return history === undefined ? undefined : { t: [...history.t], ...structuredClone(history.values) };

@@ -32,6 +32,17 @@ export interface MetricsSummary {
   eventLoopLagP99Ms: number | null;
 }
 
+/** What a node knows through its discovery (`node.discoveryState()` of the server). */
+export interface DiscoveryState {
+  kind: string;
+  members: { id: string; name: string | null; host: string; port: number }[];
+  memberCount: number;
+  degraded: boolean;
+  degradedReason: string | null;
+  skipped: { total: number; byReason: Record<string, number> };
+  changedAt: number | null;
+}
+
 export interface NodeSummary {
   name: string;
   kind: 'local' | 'remote';
@@ -41,6 +52,8 @@ export interface NodeSummary {
   pid: number | null;
   connections: number;
   metrics: MetricsSummary | null;
+  /** Null for a node without discovery (and from dashboards before discovery). */
+  discovery?: DiscoveryState | null;
 }
 
 /** A node's counters (`NodeStats` of the server): numbers, the latency histogram and per-topic counts. */
@@ -61,7 +74,8 @@ export interface Edge {
 
 export type FeedMessage =
   | { type: 'nodes'; nodes: NodeSummary[] }
-  | { type: 'topology'; edges: Edge[] }
+  /** `discovered`: `from`'s discovery lists `to`, and the two are not connected. */
+  | { type: 'topology'; edges: Edge[]; discovered?: Edge[] }
   | { type: 'status'; name: string; status: NodeStatus; previous: NodeStatus }
   | {
       type: 'metrics';

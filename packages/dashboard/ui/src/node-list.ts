@@ -15,6 +15,7 @@ interface Row {
   row: HTMLTableRowElement;
   status: HTMLElement;
   address: HTMLElement;
+  discovery: HTMLElement;
   uptime: HTMLElement;
   rates: HTMLElement;
   connections: HTMLElement;
@@ -112,6 +113,7 @@ export class NodeList {
     const buttons = { start: button('start'), stop: button('stop'), restart: button('restart') };
     const status = h('span', { class: 'badge' });
     const address = h('span', { class: 'mono address' });
+    const discovery = h('span', { class: 'discovery' });
     const uptime = h('td', { class: 'num uptime', 'data-label': 'Uptime' });
     const rates = h('td', { class: 'num rates', 'data-label': 'Msg/s in · out' });
     const connections = h('td', { class: 'num peers', 'data-label': 'Peers' });
@@ -125,13 +127,14 @@ export class NodeList {
         h('span', { class: 'node-name' }, node.name),
         h('span', { class: `kind ${node.kind}` }, node.kind),
         address,
+        discovery,
       ),
       uptime,
       rates,
       connections,
       h('td', { class: 'actions-cell' }, h('div', { class: 'actions' }, buttons.start, buttons.stop, buttons.restart)),
     );
-    const entry: Row = { row, status, address, uptime, rates, connections, buttons, busy: false };
+    const entry: Row = { row, status, address, discovery, uptime, rates, connections, buttons, busy: false };
     this.rows.set(node.name, entry);
     return entry;
   }
@@ -161,6 +164,7 @@ export class NodeList {
     row.status.dataset['status'] = node.status;
     row.address.textContent = node.address === null ? 'not listening' : `${node.address.host}:${node.address.port}`;
     row.address.classList.toggle('none', node.address === null);
+    this.updateDiscovery(node, row.discovery);
     const m = node.metrics;
     const live = node.status !== 'disconnected' && m !== null;
     row.rates.textContent = live ? `${formatCount(m.messagesReceivedPerSecond)} · ${formatCount(m.messagesSentPerSecond)}` : '–';
@@ -169,6 +173,31 @@ export class NodeList {
       row.buttons[action].disabled = row.busy || !actionAllowed(action, node.status);
     }
     this.updateUptime(name);
+  }
+
+  /** The discovery badge: the source and its member count, or that it is degraded and why. */
+  private updateDiscovery(node: NodeView, badge: HTMLElement): void {
+    const d = node.discovery;
+    // A node whose link is gone reports nothing current about its discovery.
+    if (d === null || node.status === 'disconnected') {
+      badge.hidden = true;
+      delete badge.dataset['state'];
+      return;
+    }
+    badge.hidden = false;
+    badge.dataset['state'] = d.degraded ? 'degraded' : 'ok';
+    badge.className = `discovery ${d.degraded ? 'degraded' : 'ok'}`;
+    const members = `${d.memberCount} member${d.memberCount === 1 ? '' : 's'}`;
+    badge.textContent = d.degraded ? `${d.kind} degraded` : `${d.kind} · ${members}`;
+    const skipped = Object.entries(d.skipped.byReason)
+      .map(([reason, count]) => `${reason} ${count}`)
+      .join(', ');
+    badge.title = [
+      d.degraded ? `${d.kind} discovery degraded: ${d.degradedReason ?? 'backend unreachable'}` : `${d.kind} discovery`,
+      `${members}${d.memberCount === 0 ? '' : `: ${d.members.map((m) => m.name ?? m.id).join(', ')}`}`,
+      ...(d.skipped.total === 0 ? [] : [`skipped records: ${skipped}`]),
+    ].join('\n');
+    badge.setAttribute('aria-label', badge.title.replaceAll('\n', '; '));
   }
 
   private updateUptime(name: string): void {

@@ -1,4 +1,14 @@
-import type { Address, Edge, FeedMessage, MetricsSummary, NodeStats, NodeStatus, NodeSummary, PluginMetric } from './messages.js';
+import type {
+  Address,
+  DiscoveryState,
+  Edge,
+  FeedMessage,
+  MetricsSummary,
+  NodeStats,
+  NodeStatus,
+  NodeSummary,
+  PluginMetric,
+} from './messages.js';
 
 /** One node as the page knows it. */
 export interface NodeView {
@@ -15,6 +25,8 @@ export interface NodeView {
   /** Every counter, from the latest metrics message. */
   stats: NodeStats | null;
   plugins: Record<string, PluginMetric[]>;
+  /** What the node knows through its discovery; null without discovery. */
+  discovery: DiscoveryState | null;
 }
 
 export type StoreChange =
@@ -27,6 +39,8 @@ export type StoreChange =
 export class Store {
   readonly nodes = new Map<string, NodeView>();
   edges: Edge[] = [];
+  /** Members a node knows through discovery without a connection: `from` knows `to`. */
+  discovered: Edge[] = [];
   /** Set once the first node list has arrived. */
   loaded = false;
   private readonly listeners = new Set<(change: StoreChange) => void>();
@@ -65,6 +79,7 @@ export class Store {
       }
       case 'topology':
         this.edges = message.edges;
+        this.discovered = message.discovered ?? [];
         this.emit({ kind: 'topology' });
         return;
       case 'status': {
@@ -114,6 +129,7 @@ function fromSummary(n: NodeSummary, now: number): NodeView {
     metrics: n.metrics,
     stats: null,
     plugins: {},
+    discovery: n.discovery ?? null,
   };
 }
 

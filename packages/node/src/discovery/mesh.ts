@@ -25,6 +25,34 @@ export interface NodeDiscoveryOptions {
   metadata?: Readonly<Record<string, string>>;
 }
 
+/** A member as `node.discoveryState()` lists it. */
+export interface DiscoveryMemberState {
+  /** Key of the member in its discovery: its name where the backend knows it, else `host:port`. */
+  id: string;
+  /** Node name; null when the backend gives only an address (DNS) and no handshake told it yet. */
+  name: string | null;
+  host: string;
+  port: number;
+}
+
+/** What a node knows through its discovery, as plain JSON-ready data (`node.discoveryState()`). */
+export interface DiscoveryState {
+  /** The source's kind: `static`, `etcd`, `dns`, … */
+  kind: string;
+  /** Members known now, this node excluded, sorted by id. */
+  members: DiscoveryMemberState[];
+  /** `members.length`. */
+  memberCount: number;
+  /** True while the backend is unreachable; the members are then the last ones known. */
+  degraded: boolean;
+  /** Why the discovery is degraded (the backend's error message); null when it is not. */
+  degradedReason: string | null;
+  /** Records the backend returned that were not taken as members: the total and the count per reason. */
+  skipped: { total: number; byReason: Record<string, number> };
+  /** When the members or the degraded state last changed (or the discovery started), epoch ms; null before the start. */
+  changedAt: number | null;
+}
+
 /** Metadata key telling others this member dials every member (so the pair is dialed from one side only). */
 export const CONNECT_TO_ALL_KEY = 'systemge.connectTo';
 
@@ -54,6 +82,8 @@ export class DiscoveryMesh {
   private started = false;
   private announcePending = false;
   private readonly uses: ReadonlySet<string> | undefined;
+  private degradedReason: string | undefined;
+  private changedAt: number | undefined;
 
   constructor(
     private readonly ctx: NodeContext,
@@ -94,6 +124,7 @@ export class DiscoveryMesh {
     this.unsubscribe = this.options.source.subscribe((event) => this.onEvent(event));
     await this.options.source.start(record);
     this.started = true;
+    this.changed();
     for (const member of this.options.source.members()) this.consider(member);
   }
 
@@ -119,9 +150,45 @@ export class DiscoveryMesh {
     // Withdraws the announcement first: the others drop this node at once.
     await this.options.source.stop();
     this.dialed.clear();
+    this.changed();
+  }
+
+  /** What the node knows through its discovery now. */
+  state(): DiscoveryState {
+    const source = this.options.source;
+    const members = source
+      .members()
+      .map((m): DiscoveryMemberState => ({ id: m.id, name: m.name ?? null, host: m.host, port: m.port }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const skipped = source.skipped();
+    const byReason = Object.create(null) as Record<string, number>;
+    for (const [reason, count] of skipped.byReason) byReason[reason] = count;
+    const degraded = source.degraded;
+    return {
+      kind: source.kind,
+      members,
+      memberCount: members.length,
+      degraded,
+      degradedReason: degraded ? (this.degradedReason ?? `${source.kind} backend unreachable`) : null,
+      skipped: { total: skipped.total, byReason },
+      changedAt: this.changedAt ?? null,
+    };
+  }
+
+  /** Notes the time of a change and tells the node's listeners (`discovery:changed`). */
+  private changed(): void {
+    this.changedAt = this.ctx.clock.now();
+    this.ctx.emit('discovery:changed', this.state());
   }
 
   private onEvent(event: MembershipEvent): void {
+    this.onMembership(event);
+    if (event.type === 'degraded') this.degradedReason = event.error.message;
+    if (event.type === 'recovered') this.degradedReason = undefined;
+    this.changed();
+  }
+
+  private onMembership(event: MembershipEvent): void {
     switch (event.type) {
       case 'joined':
         this.consider(event.member);
