@@ -155,6 +155,7 @@ function controlBody(frame: ControlFrame): Buffer {
         ...(frame.auth === undefined ? {} : { auth: frame.auth }),
         ...(frame.info === undefined ? {} : { info: frame.info }),
         ...(frame.limits === undefined ? {} : { limits: frame.limits }),
+        ...(frame.encodings === undefined ? {} : { encodings: frame.encodings }),
       });
     case FrameKind.HandshakeAck:
       return packr.pack({
@@ -164,6 +165,7 @@ function controlBody(frame: ControlFrame): Buffer {
         syncTopics: frame.syncTopics,
         ...(frame.info === undefined ? {} : { info: frame.info }),
         ...(frame.limits === undefined ? {} : { limits: frame.limits }),
+        ...(frame.encodings === undefined ? {} : { encodings: frame.encodings }),
       });
     case FrameKind.TopicsAdded:
     case FrameKind.TopicsRemoved:
