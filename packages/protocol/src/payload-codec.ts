@@ -27,8 +27,9 @@ import { PayloadEncodingError } from './errors.js';
  * extension it may skip or decode itself; plain objects are written exactly as before.
  *
  * msgpackr writes a `Map` before it looks at extensions, so `packPayload` first replaces every `Map`
- * of the value by a `WireMap`, a class of this module only, copying just the containers on the way to
- * a `Map` (a value with no `Map` is walked once and sent as it is). msgpackr keeps its extensions in a
+ * of the value by a `WireMap`, a class of this module only, holding the `Map`'s entries already packed
+ * (innermost first), and copies just the containers on the way to a `Map` (a value with no `Map` is
+ * walked once and sent as it is). msgpackr keeps its extensions in a
  * process-wide registry: registering `WireMap` changes nothing any other code in the process writes
  * (no other code has a `WireMap`), and the only change to what other msgpackr users read is that an
  * extension of type 0x6d, which they would otherwise refuse as unknown, decodes as a `Map`. An
@@ -38,10 +39,11 @@ import { PayloadEncodingError } from './errors.js';
 /** The msgpack extension type a `Map` travels as. */
 export const MAP_EXTENSION_TYPE = 0x6d;
 
+/** A `Map` ready to be written: its entries already packed (so packing never nests inside a pack). */
 class WireMap {
-  readonly entries: unknown[];
-  constructor(entries: unknown[]) {
-    this.entries = entries;
+  readonly bytes: Buffer;
+  constructor(bytes: Buffer) {
+    this.bytes = bytes;
   }
 }
 
@@ -50,29 +52,37 @@ function isPlainObject(value: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-/** True when `value` holds a `Map` anywhere msgpackr would look: in arrays, plain objects, `Set`s and `Map`s. */
-function holdsMap(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (value instanceof Map) return true;
+/**
+ * True when `value` holds a `Map` anywhere msgpackr would look: in plain objects, arrays, `Set`s and
+ * `Map`s. Runs on every structured payload, so it only descends into objects, plain ones first.
+ */
+function holdsMap(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) {
+    // Inherited enumerable keys can only make this say yes; replaceMaps copies own keys only.
+    for (const key in value) {
+      const v = (value as Record<string, unknown>)[key];
+      if (typeof v === 'object' && v !== null && holdsMap(v)) return true;
+    }
+    return false;
+  }
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (holdsMap(value[i])) return true;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (typeof v === 'object' && v !== null && holdsMap(v)) return true;
+    }
     return false;
   }
+  if (value instanceof Map) return true;
   if (value instanceof Set) {
-    for (const item of value) if (holdsMap(item)) return true;
-    return false;
-  }
-  if (!isPlainObject(value)) return false;
-  for (const key in value) {
-    if (Object.hasOwn(value, key) && holdsMap((value as Record<string, unknown>)[key])) return true;
+    for (const v of value) if (typeof v === 'object' && v !== null && holdsMap(v)) return true;
   }
   return false;
 }
 
 /** `value` with every `Map` replaced by a `WireMap` (the containers copied); a value with no `Map` as it is. */
 function withWireMaps(value: unknown): unknown {
-  if (!holdsMap(value)) return value;
-  return replaceMaps(value);
+  return typeof value === 'object' && value !== null && holdsMap(value) ? replaceMaps(value) : value;
 }
 
 function replaceMaps(value: unknown): unknown {
@@ -84,7 +94,9 @@ function replaceMaps(value: unknown): unknown {
       entries[i++] = replaceMaps(k);
       entries[i++] = replaceMaps(v);
     }
-    return new WireMap(entries);
+    // Inner Maps were packed first, so this pack writes their bytes and does not nest. Copied: the
+    // packer reuses its buffer.
+    return new WireMap(Buffer.from(packr.pack(entries)));
   }
   if (Array.isArray(value)) return value.map(replaceMaps);
   if (value instanceof Set) return new Set(Array.from(value, replaceMaps));
@@ -92,13 +104,10 @@ function replaceMaps(value: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const key in value) {
     if (!Object.hasOwn(value, key)) continue;
-    // defineProperty: a `__proto__` key stays a key (msgpackr writes own enumerable keys).
-    Object.defineProperty(out, key, {
-      value: replaceMaps((value as Record<string, unknown>)[key]),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+    const v = replaceMaps((value as Record<string, unknown>)[key]);
+    // A `__proto__` key stays a key (msgpackr writes own enumerable keys); plain assignment otherwise.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[key] = v;
   }
   return out;
 }
@@ -107,7 +116,7 @@ addExtension({
   Class: WireMap,
   type: MAP_EXTENSION_TYPE,
   pack(map: WireMap): Buffer {
-    return packr.pack(map.entries);
+    return map.bytes;
   },
   unpack(data: Uint8Array): Map<unknown, unknown> {
     const entries = unpackr.unpack(data) as unknown;
