@@ -1,5 +1,6 @@
 import {
   type AnnouncedLimits,
+  encodingSet,
   FieldTooLargeError,
   FrameKind,
   type HandshakeAckFrame,
@@ -272,6 +273,8 @@ export class Handshaker {
     const limiter = limits.messagesPerSecond > 0 || limits.bytesPerSecond > 0 ? new ConnectionRateLimiter(limits) : undefined;
     const predecessor = this.n.duplicates.replace(frame.name, replaced, closeReplaced);
     peer.becomeReady(frame.name, frame.info, this.ctx.clock.now(), limiter);
+    // What it accepts: text and bytes only when it announced nothing (it predates structured payloads).
+    peer.encodings = encodingSet(frame.encodings);
     this.n.peers.register(peer, frame.asyncTopics, frame.syncTopics);
     // The endpoint that dialed the replaced connection now owns this one (and redials it if lost).
     if (predecessor !== undefined) this.n.onReplaced(predecessor, peer);

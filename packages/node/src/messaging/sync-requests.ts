@@ -56,6 +56,11 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
   private error: Error | undefined;
   /** Typed errors of targets lost before answering, so `first()` rejects with SYSTEMGE_ERR_PEER_LOST. */
   private lost: Map<string, PeerLostError> | undefined;
+  /**
+   * Targets the request was not sent to because they do not accept its payload's encoding: each has a
+   * failed response from the start, and none counts towards `maxResponses`.
+   */
+  private skipped: Map<string, SystemgeError> | undefined;
   private waiters: Waiter[] | undefined;
   /** Callers of `first()` (or `onFirst`): one without an array, more in `firstMore`. */
   private firstCb: FirstCallback<R> | undefined;
@@ -63,13 +68,34 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
   /** Responses already scanned for the first success. */
   private firstSeen = 0;
 
-  constructor(broker: SyncRequests, topic: string, token: string, targets: readonly string[], maxResponses: number, timeoutMs: number) {
+  constructor(
+    broker: SyncRequests,
+    topic: string,
+    token: string,
+    targets: readonly string[],
+    maxResponses: number,
+    timeoutMs: number,
+    skipped?: Map<string, SystemgeError>,
+  ) {
     this.broker = broker;
     this.topic = topic;
     this.token = token;
     this.targets = targets;
-    this.maxResponses = maxResponses > 0 ? Math.min(maxResponses, targets.length) : targets.length;
+    const sent = targets.length - (skipped?.size ?? 0);
+    this.maxResponses = (maxResponses > 0 ? Math.min(maxResponses, sent) : sent) + (skipped?.size ?? 0);
     this.timeoutMs = timeoutMs;
+    if (skipped !== undefined && skipped.size > 0) {
+      this.skipped = skipped;
+      for (const [name, error] of skipped) {
+        // Answered without ever being open to it (markAnswered would close what was never opened).
+        if (this.answeredFirst === undefined) this.answeredFirst = name;
+        else (this.answeredMore ??= new Set()).add(name);
+        this.answeredCount++;
+        this.push({ origin: name, ok: false, error: error.message, code: error.code });
+      }
+    }
+    // Open to every target it was sent to until that one answers or the request settles (least-pending).
+    for (const name of targets) if (this.skipped === undefined || !this.skipped.has(name)) broker.openTo(name);
   }
 
   get responses(): readonly SyncResponse<R>[] {
@@ -105,6 +131,7 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
     if (this.answeredFirst === undefined) this.answeredFirst = name;
     else (this.answeredMore ??= new Set()).add(name);
     this.answeredCount++;
+    this.broker.closedTo(name);
   }
 
   /** @internal Starts the timeout (after the request was sent). */
@@ -143,6 +170,9 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
     if (this.outcome !== undefined) return;
     this.outcome = outcome;
     this.error = error;
+    if (this.answeredCount < this.targets.length) {
+      for (const name of this.targets) if (!this.hasAnswered(name)) this.broker.closedTo(name);
+    }
     this.broker.sweep.remove(this);
     this.broker.forget(this.token);
     this.wake();
@@ -217,7 +247,9 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
     if (this.outcome === undefined) return;
     let error = this.error;
     if (error === undefined) {
-      const failure = this.responses.find((r) => !r.ok);
+      // A target that was sent the request and failed says more than one it was never sent to.
+      const skipped = this.skipped;
+      const failure = this.responses.find((r) => !r.ok && (skipped === undefined || !skipped.has(r.origin)));
       if (failure !== undefined && !failure.ok) {
         error = this.lost?.get(failure.origin) ?? new SyncFailureError(failure.origin, failure.error);
       } else error = new SyncTimeoutError(this.topic, this.timeoutMs, this.missing);
@@ -286,6 +318,8 @@ export class SyncRequests {
   /** @internal Every pending request's deadline, on one timer. */
   readonly sweep: DeadlineSweep;
   private readonly pending = new Map<string, PendingSyncRequest<Payload>>();
+  /** Requests open to each peer name: sent to it, not answered by it (or lost), not settled. */
+  private readonly open = new Map<string, number>();
   private readonly prefix = newSyncToken();
   private sequence = 0;
   private readonly reportError: CallbackErrorReporter;
@@ -301,11 +335,42 @@ export class SyncRequests {
     return this.pending.size;
   }
 
-  /** Creates a request; call `arm()` after sending it. */
-  create<R extends Payload>(topic: string, targets: readonly string[], maxResponses: number, timeoutMs: number): PendingSyncRequest<R> {
+  /**
+   * Sync requests this node has open to the peer `name`: sent to it and neither answered by it, nor
+   * failed by its loss, nor settled otherwise (timeout, cancel, enough responses). Counts every sync
+   * request, balanced (`node.request()`) or not (`syncRequest`, to one peer or many): `least-pending`
+   * picks by it.
+   */
+  pendingTo(name: string): number {
+    return this.open.get(name) ?? 0;
+  }
+
+  /** @internal */
+  openTo(name: string): void {
+    this.open.set(name, (this.open.get(name) ?? 0) + 1);
+  }
+
+  /** @internal */
+  closedTo(name: string): void {
+    const n = (this.open.get(name) ?? 0) - 1;
+    if (n <= 0) this.open.delete(name);
+    else this.open.set(name, n);
+  }
+
+  /**
+   * Creates a request; call `arm()` after sending it. `skipped`: targets it is not sent to (they do not
+   * accept its payload's encoding), each answered at once with its error.
+   */
+  create<R extends Payload>(
+    topic: string,
+    targets: readonly string[],
+    maxResponses: number,
+    timeoutMs: number,
+    skipped?: Map<string, SystemgeError>,
+  ): PendingSyncRequest<R> {
     // Base 36 keeps the token short; the counter never repeats within this broker's life (2^53).
     const token = this.prefix + (++this.sequence).toString(36);
-    const request = new PendingSyncRequest<R>(this, topic, token, targets, maxResponses, timeoutMs);
+    const request = new PendingSyncRequest<R>(this, topic, token, targets, maxResponses, timeoutMs, skipped);
     this.pending.set(token, request as unknown as PendingSyncRequest<Payload>);
     return request;
   }
