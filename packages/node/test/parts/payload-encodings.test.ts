@@ -1,7 +1,7 @@
 import { encodingSet, FrameKind, type MessageFrame } from '@systemge/protocol';
 import { describe, expect, it } from 'vitest';
 import { Balanced } from '../../src/messaging/balanced.js';
-import { HoldQueue } from '../../src/messaging/hold-queue.js';
+import { emptyHoldSlot, HoldQueue } from '../../src/messaging/hold-queue.js';
 import { Outbound } from '../../src/messaging/outbound.js';
 import { Peer } from '../../src/peers/peer.js';
 import { PeerTable } from '../../src/peers/peer-table.js';
@@ -15,8 +15,8 @@ import { FakeConnection, flush, testContext } from './fakes.js';
 
 const UNSUPPORTED = 'SYSTEMGE_ERR_PAYLOAD_ENCODING_UNSUPPORTED';
 
-function setup() {
-  const r = testContext({ connection: { maxBufferedBytes: 1 << 20, highWaterMark: 1 << 16 } });
+function setup(whileReconnecting: 'queue' | 'reject' = 'reject') {
+  const r = testContext({ connection: { maxBufferedBytes: 1 << 20, highWaterMark: 1 << 16, whileReconnecting } });
   const peers = new PeerTable();
   const holds = new HoldQueue(r.ctx);
   const outbound = new Outbound(r.ctx, { peers, holds });
@@ -200,5 +200,22 @@ describe('requests open to a peer (least-pending)', () => {
     s.answer('b', 'ok');
     await expect(reply).resolves.toBe('ok');
     expect(s.ctx.counters.balancedRetries).toBe(1);
+  });
+});
+
+describe('messages held for a reconnecting peer', () => {
+  it('an object held for a peer that comes back as an older node is discarded and reported, not sent', () => {
+    const s = setup('queue');
+    const before = s.add('worker', false);
+    const owner = { endpoint: { host: '127.0.0.1', port: 1 }, hold: emptyHoldSlot() };
+    s.holds.markReconnecting(owner, before.peer);
+    s.holds.hold([s.holds.check(owner, 'worker', 'work')], 'work', { n: 1 });
+    s.holds.hold([s.holds.check(owner, 'worker', 'work')], 'work', 'as text');
+    const after = s.add('worker-again', true);
+    s.holds.flush(owner, after.peer);
+    expect(after.connection.sent.map((f) => (f as MessageFrame).payload)).toEqual(['as text']);
+    expect(s.ctx.counters).toMatchObject({ encodingRefusals: 1, reconnectQueueDiscarded: 1 });
+    expect(s.warnings().map((w) => w.code)).toEqual(['SYSTEMGE_ERR_QUEUED_MESSAGES_DISCARDED']);
+    expect(s.warnings()[0]?.message).toContain('payload encoding not accepted');
   });
 });
