@@ -12,6 +12,7 @@ import {
 import type { AsyncMessageOptions, RequestOptions, SyncRequest, SyncRequestOptions } from '../node-types.js';
 import type { Peer } from '../peers/peer.js';
 import type { PeerTable } from '../peers/peer-table.js';
+import type { Counters } from '../stats.js';
 import { invalidDuration } from '../timers.js';
 import { BALANCE_STRATEGIES, type BalanceStrategy, Balancer } from './balancer.js';
 import { encodingUnsupported, refusingPeers } from './payload-encodings.js';
@@ -65,11 +66,14 @@ export interface BalancedNeighbours {
  * structured payload, those that announced msgpack. Throws `PayloadEncodingUnsupportedError` when
  * peers handle the topic but none accepts the payload.
  */
-function eligible(topic: string, routes: Peer[] | undefined, payload: Payload): Peer[] | undefined {
+function eligible(topic: string, routes: Peer[] | undefined, payload: Payload, counters: Counters): Peer[] | undefined {
   if (routes === undefined || routes.length === 0) return undefined;
   const refusing = refusingPeers(routes, payload);
   if (refusing === undefined) return routes;
-  if (refusing.length === routes.length) throw encodingUnsupported(topic, refusing);
+  if (refusing.length === routes.length) {
+    counters.encodingRefusals += refusing.length;
+    throw encodingUnsupported(topic, refusing);
+  }
   return routes.filter((peer) => !refusing.includes(peer));
 }
 
@@ -106,10 +110,9 @@ export class Balanced {
     const counters = this.ctx.counters;
     let routes: Peer[] | undefined;
     try {
-      routes = eligible(topic, this.n.peers.asyncRoutes.get(topic), payload);
+      routes = eligible(topic, this.n.peers.asyncRoutes.get(topic), payload, counters);
     } catch (error) {
       counters.balancedAsyncNoPeer++;
-      counters.encodingRefusals++;
       throw error;
     }
     const peer = routes === undefined ? undefined : this.balancer.pick(topic, routes, { strategy, key: options.key, async: true });
@@ -142,10 +145,9 @@ export class Balanced {
     for (let attempt = 0; ; attempt++) {
       let routes: Peer[] | undefined;
       try {
-        routes = eligible(topic, this.n.peers.syncRoutes.get(topic), payload);
+        routes = eligible(topic, this.n.peers.syncRoutes.get(topic), payload, counters);
       } catch (error) {
         counters.balancedRequestsNoPeer++;
-        counters.encodingRefusals++;
         throw error;
       }
       const peer = routes === undefined ? undefined : this.balancer.pick(topic, routes, { strategy, key, exclude: tried });
