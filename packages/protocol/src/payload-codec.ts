@@ -18,7 +18,8 @@ import { PayloadEncodingError } from './errors.js';
  *   `__proto_`, so a payload cannot reach `Object.prototype` or swap an object's prototype.
  *
  * Decoding work is linear in the encoded bytes, which `maxPayloadBytes` bounds: a declared array or
- * map length beyond the bytes present fails at once, and nesting too deep to recurse fails with an error.
+ * map length beyond the bytes present fails at once, nesting too deep to recurse fails with an error,
+ * and so do Maps nested more than MAX_MAP_DEPTH deep (their entries are decoded without recursion).
  */
 /*
  * Maps. msgpackr writes a `Map` as a plain msgpack map, which arrives as an object like any other, so
@@ -119,13 +120,34 @@ addExtension({
     return map.bytes;
   },
   unpack(data: Uint8Array): Map<unknown, unknown> {
-    const entries = unpackr.unpack(data) as unknown;
-    if (!Array.isArray(entries) || entries.length % 2 !== 0) throw new Error('map extension data is not an array of key/value pairs');
     const map = new Map<unknown, unknown>();
-    for (let i = 0; i < entries.length; i += 2) map.set(entries[i], entries[i + 1]);
+    // Another msgpackr user in the process reading an 0x6d extension: decoded at once (nested).
+    if (deferred === undefined) fillMap(map, unpackr.unpack(data));
+    else {
+      if (mapDepth >= MAX_MAP_DEPTH) throw new Error(`Maps nested more than ${MAX_MAP_DEPTH} deep`);
+      deferred.push({ map, data, depth: mapDepth + 1 });
+    }
     return map;
   },
 });
+
+/*
+ * Decoding a Map's entries inside the unpack that found it would nest one msgpackr unpack in another,
+ * and msgpackr copies the whole outer source at each nested call: Maps nested d deep in n bytes would
+ * cost about d * n. So `unpackPayload` takes each Map's entries as a view of its bytes and places an
+ * empty Map in the value at once; when the unpack is done it decodes the views one after another (each
+ * may defer Maps of its own) and fills the Maps in. Every byte is decoded once, nothing nests, and
+ * Maps may nest up to MAX_MAP_DEPTH deep without using the stack.
+ */
+const MAX_MAP_DEPTH = 1000;
+let deferred: { map: Map<unknown, unknown>; data: Uint8Array; depth: number }[] | undefined;
+/** How deep the Map whose entries are being decoded is (0 for the payload itself). */
+let mapDepth = 0;
+
+function fillMap(map: Map<unknown, unknown>, entries: unknown): void {
+  if (!Array.isArray(entries) || entries.length % 2 !== 0) throw new Error('map extension data is not an array of key/value pairs');
+  for (let i = 0; i < entries.length; i += 2) map.set(entries[i], entries[i + 1]);
+}
 
 const packr = new Packr({
   useRecords: false,
@@ -162,7 +184,22 @@ export function packPayload(topic: string, value: unknown): Buffer {
 
 /** Decodes a structured payload; throws on bytes that are not exactly one msgpack value. */
 export function unpackPayload(bytes: Uint8Array): unknown {
-  return unpackr.unpack(bytes);
+  const maps: NonNullable<typeof deferred> = [];
+  deferred = maps;
+  mapDepth = 0;
+  try {
+    const value = unpackr.unpack(bytes);
+    // `maps` grows while it is read: the Maps found in one Map's entries are filled after it.
+    for (let i = 0; i < maps.length; i++) {
+      const { map, data, depth } = maps[i] as (typeof maps)[number];
+      mapDepth = depth;
+      fillMap(map, unpackr.unpack(data));
+    }
+    return value;
+  } finally {
+    deferred = undefined;
+    mapDepth = 0;
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { decode as independentDecode, ExtData } from '@msgpack/msgpack';
 import fc from 'fast-check';
-import { Packr } from 'msgpackr';
+import { Packr, unpack as msgpackrUnpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, FrameKind, MAP_EXTENSION_TYPE, type MessageFrame, packPayload, resolveLimits, unpackPayload } from '../src/index.js';
 import { collectFrames, expectProtocolError } from './collect-frames.js';
@@ -177,5 +177,48 @@ describe('Map payloads', () => {
       expectProtocolError(c.errors[0], 'SYSTEMGE_ERR_INVALID_FRAME', false);
       expect(c.frames.map((f) => (f as MessageFrame).topic)).toEqual(['after']);
     }
+  });
+
+  /** E_k = ext32(0x6d, [1, E_k-1]), E_0 = ext32(0x6d, []): `levels` Maps nested in 8 bytes each. */
+  function nestedMaps(levels: number): Buffer {
+    const bytes = Buffer.alloc(7 + 8 * levels);
+    let p = 0;
+    for (let k = levels; k >= 1; k--) {
+      bytes[p++] = 0xc9;
+      bytes.writeUInt32BE(2 + 7 + 8 * (k - 1), p);
+      p += 4;
+      bytes[p++] = MAP_EXTENSION_TYPE;
+      bytes[p++] = 0x92;
+      bytes[p++] = 0x01;
+    }
+    bytes.set([0xc9, 0, 0, 0, 1, MAP_EXTENSION_TYPE, 0x90], p);
+    return bytes;
+  }
+
+  it('Maps nested 1000 deep decode (without using the stack); deeper rejects that message only, and decoding goes on', () => {
+    let map = unpackPayload(nestedMaps(999)) as Map<number, unknown>;
+    let depth = 1;
+    while (map.size > 0) {
+      map = map.get(1) as Map<number, unknown>;
+      expect(map).toBeInstanceOf(Map);
+      depth++;
+    }
+    expect(depth).toBe(1000);
+    const c = collectFrames(limits);
+    const placeholder = encodeFrame({ kind: FrameKind.AsyncMessage, topic: 't', payload: 'x', syncToken: undefined }, limits);
+    const frame = Buffer.concat([placeholder.subarray(0, placeholder.length - 1), nestedMaps(100_000)]);
+    frame.writeUInt32BE(frame.length - 4, 0);
+    frame[5] = 2;
+    c.decoder.push(frame);
+    c.decoder.push(encodeFrame({ kind: FrameKind.AsyncMessage, topic: 'after', payload: new Map([[1, 2]]), syncToken: undefined }, limits));
+    expect(c.errors).toHaveLength(1);
+    expectProtocolError(c.errors[0], 'SYSTEMGE_ERR_INVALID_FRAME', false);
+    expect(c.errors[0]?.message).toContain('nested more than 1000 deep');
+    expect(c.frames.map((f) => (f as MessageFrame).payload)).toEqual([new Map([[1, 2]])]);
+  });
+
+  it('another msgpackr user in the process reads the Map extension as a Map too', () => {
+    const value = { m: new Map<unknown, unknown>([['k', new Map([[1, [2]]])]]) };
+    expect(sameValue(msgpackrUnpack(packPayload('t', value)), value)).toBe(true);
   });
 });
