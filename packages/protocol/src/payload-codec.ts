@@ -86,26 +86,28 @@ function withWireMaps(value: unknown): unknown {
   return typeof value === 'object' && value !== null && holdsMap(value) ? replaceMaps(value) : value;
 }
 
-function replaceMaps(value: unknown): unknown {
+/** `depth`: how many Maps `value` is inside; past MAX_MAP_DEPTH the receiver would refuse it, so the sender does. */
+function replaceMaps(value: unknown, depth = 0): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (value instanceof Map) {
+    if (depth >= MAX_MAP_DEPTH) throw new Error(`Maps nested more than ${MAX_MAP_DEPTH} deep`);
     const entries = new Array<unknown>(value.size * 2);
     let i = 0;
     for (const [k, v] of value) {
-      entries[i++] = replaceMaps(k);
-      entries[i++] = replaceMaps(v);
+      entries[i++] = replaceMaps(k, depth + 1);
+      entries[i++] = replaceMaps(v, depth + 1);
     }
     // Inner Maps were packed first, so this pack writes their bytes and does not nest. Copied: the
     // packer reuses its buffer.
     return new WireMap(Buffer.from(packr.pack(entries)));
   }
-  if (Array.isArray(value)) return value.map(replaceMaps);
-  if (value instanceof Set) return new Set(Array.from(value, replaceMaps));
+  if (Array.isArray(value)) return value.map((v) => replaceMaps(v, depth));
+  if (value instanceof Set) return new Set(Array.from(value, (v) => replaceMaps(v, depth)));
   if (!isPlainObject(value)) return value;
   const out: Record<string, unknown> = {};
   for (const key in value) {
     if (!Object.hasOwn(value, key)) continue;
-    const v = replaceMaps((value as Record<string, unknown>)[key]);
+    const v = replaceMaps((value as Record<string, unknown>)[key], depth);
     // A `__proto__` key stays a key (msgpackr writes own enumerable keys); plain assignment otherwise.
     if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
     else out[key] = v;

@@ -217,6 +217,18 @@ describe('Map payloads', () => {
     expect(c.frames.map((f) => (f as MessageFrame).payload)).toEqual([new Map([[1, 2]])]);
   });
 
+  it('the sender refuses Maps nested more than 1000 deep, as the receiver would, and sends 1000', () => {
+    const nest = (levels: number) => {
+      let map = new Map<number, unknown>();
+      for (let i = 1; i < levels; i++) map = new Map([[1, map]]);
+      return map;
+    };
+    expect(() => packPayload('deep', { m: nest(1001) })).toThrow(
+      expect.objectContaining({ code: 'SYSTEMGE_ERR_PAYLOAD_UNENCODABLE', topic: 'deep', message: expect.stringContaining('1000 deep') }),
+    );
+    expect(unpackPayload(packPayload('deep', nest(1000)))).toBeInstanceOf(Map);
+  });
+
   it('another msgpackr user in the process reads the Map extension as a Map too', () => {
     const value = { m: new Map<unknown, unknown>([['k', new Map([[1, [2]]])]]) };
     expect(sameValue(msgpackrUnpack(packPayload('t', value)), value)).toBe(true);
