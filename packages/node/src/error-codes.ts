@@ -10,6 +10,7 @@ import type {
   InvalidUTF8Error,
   ListenError,
   PayloadEncodingError,
+  PayloadEncodingUnsupportedError,
   ProtocolVersionError,
   SystemgeError,
   TruncatedFrameError,
@@ -55,6 +56,7 @@ export type ProtocolErrorCode = CodeOf<
   | typeof FieldTooLargeError
   | typeof InvalidUTF8Error
   | typeof PayloadEncodingError
+  | typeof PayloadEncodingUnsupportedError
   | typeof ProtocolVersionError
   | typeof InvalidLimitsError
   | typeof ConnectionClosedError

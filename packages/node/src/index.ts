@@ -131,6 +131,7 @@ export {
   FieldTooLargeError,
   InvalidUTF8Error,
   PayloadEncodingError,
+  PayloadEncodingUnsupportedError,
   ProtocolVersionError,
   InvalidLimitsError,
   ConnectionClosedError,

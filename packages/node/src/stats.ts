@@ -142,6 +142,35 @@ export const NODE_METRICS = {
     help: MESSAGES_REJECTED,
     description: "Messages refused because a peer's buffer was over `maxBufferedBytes`.",
   },
+  encodingRefusals: {
+    type: 'counter',
+    metric: 'messages_rejected_total',
+    labels: { reason: 'encoding_unsupported' },
+    help: MESSAGES_REJECTED,
+    description:
+      "Messages and sync responses not sent to a peer because it does not accept the payload's encoding, one per peer (a structured payload for a node that predates structured payloads).",
+  },
+  balancedRetries: {
+    type: 'counter',
+    metric: 'balanced_retries_total',
+    help: 'Balanced requests sent again to another peer after the peer was lost or the send failed.',
+    description: 'Balanced requests (`node.request()`) sent again to another peer after the peer was lost or the send failed.',
+  },
+  balancedRequestsNoPeer: {
+    type: 'counter',
+    metric: 'balanced_no_peer_total',
+    labels: { kind: 'request' },
+    help: 'Balanced requests and async messages that found no eligible peer, by kind.',
+    description:
+      'Balanced requests that found no eligible peer: none handles the topic, none accepts the payload, or every one was already tried.',
+  },
+  balancedAsyncNoPeer: {
+    type: 'counter',
+    metric: 'balanced_no_peer_total',
+    labels: { kind: 'async' },
+    help: 'Balanced requests and async messages that found no eligible peer, by kind.',
+    description: 'Balanced async messages that found no eligible peer: none handles the topic, or none accepts the payload.',
+  },
   bytesIn: {
     type: 'counter',
     metric: 'bytes_received_total',

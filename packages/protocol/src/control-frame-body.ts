@@ -59,6 +59,24 @@ function announcedLimits(v: unknown): Partial<ProtocolLimits> | undefined | stri
   return out;
 }
 
+/** Most names an `encodings` list may hold, and the longest name: a list is a few short names. */
+const MAX_ENCODINGS = 32;
+const MAX_ENCODING_NAME = 64;
+
+/** Announced payload encodings: a list of short names, kept as sent (names this side does not know are ignored later). */
+function announcedEncodings(v: unknown): string[] | undefined | string {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.length > MAX_ENCODINGS) return `handshake encodings must be an array of at most ${MAX_ENCODINGS} names`;
+  const out: string[] = [];
+  for (const name of v) {
+    if (typeof name !== 'string' || name.length === 0 || name.length > MAX_ENCODING_NAME) {
+      return `handshake encodings must be names of 1 to ${MAX_ENCODING_NAME} characters`;
+    }
+    out.push(name);
+  }
+  return out;
+}
+
 function stringRecord(v: unknown): Record<string, string> | undefined | string {
   if (v === undefined) return undefined;
   if (!isObject(v)) return 'info must be a map of strings';
@@ -94,8 +112,10 @@ export function validateControl(kind: FrameKind, body: unknown, limits: Protocol
   if (typeof info === 'string') return info;
   const peerLimits = announcedLimits(body.limits);
   if (typeof peerLimits === 'string') return peerLimits;
+  const encodings = announcedEncodings(body.encodings);
+  if (typeof encodings === 'string') return encodings;
   if (kind === FrameKind.HandshakeAck) {
-    return { kind, version: body.version, name: body.name, asyncTopics, syncTopics, info, limits: peerLimits };
+    return { kind, version: body.version, name: body.name, asyncTopics, syncTopics, info, limits: peerLimits, encodings };
   }
   if (body.auth !== undefined && typeof body.auth !== 'string') return 'handshake auth must be a string';
   return {
@@ -107,5 +127,6 @@ export function validateControl(kind: FrameKind, body: unknown, limits: Protocol
     auth: body.auth,
     info,
     limits: peerLimits,
+    encodings,
   };
 }

@@ -78,6 +78,33 @@ export class PayloadEncodingError extends ProtocolError {
   }
 }
 
+/**
+ * A payload whose encoding a peer does not accept: a structured (msgpack) payload for a peer that
+ * announced no `msgpack` in its handshake, because it predates structured payloads and would close
+ * the connection on such a frame. Thrown by the sender before anything is written (`topic`,
+ * `peers` and `encoding` say which); a broadcast skips such peers and reports them (see the node's
+ * README). Not fatal.
+ */
+export class PayloadEncodingUnsupportedError extends SystemgeError {
+  static readonly code = 'SYSTEMGE_ERR_PAYLOAD_ENCODING_UNSUPPORTED';
+  readonly topic: string;
+  /** The peers that do not accept the encoding. */
+  readonly peers: readonly string[];
+  /** The payload's encoding, e.g. `msgpack`. */
+  readonly encoding: string;
+  constructor(topic: string, peers: readonly string[], encoding: string, accepted: readonly string[], options?: SystemgeErrorOptions) {
+    const who = peers.length === 1 ? `peer "${peers[0]}" does` : `peers ${peers.map((p) => `"${p}"`).join(', ')} do`;
+    super(
+      PayloadEncodingUnsupportedError.code,
+      `payload for topic "${topic}" is ${encoding}-encoded, which ${who} not accept (accepted: ${accepted.join(', ')})`,
+      options,
+    );
+    this.topic = topic;
+    this.peers = peers;
+    this.encoding = encoding;
+  }
+}
+
 /** A frame whose structure is broken (bad lengths, undecodable body). Fatal unless stated. */
 export class InvalidFrameError extends ProtocolError {
   static readonly code = 'SYSTEMGE_ERR_INVALID_FRAME';

@@ -26,8 +26,9 @@ export const FRAME_PREFIX_BYTES = 4;
 export const MESSAGE_HEADER_BYTES = 10;
 /**
  * How a message frame's payload is encoded: the byte after the kind. Strings and bytes go as they are;
- * anything else is one msgpack value. A peer that predates `Msgpack` refuses such a message alone
- * (`SYSTEMGE_ERR_INVALID_FRAME`, not fatal).
+ * anything else is one msgpack value. A peer that predates `Msgpack` closes the connection on such a
+ * frame, so handshakes announce the encodings their sender accepts (`encodings`, see `encodingSet`);
+ * from `Msgpack` on, an unknown encoding rejects that message alone (`SYSTEMGE_ERR_INVALID_FRAME`, not fatal).
  */
 export const PayloadEncoding = {
   Text: 0,
@@ -155,6 +156,7 @@ function controlBody(frame: ControlFrame): Buffer {
         ...(frame.auth === undefined ? {} : { auth: frame.auth }),
         ...(frame.info === undefined ? {} : { info: frame.info }),
         ...(frame.limits === undefined ? {} : { limits: frame.limits }),
+        ...(frame.encodings === undefined ? {} : { encodings: frame.encodings }),
       });
     case FrameKind.HandshakeAck:
       return packr.pack({
@@ -164,6 +166,7 @@ function controlBody(frame: ControlFrame): Buffer {
         syncTopics: frame.syncTopics,
         ...(frame.info === undefined ? {} : { info: frame.info }),
         ...(frame.limits === undefined ? {} : { limits: frame.limits }),
+        ...(frame.encodings === undefined ? {} : { encodings: frame.encodings }),
       });
     case FrameKind.TopicsAdded:
     case FrameKind.TopicsRemoved:

@@ -41,8 +41,8 @@ export function frameKindName(kind: number): string {
 /**
  * A payload is any value msgpack can carry: text and raw bytes go as they are (no extra encoding);
  * objects, arrays, numbers, booleans, `null`, `Date`, `Set`, typed arrays, `bigint` and nestings of
- * them go as one msgpack value. The receiver gets the same kind of value back (a `Map` arrives as a
- * plain object). Functions, symbols and circular values are refused at the sender.
+ * them go as one msgpack value. The receiver gets the same kind of value back, a `Map` as a `Map`
+ * (nested ones too). Functions, symbols and circular values are refused at the sender.
  */
 export type Payload = unknown;
 
@@ -86,6 +86,14 @@ export interface TopicSet {
  */
 export type AnnouncedLimits = Partial<ProtocolLimits>;
 
+/**
+ * The payload encodings a node accepts, by name (`text`, `bytes`, `msgpack`), announced in its
+ * handshake so its peer never sends it a payload it would refuse. Absent in handshakes from nodes
+ * that predate structured payloads: the receiver then sends them text and bytes only. Names this
+ * side does not know (a newer peer's) are ignored.
+ */
+export type AnnouncedEncodings = string[];
+
 /** First frame sent by the dialing side. */
 export interface HandshakeFrame extends TopicSet {
   kind: typeof FrameKind.Handshake;
@@ -97,6 +105,8 @@ export interface HandshakeFrame extends TopicSet {
   info?: Record<string, string> | undefined;
   /** The dialer's receive limits. */
   limits?: AnnouncedLimits | undefined;
+  /** The payload encodings the dialer accepts. */
+  encodings?: AnnouncedEncodings | undefined;
 }
 
 /** The listening side's answer to a handshake. */
@@ -107,6 +117,8 @@ export interface HandshakeAckFrame extends TopicSet {
   info?: Record<string, string> | undefined;
   /** The listener's receive limits. */
   limits?: AnnouncedLimits | undefined;
+  /** The payload encodings the listener accepts. */
+  encodings?: AnnouncedEncodings | undefined;
 }
 
 export interface TopicsFrame extends TopicSet {

@@ -9,6 +9,7 @@ export {
   type MessageFrame,
   type TopicSet,
   type AnnouncedLimits,
+  type AnnouncedEncodings,
   type HandshakeFrame,
   type HandshakeAckFrame,
   type TopicsFrame,
@@ -24,6 +25,7 @@ export {
   FrameTooLargeError,
   InvalidFrameError,
   PayloadEncodingError,
+  PayloadEncodingUnsupportedError,
   UnknownFrameKindError,
   TruncatedFrameError,
   EmptyTopicError,
@@ -49,7 +51,18 @@ export {
   payloadEncoding,
 } from './frame-encoder.js';
 export { FrameDecoder, type FrameSink } from './frame-decoder.js';
-export { packPayload, unpackPayload } from './payload-codec.js';
+export {
+  packPayload,
+  unpackPayload,
+  MAP_EXTENSION_TYPE,
+  PAYLOAD_ENCODING_NAMES,
+  ACCEPTED_ENCODINGS,
+  BASE_ENCODINGS,
+  encodingSet,
+  acceptsEncoding,
+  encodingNames,
+  type PayloadEncodingName,
+} from './payload-codec.js';
 export { FrameWriter, type ByteSink, type FrameWriterOptions } from './frame-writer.js';
 export {
   createStreamConnection,

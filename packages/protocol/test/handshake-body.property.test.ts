@@ -24,6 +24,7 @@ const handshakeish = fc.record(
       fc.dictionary(fc.constantFrom('maxTopicBytes', 'maxFrameBytes', 'x'), fc.oneof(fc.integer(), fc.anything())),
       fc.anything(),
     ),
+    encodings: fc.oneof(fc.array(fc.constantFrom('text', 'bytes', 'msgpack', 'future', ''), { maxLength: 40 }), fc.anything()),
   },
   { requiredKeys: [] },
 );

@@ -1,5 +1,6 @@
 import { tokensEqual } from '@systemge/access';
 import {
+  ACCEPTED_ENCODINGS,
   type CloseInfo,
   FrameKind,
   type HandshakeAckFrame,
@@ -64,6 +65,13 @@ export type HandshakeVerdict =
 const ACCEPT: HandshakeVerdict = { kind: 'accept' };
 const refuse = (error: SystemgeError): HandshakeVerdict => ({ kind: 'refuse', error });
 
+/*
+ * Both frames announce the payload encodings this node accepts (`encodings`): a peer then never
+ * sends it a payload it cannot read, and a node that predates the field ignores it (unknown fields
+ * of a handshake body are dropped). A handshake without the field comes from such a node: it is
+ * sent text and bytes only (see `Peer.encodings`).
+ */
+
 /**
  * The dialer's first frame. `auth` is the endpoint's token, else `auth.token`; `topics` the part of
  * the topic lists it carries (default: all), the rest following in topic frames.
@@ -78,6 +86,7 @@ export function helloFrame(self: HandshakeIdentity, auth: string | undefined, to
     syncTopics: topics.syncTopics,
     info: self.info,
     limits: self.limits,
+    encodings: [...ACCEPTED_ENCODINGS],
   };
 }
 
@@ -94,6 +103,7 @@ export function ackFrame(self: HandshakeIdentity, extra?: Record<string, string>
     syncTopics: topics.syncTopics,
     info: extra === undefined ? self.info : { ...self.info, ...extra },
     limits: self.limits,
+    encodings: [...ACCEPTED_ENCODINGS],
   };
 }
 

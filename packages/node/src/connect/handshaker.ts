@@ -1,5 +1,6 @@
 import {
   type AnnouncedLimits,
+  encodingSet,
   FieldTooLargeError,
   FrameKind,
   type HandshakeAckFrame,
@@ -230,6 +231,7 @@ export class Handshaker {
           // send on it until it learns of the one this side keeps. Those frames are the peer's own:
           // the connection counts as ready here too (never registered), so they are delivered.
           peer.becomeReady(frame.name, frame.info, this.ctx.clock.now(), this.newLimiter());
+          peer.encodings = encodingSet(frame.encodings);
           duplicates.dropSuperseded(peer);
           done?.(undefined, existing);
         } else {
@@ -266,20 +268,22 @@ export class Handshaker {
     peer.close(error.message, error.code).catch(() => {});
   }
 
-  /**
-   * Makes a connection the peer's connection. `replaced`: a ready connection to the same node instance
-   * that this one supersedes (closed now with `closeReplaced`, else by the remote side, which dialed this one).
-   */
   /** The incoming rate limiter of a new ready connection, when rate limits are configured. */
   private newLimiter(): ConnectionRateLimiter | undefined {
     const limits = this.ctx.config.rateLimits;
     return limits.messagesPerSecond > 0 || limits.bytesPerSecond > 0 ? new ConnectionRateLimiter(limits) : undefined;
   }
 
+  /**
+   * Makes a connection the peer's connection. `replaced`: a ready connection to the same node instance
+   * that this one supersedes (closed now with `closeReplaced`, else by the remote side, which dialed this one).
+   */
   private makeReady(peer: Peer, frame: HandshakeFrame | HandshakeAckFrame, replaced?: Peer, closeReplaced = true): void {
     this.n.gate.settle(peer);
     const predecessor = this.n.duplicates.replace(frame.name, replaced, closeReplaced);
     peer.becomeReady(frame.name, frame.info, this.ctx.clock.now(), this.newLimiter());
+    // What it accepts: text and bytes only when it announced nothing (it predates structured payloads).
+    peer.encodings = encodingSet(frame.encodings);
     this.n.peers.register(peer, frame.asyncTopics, frame.syncTopics);
     // The endpoint that dialed the replaced connection now owns this one (and redials it if lost).
     if (predecessor !== undefined) this.n.onReplaced(predecessor, peer);

@@ -10,9 +10,12 @@ import {
   SyncTimeoutError,
 } from '../errors.js';
 import type { AsyncMessageOptions, RequestOptions, SyncRequest, SyncRequestOptions } from '../node-types.js';
+import type { Peer } from '../peers/peer.js';
 import type { PeerTable } from '../peers/peer-table.js';
+import type { Counters } from '../stats.js';
 import { invalidDuration } from '../timers.js';
 import { BALANCE_STRATEGIES, type BalanceStrategy, Balancer } from './balancer.js';
+import { encodingUnsupported, refusingPeers } from './payload-encodings.js';
 
 /** Retries of `node.request()` on another peer when none is given. */
 export const DEFAULT_REQUEST_RETRIES = 2;
@@ -53,7 +56,25 @@ export interface BalancedNeighbours {
   outbound: {
     asyncMessage(topic: string, payload: Payload, options?: AsyncMessageOptions): boolean;
     syncRequest(topic: string, payload: Payload, options?: SyncRequestOptions): SyncRequest<Payload>;
+    /** The sync requests in flight, whose per-peer counts `least-pending` picks by. */
+    requests: { pendingTo(name: string): number };
   };
+}
+
+/**
+ * The peers of a topic's route that can take the payload: all of them for text and bytes; for a
+ * structured payload, those that announced msgpack. Throws `PayloadEncodingUnsupportedError` when
+ * peers handle the topic but none accepts the payload.
+ */
+function eligible(topic: string, routes: Peer[] | undefined, payload: Payload, counters: Counters): Peer[] | undefined {
+  if (routes === undefined || routes.length === 0) return undefined;
+  const refusing = refusingPeers(routes, payload);
+  if (refusing === undefined) return routes;
+  if (refusing.length === routes.length) {
+    counters.encodingRefusals += refusing.length;
+    throw encodingUnsupported(topic, refusing);
+  }
+  return routes.filter((peer) => !refusing.includes(peer));
 }
 
 /**
@@ -70,7 +91,7 @@ export class Balanced {
   constructor(ctx: NodeContext, neighbours: BalancedNeighbours, random: () => number = Math.random) {
     this.ctx = ctx;
     this.n = neighbours;
-    this.balancer = new Balancer(random);
+    this.balancer = new Balancer(random, (name) => neighbours.outbound.requests.pendingTo(name));
   }
 
   private assertSending(): void {
@@ -86,10 +107,20 @@ export class Balanced {
       throw new InvalidArgumentError('options.to', 'a balanced message picks its peer: give either to or balance/key');
     const strategy = strategyOf(options.balance, options.key);
     this.assertSending();
-    const routes = this.n.peers.asyncRoutes.get(topic);
+    const counters = this.ctx.counters;
+    let routes: Peer[] | undefined;
+    try {
+      routes = eligible(topic, this.n.peers.asyncRoutes.get(topic), payload, counters);
+    } catch (error) {
+      counters.balancedAsyncNoPeer++;
+      throw error;
+    }
     const peer = routes === undefined ? undefined : this.balancer.pick(topic, routes, { strategy, key: options.key, async: true });
-    // No route: the plain path counts the message as unrouted.
-    if (peer === undefined) return this.n.outbound.asyncMessage(topic, payload);
+    if (peer === undefined) {
+      counters.balancedAsyncNoPeer++;
+      // No route: the plain path counts the message as unrouted.
+      return this.n.outbound.asyncMessage(topic, payload);
+    }
     return this.n.outbound.asyncMessage(topic, payload, { to: peer.name });
   }
 
@@ -110,15 +141,26 @@ export class Balanced {
     const key = options?.key;
     let tried: Set<string> | undefined;
     let lastError: unknown;
+    const counters = this.ctx.counters;
     for (let attempt = 0; ; attempt++) {
-      const routes = this.n.peers.syncRoutes.get(topic);
+      let routes: Peer[] | undefined;
+      try {
+        routes = eligible(topic, this.n.peers.syncRoutes.get(topic), payload, counters);
+      } catch (error) {
+        counters.balancedRequestsNoPeer++;
+        throw error;
+      }
       const peer = routes === undefined ? undefined : this.balancer.pick(topic, routes, { strategy, key, exclude: tried });
-      if (peer === undefined) throw lastError ?? new NoRouteError(topic);
+      if (peer === undefined) {
+        counters.balancedRequestsNoPeer++;
+        throw lastError ?? new NoRouteError(topic);
+      }
       const remaining = deadline - clock.now();
       if (remaining < 1) throw new SyncTimeoutError(topic, timeoutMs, [peer.name]);
       const name = peer.name;
+      if (attempt > 0) counters.balancedRetries++;
+      // Open to that peer (for least-pending) from here until it answers or the request settles.
       const sent = this.n.outbound.syncRequest(topic, payload, { to: name, timeoutMs: Math.ceil(remaining), maxResponses: 1 });
-      this.balancer.opened(name);
       try {
         return await sent.first();
       } catch (error) {
@@ -132,8 +174,6 @@ export class Balanced {
           { topic, peer: name, attempt: attempt + 1, code: (error as { code?: unknown }).code },
           'balanced request retried on another peer',
         );
-      } finally {
-        this.balancer.closed(name);
       }
     }
   }

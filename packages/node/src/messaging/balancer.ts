@@ -45,34 +45,20 @@ export function rendezvousScore(key: string, name: string): number {
 }
 
 /**
- * Strategy state of one node: the round-robin position per topic and the requests this node has
- * open per peer name (for `least-pending`). `random` is injected for tests.
+ * Strategy state of one node: the round-robin position per topic. `pending` gives the sync requests
+ * this node has open to a peer name (for `least-pending`; the node passes its pending sync requests'
+ * per-peer counts, see `SyncRequests.pendingTo`), `random` the random source; both are injected for tests.
  */
 export class Balancer {
   private readonly cursors = new Map<string, number>();
   private readonly asyncCursors = new Map<string, number>();
-  private readonly open = new Map<string, number>();
   private readonly random: () => number;
+  /** Requests this node has open to `name` (sent to it, not answered by it, not settled). */
+  readonly pending: (name: string) => number;
 
-  constructor(random: () => number = Math.random) {
+  constructor(random: () => number = Math.random, pending: (name: string) => number = () => 0) {
     this.random = random;
-  }
-
-  /** Requests this node has open to `name` (sent, not settled). */
-  pending(name: string): number {
-    return this.open.get(name) ?? 0;
-  }
-
-  /** A request to `name` was sent. */
-  opened(name: string): void {
-    this.open.set(name, (this.open.get(name) ?? 0) + 1);
-  }
-
-  /** A request to `name` settled (answer, failure, loss or timeout). */
-  closed(name: string): void {
-    const n = (this.open.get(name) ?? 0) - 1;
-    if (n <= 0) this.open.delete(name);
-    else this.open.set(name, n);
+    this.pending = pending;
   }
 
   /**

@@ -4,6 +4,7 @@ import { endpointKey } from '../connect/backoff.js';
 import type { NodeContext } from '../context.js';
 import { NoRouteError, PeerReconnectingError, QueuedMessagesDiscardedError, ReconnectQueueFullError } from '../errors.js';
 import type { Peer } from '../peers/peer.js';
+import { acceptsPayload } from './payload-encodings.js';
 
 /** What is held for one endpoint while its lost peer is redialed. Written only by `HoldQueue`. */
 export interface HoldSlot {
@@ -107,6 +108,11 @@ export class HoldQueue<O extends HoldOwner = HoldOwner> {
     for (let i = 0; i < held.length; i++) {
       const { topic, payload } = held[i] as { topic: string; payload: Payload };
       if (!peer.asyncTopics.has(topic)) continue;
+      // The peer that came back may be an older build that cannot read a structured payload.
+      if (!acceptsPayload(peer, payload)) {
+        this.ctx.counters.encodingRefusals++;
+        continue;
+      }
       try {
         peer.connection.send({ kind: FrameKind.AsyncMessage, topic, payload, syncToken: undefined });
         sent++;
@@ -116,7 +122,11 @@ export class HoldQueue<O extends HoldOwner = HoldOwner> {
         // Counted below with the rest that could not be sent.
       }
     }
-    this.reportDiscarded(name, held.length - sent, 'not sendable after the reconnect (topic no longer handled, or over a limit)');
+    this.reportDiscarded(
+      name,
+      held.length - sent,
+      'not sendable after the reconnect (topic no longer handled, payload encoding not accepted, or over a limit)',
+    );
   }
 
   private reportDiscarded(name: string, count: number, reason: string): void {

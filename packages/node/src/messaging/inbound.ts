@@ -6,6 +6,7 @@ import type { SystemgeNode } from '../node-types.js';
 import { timerDelay } from '../timers.js';
 import type { Peer } from '../peers/peer.js';
 import { Dispatcher } from './dispatcher.js';
+import { acceptsPayload, encodingUnsupported } from './payload-encodings.js';
 import type { TopicHandlers } from './handlers.js';
 import type { ConnectionRateLimiter } from './rate-limits.js';
 
@@ -149,6 +150,14 @@ export class Inbound<T extends TopicMap> {
     }
     const peer = this.n.currentConnectionOf(from);
     if (peer.connection.closed) return;
+    if (!acceptsPayload(peer, payload)) {
+      // A requester that predates structured payloads would close the connection on this answer.
+      const error = encodingUnsupported(topic, [peer]);
+      this.ctx.counters.encodingRefusals++;
+      this.ctx.logger.debug({ peer: peer.name, topic, code: error.code }, `${error.message}; answered with a failure`);
+      this.sendFailure(peer, topic, token, error.message);
+      return;
+    }
     try {
       peer.connection.send({ kind: FrameKind.SyncResponse, topic, payload, syncToken: token });
       this.ctx.counters.syncResponsesSent++;

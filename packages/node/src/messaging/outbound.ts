@@ -6,6 +6,7 @@ import type { Peer } from '../peers/peer.js';
 import type { PeerTable } from '../peers/peer-table.js';
 import { invalidDuration } from '../timers.js';
 import type { HoldOwner, HoldQueue } from './hold-queue.js';
+import { encodingUnsupported, refusingPeers } from './payload-encodings.js';
 import { SyncRequests } from './sync-requests.js';
 
 /** Throws InvalidArgumentError for a sync request option out of range (a timer cannot wait longer than MAX_TIMER_MS). */
@@ -37,6 +38,8 @@ export class Outbound {
   private readonly n: OutboundNeighbours;
   readonly requests: SyncRequests;
   private drainWaiters: (() => void)[] = [];
+  /** Topics each peer was already reported for as not accepting a payload's encoding (one warning per peer and topic). */
+  private readonly encodingReported = new WeakMap<Peer, Set<string>>();
 
   constructor(ctx: NodeContext, neighbours: OutboundNeighbours) {
     this.ctx = ctx;
@@ -62,6 +65,32 @@ export class Outbound {
     }
   }
 
+  /**
+   * Leaves out of `targets` the peers that do not accept the payload's encoding (`refusing`, not
+   * empty). Peers the caller named, or no peer left, fail the send with
+   * `PayloadEncodingUnsupportedError` before anything is written; peers of a topic's route are
+   * skipped: counted, and reported once per peer and topic as a `warning`.
+   */
+  private skipRefusing(topic: string, targets: Peer[], refusing: Peer[], named: boolean): Peer[] {
+    this.ctx.counters.encodingRefusals += refusing.length;
+    if (named || refusing.length === targets.length) throw encodingUnsupported(topic, refusing);
+    this.reportRefusing(topic, refusing);
+    return targets.filter((peer) => !refusing.includes(peer));
+  }
+
+  /** A `warning` (and a log line) for each peer not yet reported for `topic`. */
+  reportRefusing(topic: string, refusing: readonly Peer[]): void {
+    for (const peer of refusing) {
+      let topics = this.encodingReported.get(peer);
+      if (topics === undefined) this.encodingReported.set(peer, (topics = new Set()));
+      if (topics.has(topic)) continue;
+      topics.add(topic);
+      const error = encodingUnsupported(topic, [peer]);
+      this.ctx.logger.warn({ peer: peer.name, topic, code: error.code }, `${error.message}; skipped (reported once per peer and topic)`);
+      this.ctx.emit('warning', error);
+    }
+  }
+
   asyncMessage(topic: string, payload: Payload, options?: AsyncMessageOptions): boolean {
     this.assertSending();
     const { peers, holds } = this.n;
@@ -79,6 +108,10 @@ export class Outbound {
         else (hold ??= []).push(holds.check(owner, name, topic));
       }
       targets = peers.namedTargets(connected, topic, 'async');
+    }
+    if (targets !== undefined && targets.length > 0) {
+      const refusing = refusingPeers(targets, payload);
+      if (refusing !== undefined) targets = this.skipRefusing(topic, targets, refusing, options?.to !== undefined);
     }
     if (hold !== undefined) {
       this.checkBuffers(targets ?? []);
@@ -103,26 +136,41 @@ export class Outbound {
 
   syncRequest(topic: string, payload: Payload, options?: SyncRequestOptions): SyncRequest<Payload> {
     let targets: Peer[] | undefined;
+    let refusing: Peer[] | undefined;
+    let sendTo: Peer[] | undefined;
     try {
       checkSyncRequestOptions(options);
       this.assertSending();
       const peers = this.n.peers;
       targets = options?.to === undefined ? peers.syncRoutes.get(topic) : peers.namedTargets(options.to, topic, 'sync');
       if (targets === undefined || targets.length === 0) throw new NoRouteError(topic);
-      this.checkBuffers(targets);
+      refusing = refusingPeers(targets, payload);
+      if (refusing !== undefined) {
+        // A scatter to a topic's route skips them (each gets a failed response below); named peers fail it.
+        this.skipRefusing(topic, targets, refusing, options?.to !== undefined);
+        sendTo = targets.filter((peer) => !(refusing as Peer[]).includes(peer));
+      }
+      this.checkBuffers(sendTo ?? targets);
     } catch (error) {
       return this.requests.failed(topic, error as SystemgeError);
     }
     const names = targets.length === 1 ? (targets[0] as Peer).names : targets.map((p) => p.name);
+    let skipped: Map<string, SystemgeError> | undefined;
+    if (refusing !== undefined) {
+      skipped = new Map();
+      for (const peer of refusing) skipped.set(peer.name, encodingUnsupported(topic, [peer]));
+    }
     const request = this.requests.create<Payload>(
       topic,
       names,
       options?.maxResponses ?? this.ctx.config.sync.maxResponses,
       options?.timeoutMs ?? this.ctx.config.sync.timeoutMs,
+      skipped,
     );
     const frame: MessageFrame = { kind: FrameKind.SyncRequest, topic, payload, syncToken: request.token };
+    const send = sendTo ?? targets;
     try {
-      for (let i = 0; i < targets.length; i++) (targets[i] as Peer).connection.send(frame);
+      for (let i = 0; i < send.length; i++) (send[i] as Peer).connection.send(frame);
     } catch (error) {
       request.settle('failed', error as Error);
       return request;

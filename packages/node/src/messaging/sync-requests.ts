@@ -58,6 +58,11 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
   private error: Error | undefined;
   /** Typed errors of targets lost before answering, so `first()` rejects with SYSTEMGE_ERR_PEER_LOST. */
   private lost: Map<string, PeerLostError> | undefined;
+  /**
+   * Targets the request was not sent to because they do not accept its payload's encoding: each has a
+   * failed response from the start, and none counts towards `maxResponses`.
+   */
+  private skipped: Map<string, SystemgeError> | undefined;
   private waiters: Waiter[] | undefined;
   /** Callers of `first()` (or `onFirst`): one without an array, more in `firstMore`. */
   private firstCb: FirstCallback<R> | undefined;
@@ -65,13 +70,34 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
   /** Responses already scanned for the first success. */
   private firstSeen = 0;
 
-  constructor(broker: SyncRequests, topic: string, token: string, targets: readonly string[], maxResponses: number, timeoutMs: number) {
+  constructor(
+    broker: SyncRequests,
+    topic: string,
+    token: string,
+    targets: readonly string[],
+    maxResponses: number,
+    timeoutMs: number,
+    skipped?: Map<string, SystemgeError>,
+  ) {
     this.broker = broker;
     this.topic = topic;
     this.token = token;
     this.targets = targets;
-    this.maxResponses = maxResponses > 0 ? Math.min(maxResponses, targets.length) : targets.length;
+    const sent = targets.length - (skipped?.size ?? 0);
+    this.maxResponses = (maxResponses > 0 ? Math.min(maxResponses, sent) : sent) + (skipped?.size ?? 0);
     this.timeoutMs = timeoutMs;
+    if (skipped !== undefined && skipped.size > 0) {
+      this.skipped = skipped;
+      for (const [name, error] of skipped) {
+        // Answered without ever being open to it (markAnswered would close what was never opened).
+        if (this.answeredFirst === undefined) this.answeredFirst = name;
+        else (this.answeredMore ??= new Set()).add(name);
+        this.answeredCount++;
+        this.push({ origin: name, ok: false, error: error.message, code: error.code });
+      }
+    }
+    // Open to every target it was sent to until that one answers or the request settles (least-pending).
+    for (const name of targets) if (this.skipped === undefined || !this.skipped.has(name)) broker.openTo(name);
   }
 
   get responses(): readonly SyncResponse<R>[] {
@@ -107,6 +133,7 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
     if (this.answeredFirst === undefined) this.answeredFirst = name;
     else (this.answeredMore ??= new Set()).add(name);
     this.answeredCount++;
+    this.broker.closedTo(name);
   }
 
   /** @internal Starts the timeout (after the request was sent). */
@@ -145,6 +172,9 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
     if (this.outcome !== undefined) return;
     this.outcome = outcome;
     this.error = error;
+    if (this.answeredCount < this.targets.length) {
+      for (const name of this.targets) if (!this.hasAnswered(name)) this.broker.closedTo(name);
+    }
     this.broker.sweep.remove(this);
     this.broker.forget(this as unknown as PendingSyncRequest<Payload>);
     this.wake();
@@ -219,7 +249,9 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
     if (this.outcome === undefined) return;
     let error = this.error;
     if (error === undefined) {
-      const failure = this.responses.find((r) => !r.ok);
+      // A target that was sent the request and failed says more than one it was never sent to.
+      const skipped = this.skipped;
+      const failure = this.responses.find((r) => !r.ok && (skipped === undefined || !skipped.has(r.origin)));
       if (failure !== undefined && !failure.ok) {
         error = this.lost?.get(failure.origin) ?? new SyncFailureError(failure.origin, failure.error);
       } else error = new SyncTimeoutError(this.topic, this.timeoutMs, this.missing);
@@ -297,6 +329,12 @@ export class SyncRequests {
   private readonly slots: (PendingSyncRequest<Payload> | undefined)[] = [];
   private readonly free: number[] = [];
   private pendingCount = 0;
+  /**
+   * Requests open to each peer name: sent to it, not answered by it (or lost), not settled. An entry
+   * that drops to zero stays (names are few; removing and re-adding would make the map rehash on
+   * every request); a peer's entry goes when it is lost.
+   */
+  private readonly open = new Map<string, number>();
   private readonly prefix = newSyncToken();
   private sequence = 0;
   private readonly reportError: CallbackErrorReporter;
@@ -317,12 +355,42 @@ export class SyncRequests {
     return this.slots.length;
   }
 
-  /** Creates a request; call `arm()` after sending it. */
-  create<R extends Payload>(topic: string, targets: readonly string[], maxResponses: number, timeoutMs: number): PendingSyncRequest<R> {
+  /**
+   * Sync requests this node has open to the peer `name`: sent to it and neither answered by it, nor
+   * failed by its loss, nor settled otherwise (timeout, cancel, enough responses). Counts every sync
+   * request, balanced (`node.request()`) or not (`syncRequest`, to one peer or many): `least-pending`
+   * picks by it.
+   */
+  pendingTo(name: string): number {
+    return this.open.get(name) ?? 0;
+  }
+
+  /** @internal */
+  openTo(name: string): void {
+    this.open.set(name, (this.open.get(name) ?? 0) + 1);
+  }
+
+  /** @internal */
+  closedTo(name: string): void {
+    const n = this.open.get(name);
+    if (n !== undefined && n > 0) this.open.set(name, n - 1);
+  }
+
+  /**
+   * Creates a request; call `arm()` after sending it. `skipped`: targets it is not sent to (they do not
+   * accept its payload's encoding), each answered at once with its error.
+   */
+  create<R extends Payload>(
+    topic: string,
+    targets: readonly string[],
+    maxResponses: number,
+    timeoutMs: number,
+    skipped?: Map<string, SystemgeError>,
+  ): PendingSyncRequest<R> {
     // Base 36 keeps the token short; the counter never repeats within this broker's life (2^53).
     const slot = this.free.length > 0 ? (this.free.pop() as number) : this.slots.length;
     const token = `${this.prefix}${(++this.sequence).toString(36)}.${slot.toString(36)}`;
-    const request = new PendingSyncRequest<R>(this, topic, token, targets, maxResponses, timeoutMs);
+    const request = new PendingSyncRequest<R>(this, topic, token, targets, maxResponses, timeoutMs, skipped);
     request.slot = slot;
     if (slot === this.slots.length) this.slots.push(request as unknown as PendingSyncRequest<Payload>);
     else this.slots[slot] = request as unknown as PendingSyncRequest<Payload>;
@@ -363,6 +431,7 @@ export class SyncRequests {
 
   peerLost(name: string, reason: string): void {
     for (const request of this.slots.slice()) request?.peerLost(name, reason);
+    if (this.open.get(name) === 0) this.open.delete(name);
   }
 
   /** Settles every pending request with `error` (node stopping), and stops the sweep's timer. */

@@ -1,4 +1,4 @@
-import type { CloseOptions, Connection, MessageFrame, TopicSet } from '@systemge/protocol';
+import { BASE_ENCODINGS, type CloseOptions, type Connection, type MessageFrame, type TopicSet } from '@systemge/protocol';
 import type { EndpointConfig } from '../config.js';
 import { Fifo, type HandlingSource } from '../messaging/dispatcher.js';
 import type { ConnectionRateLimiter } from '../messaging/rate-limits.js';
@@ -40,6 +40,11 @@ export class Peer implements HandlingSource {
   busy = false;
   handlingPaused = false;
   readonly liveness: LivenessState;
+  /**
+   * The payload encodings it accepts, as a bit set of encoding bytes (`encodingSet` of its handshake's
+   * `encodings`). Written by the handshaker when it becomes ready; text and bytes until then.
+   */
+  encodings = BASE_ENCODINGS;
   /** Dialing side: the topics its handshake carried (the rest follow once the peer's limits are known). Written by the handshaker. */
   handshakeTopics: TopicSet | undefined;
 

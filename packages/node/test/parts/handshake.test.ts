@@ -44,9 +44,16 @@ const cert = (subjectCN: string | undefined, subjectAltNames: string[] = []) => 
 });
 
 describe('handshake frames', () => {
-  it('carry the version, name, topics, info, and the token only in the hello', () => {
-    expect(helloFrame(identity, 'tok')).toEqual({ kind: FrameKind.Handshake, version: PROTOCOL_VERSION, auth: 'tok', ...identity });
-    expect(ackFrame(identity)).toEqual({ kind: FrameKind.HandshakeAck, version: PROTOCOL_VERSION, ...identity });
+  it('carry the version, name, topics, info, the accepted encodings, and the token only in the hello', () => {
+    const encodings = ['text', 'bytes', 'msgpack'];
+    expect(helloFrame(identity, 'tok')).toEqual({
+      kind: FrameKind.Handshake,
+      version: PROTOCOL_VERSION,
+      auth: 'tok',
+      ...identity,
+      encodings,
+    });
+    expect(ackFrame(identity)).toEqual({ kind: FrameKind.HandshakeAck, version: PROTOCOL_VERSION, ...identity, encodings });
   });
 });
 
