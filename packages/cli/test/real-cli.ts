@@ -48,7 +48,10 @@ export function runCLI(args: string[], env: NodeJS.ProcessEnv = {}): CLIProcess 
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stderr: ${stderr.join('\n')}`)),
+          () =>
+            reject(
+              new Error(`no line matching ${pattern} within ${timeoutMs} ms; stdout: ${stdout.join('\n')}; stderr: ${stderr.join('\n')}`),
+            ),
           timeoutMs,
         );
         void exited.then((code) => {
