@@ -32,9 +32,11 @@ if (!Number.isInteger(count) || count < 3 || count > 60) {
 }
 
 const work = mkdtempSync(join(tmpdir(), 'systemge-mesh-'));
-/** @type {Set<import('node:child_process').ChildProcess>} */
+/** @type {Set<import('node:child_process').ChildProcess & { stage: string }>} */
 const children = new Set();
 let stopping = false;
+/** The traffic summaries are shown once the mesh has formed (before, orders have no route yet). */
+let formed = false;
 
 /** The path of `command` on PATH, or undefined. */
 function onPath(command) {
@@ -57,9 +59,9 @@ function freePort() {
   });
 }
 
-/** Starts a child; `onLine` sees each stdout line. Its stderr goes to ours. */
-function launch(name, command, args, onLine) {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts a child of a stop stage; `onLine` sees each stdout line. Its stderr goes to ours. */
+function launch(name, stage, command, args, onLine) {
+  const child = Object.assign(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true }), { stage });
   children.add(child);
   let rest = '';
   child.stdout.on('data', (chunk) => {
@@ -122,10 +124,11 @@ async function startEtcd(binary) {
       '--initial-cluster',
       `mesh=${peer}`,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
-  children.add(child);
-  child.once('exit', () => children.delete(child));
+  const tracked = Object.assign(child, { stage: 'etcd' });
+  children.add(tracked);
+  child.once('exit', () => children.delete(tracked));
   const append = (chunk) => {
     log = (log + chunk.toString('utf8')).slice(-5000);
   };
@@ -167,14 +170,30 @@ async function registered(endpoints) {
   return [];
 }
 
+// Children run in their own process groups: a Ctrl+C or SIGINT sent to the whole group of this
+// process reaches only this process, which stops them in order. Whatever is left when it exits is killed.
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+/** SIGTERMs the children of one stage and waits for their exit. */
+async function stopStage(stage) {
+  const running = [...children].filter((child) => child.stage === stage);
+  const exits = running.map(
+    (child) => new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve))),
+  );
+  for (const child of running) child.kill('SIGTERM');
+  await Promise.all(exits);
+}
+
+/**
+ * Stops in the reverse order of the start: the orders nodes (which dial), then the nodes they
+ * dialed, each withdrawing its etcd record, then the dashboard the nodes link to, then etcd.
+ */
 async function stopAll(code) {
   if (stopping) return;
   stopping = true;
-  const exits = [...children].map(
-    (child) => new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve))),
-  );
-  for (const child of children) child.kill('SIGTERM');
-  await Promise.all(exits);
+  for (const stage of ['dialers', 'backends', 'dashboard', 'etcd']) await stopStage(stage);
   rmSync(work, { recursive: true, force: true });
   console.log('mesh: stopped');
   process.exit(code);
@@ -230,9 +249,9 @@ async function main() {
     }),
   );
   const hubLines = [];
-  const hub = launch('dashboard', process.execPath, [systemge, 'start', hubFile, '--log-level', 'warn'], (line) => {
+  const hub = launch('dashboard', 'dashboard', process.execPath, [systemge, 'start', hubFile, '--log-level', 'warn'], (line) => {
     hubLines.push(line);
-    if (line.startsWith('traffic:')) console.log(line);
+    if (formed && line.startsWith('traffic:')) console.log(line);
   });
   const [, dashboardURL] = await waitFor(hub, hubLines, /^dashboard: (\S+)/, 'the dashboard');
   const [, linkHost, linkPort] = await waitFor(hub, hubLines, /join the dashboard over Systemge at (\S+):(\d+)$/, 'the dashboard');
@@ -257,7 +276,13 @@ async function main() {
       }),
     );
     const lines = [];
-    const child = launch(name, process.execPath, [systemge, 'start', file, '--log-level', 'warn'], (line) => lines.push(line));
+    const child = launch(
+      name,
+      service === 'orders' ? 'dialers' : 'backends',
+      process.execPath,
+      [systemge, 'start', file, '--log-level', 'warn'],
+      (line) => lines.push(line),
+    );
     const [, address] = await waitFor(child, lines, new RegExp(`^ {2}${name} {2}systemge (\\S+)`), name);
     return { name, service, child, address };
   };
@@ -282,6 +307,7 @@ async function main() {
   console.log(`mesh: ${count} nodes registered in etcd after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   console.log(`dashboard: ${dashboardURL}`);
   console.log('Ctrl+C stops everything.');
+  formed = true;
 }
 
 process.once('SIGINT', () => void stopAll(0));

@@ -87,17 +87,21 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  if (mesh !== undefined && mesh.exitCode === null) {
-    mesh.kill('SIGKILL');
-    for (const { pid } of nodes.values()) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+  if (mesh === undefined || mesh.exitCode !== null) return;
+  // A failed test leaves it running: SIGTERM stops the children in order (they run in their own
+  // process groups); whatever is still there after 30 s is killed.
+  mesh.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 30_000)))]);
+  clearTimeout(timer);
+  for (const pid of [mesh.pid, ...[...nodes.values()].map((n) => n.pid)]) {
+    try {
+      if (pid !== undefined) process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
     }
   }
-});
+}, 60_000);
 
 describe('the mesh example', () => {
   it('forms the mesh through etcd alone: every node registered, the dashboard lists them all', async () => {
