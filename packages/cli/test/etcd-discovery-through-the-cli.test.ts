@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startEtcd, type TestEtcd } from './etcd.js';
+import { freePort, startEtcd, type TestEtcd } from './etcd.js';
 import { type CLIProcess, runCLI, runToEnd } from './real-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'systemge-cli-etcd-discovery-'));
@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 /** A file with one node whose only way to find peers is the etcd endpoint in `ETCD_ENDPOINT`. */
-function nodeFile(name: string): string {
+function nodeFile(name: string, cluster = 'cli-test'): string {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(
     file,
@@ -36,7 +36,7 @@ function nodeFile(name: string): string {
       '    discovery:',
       '      kind: etcd',
       '      endpoints: ["${ETCD_ENDPOINT}"]',
-      '      cluster: cli-test',
+      `      cluster: ${cluster}`,
       '      leaseTtlSeconds: 5',
       '',
     ].join('\n'),
@@ -102,5 +102,26 @@ describe('systemge start with discovery: { kind: etcd }', () => {
         30_000,
       ),
     ).toEqual([]);
+  }, 120_000);
+
+  it('starts a node whose etcd is unreachable, says so, and registers it once etcd answers', async () => {
+    const port = await freePort();
+    const p = runCLI(['start', nodeFile('gamma', 'cli-late')], { ETCD_ENDPOINT: `http://127.0.0.1:${port}` });
+    running.push(p);
+    await p.line(/^ {2}gamma {2}systemge \S+ {2}discovery etcd \(unreachable, retrying\)$/, 60_000);
+    const late = await startEtcd({ clientPort: port });
+    try {
+      const keys = await eventually(
+        () => late.keys('/systemge/cli-late/members/'),
+        (k) => k.length > 0,
+        30_000,
+      );
+      expect(keys).toEqual(['/systemge/cli-late/members/gamma']);
+      p.child.kill('SIGTERM');
+      expect(await p.exited).toBe(0);
+      expect(await late.keys('/systemge/cli-late/members/')).toEqual([]);
+    } finally {
+      await late.remove();
+    }
   }, 120_000);
 });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 const ETCD = process.env.SYSTEMGE_ETCD ?? '/usr/bin/etcd';
 
 /** A port that was free a moment ago on 127.0.0.1 (etcd takes ports on its command line, not port 0). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -33,10 +33,11 @@ export interface TestEtcd {
   remove(): Promise<void>;
 }
 
-/** Starts etcd on free loopback ports with a temporary data dir; resolves once it answers healthy. */
-export async function startEtcd(timeoutMs = 30_000): Promise<TestEtcd> {
+/** Starts etcd on loopback (`clientPort`, else a free port) with a temporary data dir; resolves once it answers healthy. */
+export async function startEtcd(options: { clientPort?: number; timeoutMs?: number } = {}): Promise<TestEtcd> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
   const dir = await mkdtemp(join(tmpdir(), 'systemge-cli-etcd-'));
-  const clientPort = await freePort();
+  const clientPort = options.clientPort ?? (await freePort());
   const peerPort = await freePort();
   const endpoint = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
