@@ -43,7 +43,7 @@ export function runCLI(args: string[], env: NodeJS.ProcessEnv = {}): CLIProcess 
     stdout,
     stderr,
     exited,
-    line(pattern, timeoutMs = 15_000) {
+    line(pattern, timeoutMs = 60_000) {
       const seen = stdout.find((l) => pattern.test(l));
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
