@@ -16,6 +16,7 @@ export const READMES = [
   'examples/chat/README.md',
   'examples/ping-pong/README.md',
   'examples/scatter-gather/README.md',
+  'examples/mesh/README.md',
   'bench/README.md',
 ];
 

@@ -133,11 +133,12 @@ function version(): string {
 
 function describeSystem(system: RunningSystem): string[] {
   const lines: string[] = [];
-  for (const { node, http, websocket } of system.nodes) {
+  for (const { node, http, websocket, discovery } of system.nodes) {
     const parts = [`${node.name}`];
     if (node.address !== undefined) parts.push(`systemge ${node.address.host}:${node.address.port}`);
     if (http?.url !== undefined) parts.push(`http ${http.url}`);
     if (websocket?.url !== undefined) parts.push(`websocket ${websocket.url}`);
+    if (discovery !== undefined) parts.push(`discovery ${discovery.kind}${discovery.degraded ? ' (unreachable, retrying)' : ''}`);
     lines.push(`  ${parts.join('  ')}`);
   }
   return lines;

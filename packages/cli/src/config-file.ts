@@ -7,13 +7,14 @@ import { parseDocument } from 'yaml';
 import { codeFrame, lineAndColumn } from './code-frame.js';
 import { ConfigFileError } from './errors.js';
 import { isFileSchema, NODE_FIELDS, type SystemgeFile, SystemgeFileSchema } from './file-schema.js';
-import { preflightIssues } from './system-parts.js';
+import { discoveryPolicy, preflightIssues } from './system-parts.js';
 
 export type {
   CommandsFileConfig,
   DashboardFileConfig,
   DashboardHTTPSFileConfig,
   DashboardLinkFileConfig,
+  DiscoveryFileConfig,
   HTTPFileConfig,
   HTTPSFileConfig,
   NodeFileConfig,
@@ -66,6 +67,34 @@ function eachFile(schema: TSchema, value: unknown, path: string, visit: (file: s
   for (const variant of s.anyOf ?? []) eachFile(variant, value, path, visit);
 }
 
+/** A discovery entry's cross-field rules: URLs of etcd endpoints, TLS pairs, the port A/AAAA records lack. */
+function discoveryIssues(
+  discovery: SystemgeFile['nodes'][number]['discovery'],
+  base: string,
+  fail: (path: string, message: string) => void,
+): void {
+  if (discovery?.kind === 'etcd') {
+    discovery.endpoints.forEach((endpoint, i) => {
+      let url: URL | undefined;
+      try {
+        url = new URL(endpoint);
+      } catch {
+        fail(`${base}.endpoints[${i}]`, `"${endpoint}" is not a URL; write it as http://host:2379 or https://host:2379`);
+        return;
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        fail(`${base}.endpoints[${i}]`, `"${endpoint}" is not http:// or https://`);
+      else if (url.protocol === 'http:' && discovery.tls !== undefined)
+        fail(`${base}.endpoints[${i}]`, `"${endpoint}" is plain http:// but ${base}.tls is set: use https://`);
+    });
+    const tls = discovery.tls;
+    if (tls !== undefined && (tls.certFile === undefined) !== (tls.keyFile === undefined))
+      fail(`${base}.tls.${tls.certFile === undefined ? 'certFile' : 'keyFile'}`, 'a client certificate needs both certFile and keyFile');
+  }
+  if (discovery?.kind === 'dns' && discovery.type !== 'SRV' && discovery.port === undefined)
+    fail(`${base}.port`, `${discovery.type ?? 'A'} records carry no port: set port (or use type "SRV")`);
+}
+
 /** Everything that spans fields or needs the file system, on a file that passed the schema. */
 function fileIssues(config: SystemgeFile, dir: string, ok: (part: string) => boolean): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -113,6 +142,7 @@ function fileIssues(config: SystemgeFile, dir: string, ok: (part: string) => boo
           'or set commands.allowUnauthenticated: true when the TLS transport verifies client certificates',
       );
     }
+    discoveryIssues(node.discovery, `${base}.discovery`, fail);
     if (node.listen !== false) claim(node.listen?.port, `${base}.listen.port`);
     claim(node.http?.port, `${base}.http.port`);
     if (ws?.sharePort !== true) claim(ws?.port, `${base}.websocket.port`);
@@ -132,6 +162,8 @@ function nodeIssues(content: unknown): ConfigIssue[] {
     if (!isRecord(node)) return [];
     const data: Record<string, unknown> = {};
     for (const key of NODE_FIELDS) if (Object.hasOwn(node, key)) data[key] = node[key];
+    // The node checks the policy part of `discovery`; the source's own fields are the file's.
+    if (isRecord(data.discovery)) data.discovery = discoveryPolicy(data.discovery);
     return nodeConfigDataIssues(data).map((issue) => ({ path: join(`nodes[${i}]`, issue.path), message: issue.message }));
   });
 }

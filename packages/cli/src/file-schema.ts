@@ -1,5 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { MAX_TIMER_MS, NodeConfigSchema } from '@systemge/node';
+import { DiscoveryConfigSchema, MAX_TIMER_MS, NodeConfigSchema } from '@systemge/node';
 
 /*
  * The schema of a configuration file: each node entry is @systemge/node's `NodeConfigSchema`
@@ -266,6 +266,153 @@ export const CommandsFileSchema = strict(
   "Commands from peers over the node's Systemge port (`systemge command --node`, `systemge repl --node`). Off unless `remote: true`; see `remoteCommands()` of `@systemge/node`.",
 );
 
+const durationMs = (minimum: number, description: string) =>
+  Type.Integer({ minimum, maximum: MAX_TIMER_MS, description, 'x-systemge-duration': true });
+
+/** How the node acts on what its discovery reports: @systemge/node's `discovery` fields, and the metadata it announces. */
+const discoveryPolicyProperties = {
+  ...DiscoveryConfigSchema.properties,
+  /** Free-form string metadata announced with this node (zone, version, …). Default: none. */
+  metadata: Type.Optional(
+    Type.Record(Type.String(), Type.String(), {
+      description: 'Free-form string metadata announced with this node (zone, version, …). Default: none.',
+    }),
+  ),
+};
+
+export const EtcdTLSFileSchema = strict(
+  {
+    /** CA certificate(s) that signed etcd's server certificate. Default: the system's CAs, relative to this file */
+    caFile: Type.Optional(file("CA certificate(s) that signed etcd's server certificate. Default: the system's CAs")),
+    /** Client certificate, for etcd started with `--client-cert-auth`, relative to this file */
+    certFile: Type.Optional(file('Client certificate, for etcd started with `--client-cert-auth`')),
+    /** Key of `certFile`, relative to this file */
+    keyFile: Type.Optional(file('Key of `certFile`')),
+    /** Name checked against etcd's certificate. Default: the endpoint's host. */
+    servername: Type.Optional(text("Name checked against etcd's certificate. Default: the endpoint's host.")),
+  },
+  'TLS for `https://` endpoints; files relative to the configuration file.',
+);
+
+export const EtcdDiscoveryFileSchema = strict(
+  {
+    /** Members are registered in and watched from etcd (`etcdDiscovery()` of `@systemge/discovery-etcd`). */
+    kind: Type.Literal('etcd', {
+      description: 'Members are registered in and watched from etcd (`etcdDiscovery()` of `@systemge/discovery-etcd`).',
+    }),
+    /** etcd client URLs (`http://` or `https://`), tried in turn. */
+    endpoints: Type.Array(Type.String({ minLength: 1 }), {
+      minItems: 1,
+      description: 'etcd client URLs (`http://` or `https://`), tried in turn.',
+      'x-systemge-items': 'etcd client URLs',
+    }),
+    /** Cluster name, without "/": members of one cluster see only each other. Default `default`. */
+    cluster: Type.Optional(
+      Type.String({
+        minLength: 1,
+        pattern: '^[^/]+$',
+        description: 'Cluster name, without "/": members of one cluster see only each other. Default `default`.',
+        default: 'default',
+      }),
+    ),
+    /** Key prefix; members live under `<prefix>/<cluster>/members/<name>`. Default `/systemge`. */
+    prefix: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'Key prefix; members live under `<prefix>/<cluster>/members/<name>`. Default `/systemge`.',
+        default: '/systemge',
+      }),
+    ),
+    /** Lease TTL, s: a member whose process died disappears this long after its last keep-alive. Default 10. */
+    leaseTtlSeconds: Type.Optional(
+      int(2, 2_147_483_647, 'Lease TTL, s: a member whose process died disappears this long after its last keep-alive. Default 10.', 10),
+    ),
+    /** Keep-alive period, ms. Default a third of the lease TTL. */
+    keepAliveIntervalMs: Type.Optional(durationMs(100, 'Keep-alive period, ms. Default a third of the lease TTL.')),
+    /** Timeout of one etcd request, ms. Default 5000. */
+    requestTimeoutMs: Type.Optional(durationMs(10, 'Timeout of one etcd request, ms. Default 5000.')),
+    /** Longest wait between reconnect attempts while etcd is unreachable, ms. Default 5000. */
+    maxRetryDelayMs: Type.Optional(durationMs(10, 'Longest wait between reconnect attempts while etcd is unreachable, ms. Default 5000.')),
+    /** TLS for `https://` endpoints; files relative to the configuration file. */
+    tls: Type.Optional(EtcdTLSFileSchema),
+    /** etcd user and password (etcd's auth enabled); write the password as `${NAME}` to read it from the environment. */
+    auth: Type.Optional(
+      strict(
+        { username: text('etcd user name.'), password: Type.String({ description: 'Password of `username`.' }) },
+        `etcd user and password (etcd's auth enabled); write the password as \`\${NAME}\` to read it from the environment.`,
+      ),
+    ),
+    ...discoveryPolicyProperties,
+  },
+  'Discovery through etcd: the node registers under a lease and watches the members of its cluster.',
+);
+
+export const DNSDiscoveryFileSchema = strict(
+  {
+    /** Members are the records of a DNS name, re-resolved on an interval (`dnsDiscovery()` of `@systemge/discovery-dns`). */
+    kind: Type.Literal('dns', {
+      description: 'Members are the records of a DNS name, re-resolved on an interval (`dnsDiscovery()` of `@systemge/discovery-dns`).',
+    }),
+    /** The name to resolve: a headless service for A/AAAA, its SRV name (`_systemge._tcp.<service>`) for SRV. */
+    name: text('The name to resolve: a headless service for A/AAAA, its SRV name (`_systemge._tcp.<service>`) for SRV.'),
+    /** Record type. Default `A`. */
+    type: Type.Optional(
+      Type.Union([Type.Literal('A'), Type.Literal('AAAA'), Type.Literal('A+AAAA'), Type.Literal('SRV')], {
+        description: 'Record type. Default `A`.',
+        default: 'A',
+      }),
+    ),
+    /** The Systemge port of every member; required for A/AAAA (SRV records carry their own). */
+    port: Type.Optional(int(1, 65535, 'The Systemge port of every member; required for A/AAAA (SRV records carry their own).')),
+    /** DNS servers, `host` or `host:port` (`[::1]:5353` for IPv6). Default: the system's. */
+    servers: Type.Optional(strings("DNS servers, `host` or `host:port` (`[::1]:5353` for IPv6). Default: the system's.")),
+    /** Re-resolve period, ms. Default 5000. */
+    intervalMs: Type.Optional(durationMs(10, 'Re-resolve period, ms. Default 5000.')),
+    /** Timeout of one DNS query, ms (per try). Default 2000. */
+    timeoutMs: Type.Optional(durationMs(1, 'Timeout of one DNS query, ms (per try). Default 2000.')),
+    /** Tries per query. Default 2. */
+    tries: Type.Optional(int(1, 100, 'Tries per query. Default 2.', 2)),
+    ...discoveryPolicyProperties,
+  },
+  'Discovery from DNS records (a Kubernetes headless service); names come from the handshake.',
+);
+
+export const StaticMemberFileSchema = strict(
+  {
+    /** Host of the member. */
+    host: text('Host of the member.'),
+    /** Systemge port of the member. */
+    port: int(1, 65535, 'Systemge port of the member.'),
+    /** Node name, when known; else the handshake tells it. */
+    name: Type.Optional(text('Node name, when known; else the handshake tells it.')),
+    /** Topics the member serves (for `connectTo: { uses }`). Default: unknown. */
+    topics: Type.Optional(strings('Topics the member serves (for `connectTo: { uses }`). Default: unknown.')),
+    /** Free-form string metadata. */
+    metadata: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Free-form string metadata.' })),
+  },
+  'One fixed member.',
+);
+
+export const StaticDiscoveryFileSchema = strict(
+  {
+    /** A fixed member list (`staticDiscovery()` of `@systemge/node`). */
+    kind: Type.Literal('static', { description: 'A fixed member list (`staticDiscovery()` of `@systemge/node`).' }),
+    /** The members; this node's own entry, if listed, is left out. */
+    members: Type.Array(StaticMemberFileSchema, {
+      minItems: 1,
+      description: "The members; this node's own entry, if listed, is left out.",
+      'x-systemge-items': 'members',
+    }),
+    ...discoveryPolicyProperties,
+  },
+  'Discovery from a fixed member list.',
+);
+
+export const DiscoveryFileSchema = Type.Union([EtcdDiscoveryFileSchema, DNSDiscoveryFileSchema, StaticDiscoveryFileSchema], {
+  description:
+    'Where the node finds its peers and announces itself: `{ "kind": "etcd", ... }`, `{ "kind": "dns", ... }` or `{ "kind": "static", ... }`, with `connectTo` choosing which members it dials.',
+});
+
 /** The fields a node entry adds to @systemge/node's configuration. */
 const nodeFileProperties = {
   /**
@@ -287,6 +434,11 @@ const nodeFileProperties = {
   dashboard: Type.Optional(DashboardLinkFileSchema),
   /** Who may run this node's commands besides its own process. */
   commands: Type.Optional(CommandsFileSchema),
+  /**
+   * Where the node finds its peers and announces itself: `{ "kind": "etcd", ... }`, `{ "kind": "dns", ... }` or `{
+   * "kind": "static", ... }`, with `connectTo` choosing which members it dials.
+   */
+  discovery: Type.Optional(DiscoveryFileSchema),
 };
 
 export const NodeFileSchema = Type.Object(
@@ -314,8 +466,11 @@ export const SystemgeFileSchema = Type.Object(
   },
 );
 
-/** The names of the node entry fields that are @systemge/node's own. */
+/** The names of the node entry fields that are @systemge/node's own (`discovery` only in part: see `DISCOVERY_POLICY_FIELDS`). */
 export const NODE_FIELDS: readonly string[] = Object.keys(NodeConfigSchema.properties);
+
+/** The fields of a node entry's `discovery` that are @systemge/node's own `discovery` config. */
+export const DISCOVERY_POLICY_FIELDS: readonly string[] = Object.keys(DiscoveryConfigSchema.properties);
 
 export type TransportFileConfig = Static<typeof TransportFileSchema>;
 export type HTTPSFileConfig = Static<typeof HTTPSFileSchema>;
@@ -325,5 +480,6 @@ export type DashboardLinkFileConfig = Static<typeof DashboardLinkFileSchema>;
 export type DashboardHTTPSFileConfig = Static<typeof DashboardHTTPSFileSchema>;
 export type DashboardFileConfig = Static<typeof DashboardFileSchema>;
 export type CommandsFileConfig = Static<typeof CommandsFileSchema>;
+export type DiscoveryFileConfig = Static<typeof DiscoveryFileSchema>;
 export type NodeFileConfig = Static<typeof NodeFileSchema>;
 export type SystemgeFile = Omit<Static<typeof SystemgeFileSchema>, '$schema'>;

@@ -13,6 +13,7 @@ export {
   type DashboardLinkFileConfig,
   type CommandsFileConfig,
   type DashboardHTTPSFileConfig,
+  type DiscoveryFileConfig,
 } from './config-file.js';
 export {
   SystemgeFileSchema,
@@ -23,6 +24,7 @@ export {
   DashboardFileSchema,
   DashboardLinkFileSchema,
   CommandsFileSchema,
+  DiscoveryFileSchema,
 } from './file-schema.js';
 export {
   startSystem,

@@ -5,6 +5,7 @@ import { httpComponent, type HTTPComponent } from '@systemge/http';
 import {
   type Application,
   createNode,
+  type Discovery,
   type Logger,
   type NodeConfig,
   type NodePlugin,
@@ -16,7 +17,15 @@ import { connectDashboard, type DashboardLink } from '@systemge/dashboard-link';
 import { websocketComponent, type WebSocketComponent } from '@systemge/websocket';
 import type { LoadedConfig, NodeFileConfig } from './config-file.js';
 import { ConfigFileError } from './errors.js';
-import { dashboardOptionsFor, httpOptionsFor, linkTransportConfig, transportFor, websocketOptionsFor } from './system-parts.js';
+import {
+  dashboardOptionsFor,
+  discoveryFor,
+  discoveryPolicy,
+  httpOptionsFor,
+  linkTransportConfig,
+  transportFor,
+  websocketOptionsFor,
+} from './system-parts.js';
 
 /** What an application factory gets: its node's name and options, and the node's faces. */
 export interface ApplicationContext {
@@ -39,6 +48,8 @@ export interface RunningNode {
   http: HTTPComponent | undefined;
   websocket: WebSocketComponent | undefined;
   link: DashboardLink | undefined;
+  /** The membership source of the node's `discovery` entry, when it has one. */
+  discovery: Discovery | undefined;
 }
 
 /** The nodes (and dashboard) of one configuration file, in this process. */
@@ -78,7 +89,17 @@ async function loadApplication(
 async function build(loaded: LoadedConfig, logger: Logger): Promise<RunningNode[]> {
   const out: RunningNode[] = [];
   for (const [index, spec] of loaded.config.nodes.entries()) {
-    const { application: _a, options, transport, http: httpSpec, websocket: wsSpec, dashboard: _d, commands, ...nodeFields } = spec;
+    const {
+      application: _a,
+      options,
+      transport,
+      http: httpSpec,
+      websocket: wsSpec,
+      dashboard: _d,
+      commands,
+      discovery: discoverySpec,
+      ...nodeFields
+    } = spec;
     const nodeLogger = logger.child?.({ node: spec.name }) ?? logger;
     const http = httpSpec === undefined ? undefined : httpComponent(httpOptionsFor(httpSpec, loaded.dir));
     const websocket = wsSpec === undefined ? undefined : websocketComponent(websocketOptionsFor(wsSpec, loaded.dir, http));
@@ -99,10 +120,12 @@ async function build(loaded: LoadedConfig, logger: Logger): Promise<RunningNode[
     }
     const config: NodeConfig = {
       ...(nodeFields as Omit<NodeConfig, 'transport'>),
+      ...(discoverySpec === undefined ? {} : { discovery: discoveryPolicy(discoverySpec) }),
       transport: transportFor(transport, loaded.dir, nodeLogger),
     };
-    const node = createNode(config, application, { logger, plugins });
-    out.push({ node, http, websocket, link: undefined });
+    const discovery = discoveryFor(discoverySpec, loaded.dir, nodeLogger);
+    const node = createNode(config, application, { logger, plugins, discovery });
+    out.push({ node, http, websocket, link: undefined, discovery: discovery?.source });
   }
   return out;
 }

@@ -3,12 +3,15 @@ import { resolve } from 'node:path';
 import { checkDashboardOptions, type DashboardOptions } from '@systemge/dashboard';
 import { httpComponent, type HTTPComponent, type HTTPComponentOptions } from '@systemge/http';
 import { isLoopbackHost } from '@systemge/access';
-import { type Logger, silentLogger } from '@systemge/node';
+import { dnsDiscovery } from '@systemge/discovery-dns';
+import { etcdDiscovery } from '@systemge/discovery-etcd';
+import { type ConnectTo, type Discovery, type Logger, type NodeDiscoveryOptions, silentLogger, staticDiscovery } from '@systemge/node';
 import type { Transport } from '@systemge/protocol';
 import { tcpTransport } from '@systemge/transport-tcp';
 import { tlsTransport } from '@systemge/transport-tls';
 import { websocketComponent, type WebSocketComponent, type WebSocketComponentOptions } from '@systemge/websocket';
-import type { DashboardFileConfig, LoadedConfig, NodeFileConfig, TransportFileConfig } from './config-file.js';
+import type { DashboardFileConfig, DiscoveryFileConfig, LoadedConfig, NodeFileConfig, TransportFileConfig } from './config-file.js';
+import { DISCOVERY_POLICY_FIELDS } from './file-schema.js';
 
 /*
  * The parts `systemge start` builds from a file — transports, HTTP and WebSocket components,
@@ -86,6 +89,63 @@ export function dashboardOptionsFor(d: DashboardFileConfig, dir: string, logger:
   };
 }
 
+/** The fields of a `discovery` entry that are @systemge/node's own `discovery` config (`connectTo`, `advertiseHost`, …). */
+export function discoveryPolicy(discovery: Record<string, unknown>): Record<string, unknown> {
+  const policy: Record<string, unknown> = {};
+  for (const key of DISCOVERY_POLICY_FIELDS) if (Object.hasOwn(discovery, key)) policy[key] = discovery[key];
+  return policy;
+}
+
+/** The membership source a node's `discovery` entry names, built with its package (not started). */
+export function discoverySourceFor(spec: DiscoveryFileConfig, dir: string, logger: Logger): Discovery {
+  switch (spec.kind) {
+    case 'etcd': {
+      const read = (f: string | undefined): string | undefined => (f === undefined ? undefined : readFileSync(resolve(dir, f), 'utf8'));
+      const tls = spec.tls;
+      return etcdDiscovery({
+        endpoints: spec.endpoints,
+        cluster: spec.cluster,
+        prefix: spec.prefix,
+        leaseTtlSeconds: spec.leaseTtlSeconds,
+        keepAliveIntervalMs: spec.keepAliveIntervalMs,
+        requestTimeoutMs: spec.requestTimeoutMs,
+        maxRetryDelayMs: spec.maxRetryDelayMs,
+        tls:
+          tls === undefined
+            ? undefined
+            : { ca: read(tls.caFile), cert: read(tls.certFile), key: read(tls.keyFile), servername: tls.servername },
+        auth: spec.auth,
+        logger,
+      });
+    }
+    case 'dns':
+      return dnsDiscovery({
+        name: spec.name,
+        type: spec.type,
+        port: spec.port,
+        servers: spec.servers,
+        intervalMs: spec.intervalMs,
+        timeoutMs: spec.timeoutMs,
+        tries: spec.tries,
+        logger,
+      });
+    case 'static':
+      return staticDiscovery({ members: spec.members, logger });
+  }
+}
+
+/** What `createNode(config, app, { discovery })` gets for a node's `discovery` entry. */
+export function discoveryFor(spec: DiscoveryFileConfig | undefined, dir: string, logger: Logger): NodeDiscoveryOptions | undefined {
+  if (spec === undefined) return undefined;
+  return {
+    source: discoverySourceFor(spec, dir, logger),
+    connectTo: spec.connectTo as ConnectTo | undefined,
+    advertiseHost: spec.advertiseHost,
+    advertisePort: spec.advertisePort,
+    metadata: spec.metadata,
+  };
+}
+
 /** A problem `preflightIssues` found. */
 interface Issue {
   path: string;
@@ -144,6 +204,15 @@ export function preflightIssues(loaded: LoadedConfig, ok: (part: string) => bool
     const http = spec.http === undefined ? undefined : at(issues, `${base}.http`, () => httpComponent(httpOptionsFor(spec.http!, dir)));
     if (spec.websocket !== undefined && (spec.websocket.sharePort !== true || http !== undefined)) {
       at(issues, `${base}.websocket`, () => websocketComponent(websocketOptionsFor(spec.websocket!, dir, http)) as WebSocketComponent);
+    }
+    if (spec.discovery !== undefined) {
+      try {
+        // Built to check it (certificates read, names and servers parsed), then closed: it never started.
+        void discoverySourceFor(spec.discovery, dir, quiet).close();
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SYSTEMGE_ERR_DISCOVERY_STATE') throw error;
+        issues.push({ path: `${base}.discovery`, message: (error as Error).message });
+      }
     }
     const link = spec.dashboard;
     if (link !== undefined) {

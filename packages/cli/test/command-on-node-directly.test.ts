@@ -60,7 +60,7 @@ describe("systemge command --node: commands over the node's Systemge port, no da
     const unknown = await runToEnd(['command', '--node', ops as string, '--token', TOKEN, 'nope']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/available commands: .*greet/);
-  }, 60_000);
+  }, 180_000);
 
   it('is refused without the token, and by a node that did not turn remote commands on', async () => {
     const { ops, closed } = await start('refusals.json', {
@@ -81,13 +81,13 @@ describe("systemge command --node: commands over the node's Systemge port, no da
     // Still running: nothing was stopped by either refused attempt.
     const still = await runToEnd(['command', '--node', ops as string, '--token', TOKEN, 'status']);
     expect(JSON.parse(still.stdout)).toMatchObject({ name: 'ops', status: 'started' });
-  }, 60_000);
+  }, 180_000);
 
   it('refuses to send the token over plain TCP to a host that is not loopback', async () => {
     const refused = await runToEnd(['command', '--node', '192.0.2.10:7000', '--token', TOKEN, 'stats']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/refusing to send the node token in clear text to 192\.0\.2\.10:7000.*--tls.*--allow-insecure/);
-  }, 30_000);
+  }, 120_000);
 
   it('connects over mutual TLS with --ca, --cert and --key', async () => {
     const { secure } = await start('tls.json', {
@@ -127,5 +127,5 @@ describe("systemge command --node: commands over the node's Systemge port, no da
     expect(noCert.code).toBe(3);
     const plain = await runToEnd(['command', '--node', secure as string, '--token', TOKEN, 'greet']);
     expect(plain.code).toBe(3);
-  }, 60_000);
+  }, 180_000);
 });

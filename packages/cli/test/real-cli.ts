@@ -43,12 +43,15 @@ export function runCLI(args: string[], env: NodeJS.ProcessEnv = {}): CLIProcess 
     stdout,
     stderr,
     exited,
-    line(pattern, timeoutMs = 15_000) {
+    line(pattern, timeoutMs = 60_000) {
       const seen = stdout.find((l) => pattern.test(l));
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stderr: ${stderr.join('\n')}`)),
+          () =>
+            reject(
+              new Error(`no line matching ${pattern} within ${timeoutMs} ms; stdout: ${stdout.join('\n')}; stderr: ${stderr.join('\n')}`),
+            ),
           timeoutMs,
         );
         void exited.then((code) => {

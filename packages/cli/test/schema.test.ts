@@ -20,10 +20,16 @@ describe('the published JSON Schema', () => {
     expect(pkg.exports['./schema.json']).toBe('./schema/systemge.schema.json');
     expect(pkg.files).toContain('schema');
     expect(shipped).toEqual(jsonSchemaDocument(SystemgeFileSchema));
-    // Every node option, with its default and description, exactly as @systemge/node defines it.
-    const node = jsonSchemaDocument(NodeConfigSchema) as { properties: Record<string, unknown> };
+    // Every node option, with its default and description, exactly as @systemge/node defines it;
+    // `discovery` adds the source (`kind`, …) to the node's policy fields, which stay as they are.
+    const node = jsonSchemaDocument(NodeConfigSchema) as {
+      properties: Record<string, unknown> & { discovery: { properties: Record<string, unknown> } };
+    };
     for (const [name, schema] of Object.entries(node.properties))
-      expect(shipped.properties.nodes.items.properties[name], name).toEqual(schema);
+      if (name !== 'discovery') expect(shipped.properties.nodes.items.properties[name], name).toEqual(schema);
+    const discovery = shipped.properties.nodes.items.properties.discovery as { anyOf: { properties: Record<string, unknown> }[] };
+    expect(discovery.anyOf.map((v) => v.properties.kind)).toMatchObject([{ const: 'etcd' }, { const: 'dns' }, { const: 'static' }]);
+    for (const variant of discovery.anyOf) expect(variant.properties).toMatchObject(node.properties.discovery.properties);
     expect(shipped.properties.nodes.items.properties.sync).toMatchObject({
       properties: { timeoutMs: { default: 5000, maximum: 2147483647 } },
     });
@@ -50,6 +56,12 @@ describe('the published JSON Schema', () => {
     expect(validate({ nodes: [{ name: 'a', sync: { timeoutMs: 2 ** 31 } }] })).toBe(false);
     expect(validate({ nodes: [{ name: 'a', http: { requestTimeoutMs: 2 ** 31 } }] })).toBe(false);
     expect(validate({ nodes: [] })).toBe(false);
+    expect(validate({ nodes: [{ name: 'a', discovery: { kind: 'consul' } }] })).toBe(false);
+    expect(validate({ nodes: [{ name: 'a', discovery: { kind: 'etcd', endpoints: [] } }] })).toBe(false);
+    expect(validate({ nodes: [{ name: 'a', discovery: { kind: 'etcd', endpoints: ['http://e:2379'], leaseTtlSeconds: 1 } }] })).toBe(false);
+    expect(validate({ nodes: [{ name: 'a', discovery: { kind: 'dns', name: 'mesh', port: 4000, connectTo: { uses: ['x'] } } }] })).toBe(
+      true,
+    );
     expect(
       validate({ $schema: './schema.json', nodes: [{ name: 'a', transport: { kind: 'tls', caFile: 'ca.pem' }, listen: false }] }),
     ).toBe(true);

@@ -22,6 +22,8 @@ const SELF = 'the test run itself; this test is part of it';
 const INSTALL = 'installing again inside the test run would replace the node_modules it runs from; .ci/run runs it on a clean clone';
 const CI_CHECK = '.ci/run runs it on a clean clone before the tests';
 const BENCH = "a benchmark of minutes on an otherwise idle machine; its smoke run (`node src/run.js --quick`) is the bench package's test";
+const MESH =
+  'needs etcd and starts seven processes for a minute on two cores; its own test (`pnpm --filter @systemge/example-mesh test`) runs the same start.js against a real etcd and stops it';
 const CHAT_URLS = [
   { url: 'http://127.0.0.1:8081/', body: /Systemge chat/ },
   { url: 'http://127.0.0.1:8082/', body: /Systemge chat/ },
@@ -53,6 +55,8 @@ const SPECS: Record<string, Spec> = {
     output: /request 3: first answer from named workers[\s\S]*all processes stopped/,
     timeoutMs: 60_000,
   },
+  'README.md\tpnpm --filter @systemge/example-mesh start': { kind: 'skip', reason: MESH },
+  'examples/mesh/README.md\tpnpm --filter @systemge/example-mesh start': { kind: 'skip', reason: MESH },
   'README.md\tpnpm demo': { kind: 'serves', cwd: '.', ready: CHAT_READY, urls: CHAT_URLS },
   'README.md\tpnpm bench:peers': { kind: 'skip', reason: BENCH },
   'README.md\tpnpm lint': { kind: 'skip', reason: CI_CHECK },
