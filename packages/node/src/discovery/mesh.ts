@@ -1,6 +1,8 @@
 import type { EndpointConfig } from '../config.js';
-import type { NodeContext } from '../context.js';
+import type { NodeContext, TimerHandle } from '../context.js';
 import type { Discovery, Member, MemberRecord, MembershipEvent } from './discovery.js';
+import { ConnectAttemptsError } from '../errors.js';
+import { timerDelay } from '../timers.js';
 import { DiscoveryStateError } from './discovery-errors.js';
 
 /** Which members a node dials: all of them, or those serving a topic it uses. */
@@ -50,6 +52,8 @@ const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]', '']);
  */
 export class DiscoveryMesh {
   private readonly dialed = new Map<string, EndpointConfig>();
+  /** Members whose dial ran out of attempts while they stay announced: dialed again when the timer fires. */
+  private readonly redials = new Map<string, TimerHandle>();
   private unsubscribe: (() => void) | undefined;
   private started = false;
   private announcePending = false;
@@ -119,6 +123,8 @@ export class DiscoveryMesh {
     // Withdraws the announcement first: the others drop this node at once.
     await this.options.source.stop();
     this.dialed.clear();
+    for (const timer of this.redials.values()) this.ctx.clock.clearTimeout(timer);
+    this.redials.clear();
   }
 
   private onEvent(event: MembershipEvent): void {
@@ -168,12 +174,35 @@ export class DiscoveryMesh {
     this.n.connect(endpoint).catch((error: unknown) => {
       if (this.dialed.get(member.id) === endpoint) this.dialed.delete(member.id);
       const status = this.ctx.status();
-      if (status === 'stopping' || status === 'stopped') return;
+      if (status === 'stopping' || status === 'stopped' || !this.started) return;
+      const redial = error instanceof ConnectAttemptsError;
       this.ctx.logger.warn(
         { member: member.id, err: error instanceof Error ? error.message : String(error) },
-        'could not connect to a discovered member',
+        redial
+          ? 'could not connect to a discovered member; dialing it again while it stays a member'
+          : 'could not connect to a discovered member',
       );
+      // Attempts ran out (unreachable or too slow to answer for a while), but the member is still
+      // announced: membership, not the attempt count, decides when to stop dialing it. Refusals that
+      // another attempt cannot change (auth, duplicate name, self-dial) are not retried.
+      if (redial) this.scheduleRedial(member.id);
     });
+  }
+
+  /** Considers the member again after the longest backoff delay, if it is still a member then. */
+  private scheduleRedial(id: string): void {
+    if (this.redials.has(id)) return;
+    const timer = this.ctx.clock.setTimeout(
+      () => {
+        this.redials.delete(id);
+        if (!this.started) return;
+        const member = this.options.source.members().find((m) => m.id === id);
+        if (member !== undefined) this.consider(member);
+      },
+      timerDelay(this.ctx.config.connection.maxDelayMs),
+      true,
+    );
+    this.redials.set(id, timer);
   }
 
   private drop(member: Member, why: string): void {
