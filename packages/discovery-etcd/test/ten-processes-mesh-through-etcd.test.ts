@@ -179,7 +179,7 @@ async function scatterFromEach(): Promise<void> {
 
 it(`${NODES} node processes given only the etcd address form the full mesh, one connection per pair, and all answer a scatter-gather`, async () => {
   for (const name of names) spawnMeshNode(name);
-  await untilFullMesh(Date.now() + 120_000);
+  await untilFullMesh(Date.now() + 150_000);
 
   const states = await Promise.all([...children.values()].map((c) => ask<State>(c, 'state', 'state')));
   for (const state of states) expect(state.members, `${state.name}'s members`).toEqual(othersOf(state.name));
@@ -197,7 +197,7 @@ it(`${NODES} node processes given only the etcd address form the full mesh, one 
   for (const child of children.values()) expect(child.problems, `${child.name}'s dial problems`).toEqual([]);
 
   await scatterFromEach();
-}, 180_000);
+}, 240_000);
 
 it('a SIGKILLed node leaves every membership within its lease TTL, and the mesh is full again once it restarts under the same name', async () => {
   const victim = children.get('node-4') as MeshChild;
@@ -238,4 +238,4 @@ it('a SIGKILLed node leaves every membership within its lease TTL, and the mesh 
   const fromVictim = await ask<Scatter>(again, 'scatter', 'scatter');
   expect(fromVictim.outcome).toBe('complete');
   expect(fromVictim.answers).toEqual(othersOf('node-4'));
-}, 180_000);
+}, 240_000);

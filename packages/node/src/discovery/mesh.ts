@@ -1,8 +1,6 @@
 import type { EndpointConfig } from '../config.js';
-import type { NodeContext, TimerHandle } from '../context.js';
+import type { NodeContext } from '../context.js';
 import type { Discovery, Member, MemberRecord, MembershipEvent } from './discovery.js';
-import { ConnectAttemptsError } from '../errors.js';
-import { timerDelay } from '../timers.js';
 import { DiscoveryStateError } from './discovery-errors.js';
 
 /** Which members a node dials: all of them, or those serving a topic it uses. */
@@ -34,7 +32,11 @@ export const CONNECT_TO_ALL_KEY = 'systemge.connectTo';
 export interface MeshNeighbours {
   listener(): { host: string; port: number } | undefined;
   topics(): string[];
-  /** Dials with the node's attempt policy (the dialer; reconnects after a loss). */
+  /**
+   * Dials with the node's backoff but no attempt limit, and redials after a loss, until `forget`:
+   * the membership, not `connection.maxAttempts`, says when to stop (no `connect:gave-up` for a member
+   * that crashed and whose lease has not run out yet, no pair left unconnected after a long outage).
+   */
   connect(endpoint: EndpointConfig): Promise<unknown>;
   /** True when a ready peer of that name is connected (whichever side dialed). */
   isConnected(name: string): boolean;
@@ -52,8 +54,6 @@ const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]', '']);
  */
 export class DiscoveryMesh {
   private readonly dialed = new Map<string, EndpointConfig>();
-  /** Members whose dial ran out of attempts while they stay announced: dialed again when the timer fires. */
-  private readonly redials = new Map<string, TimerHandle>();
   private unsubscribe: (() => void) | undefined;
   private started = false;
   private announcePending = false;
@@ -123,8 +123,6 @@ export class DiscoveryMesh {
     // Withdraws the announcement first: the others drop this node at once.
     await this.options.source.stop();
     this.dialed.clear();
-    for (const timer of this.redials.values()) this.ctx.clock.clearTimeout(timer);
-    this.redials.clear();
   }
 
   private onEvent(event: MembershipEvent): void {
@@ -172,37 +170,17 @@ export class DiscoveryMesh {
     const endpoint: EndpointConfig = { host: member.host, port: member.port, ...(member.name === undefined ? {} : { name: member.name }) };
     this.dialed.set(member.id, endpoint);
     this.n.connect(endpoint).catch((error: unknown) => {
-      if (this.dialed.get(member.id) === endpoint) this.dialed.delete(member.id);
+      // Forgotten (the member left or changed address): nothing failed.
+      if (this.dialed.get(member.id) !== endpoint) return;
+      this.dialed.delete(member.id);
       const status = this.ctx.status();
-      if (status === 'stopping' || status === 'stopped' || !this.started) return;
-      const redial = error instanceof ConnectAttemptsError;
+      if (status === 'stopping' || status === 'stopped') return;
+      // Only refusals another attempt cannot change end a member's dial (auth, duplicate name, self-dial).
       this.ctx.logger.warn(
         { member: member.id, err: error instanceof Error ? error.message : String(error) },
-        redial
-          ? 'could not connect to a discovered member; dialing it again while it stays a member'
-          : 'could not connect to a discovered member',
+        'could not connect to a discovered member',
       );
-      // Attempts ran out (unreachable or too slow to answer for a while), but the member is still
-      // announced: membership, not the attempt count, decides when to stop dialing it. Refusals that
-      // another attempt cannot change (auth, duplicate name, self-dial) are not retried.
-      if (redial) this.scheduleRedial(member.id);
     });
-  }
-
-  /** Considers the member again after the longest backoff delay, if it is still a member then. */
-  private scheduleRedial(id: string): void {
-    if (this.redials.has(id)) return;
-    const timer = this.ctx.clock.setTimeout(
-      () => {
-        this.redials.delete(id);
-        if (!this.started) return;
-        const member = this.options.source.members().find((m) => m.id === id);
-        if (member !== undefined) this.consider(member);
-      },
-      timerDelay(this.ctx.config.connection.maxDelayMs),
-      true,
-    );
-    this.redials.set(id, timer);
   }
 
   private drop(member: Member, why: string): void {
