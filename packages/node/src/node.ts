@@ -176,7 +176,7 @@ class NodeImpl<T extends TopicMap> extends EventEmitter {
               const { asyncTopics, syncTopics } = this.handlers.topics();
               return [...new Set([...asyncTopics, ...syncTopics])];
             },
-            connect: (endpoint) => this.dialer.connect(endpoint),
+            connect: (endpoint) => this.dialer.connect(endpoint, { untilForgotten: true }),
             isConnected: (name) => this.peerTable.get(name) !== undefined,
             forget: async (endpoint, reason) => {
               const peer = this.dialer.forgetEndpoint(endpoint, reason);

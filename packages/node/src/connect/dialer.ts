@@ -45,6 +45,8 @@ export interface EndpointState extends HoldOwner {
   sleeper: Sleeper;
   peer: Peer | undefined;
   reconnecting: boolean;
+  /** Dialed and redialed without an attempt limit until forgotten (a discovered member). */
+  untilForgotten: boolean;
   /** Held messages for the lost peer (written only by `HoldQueue`). */
   hold: HoldSlot;
 }
@@ -77,7 +79,15 @@ export class Dialer {
   }
 
   private newState(endpoint: EndpointConfig): EndpointState {
-    return { endpoint, active: false, sleeper: new Sleeper(this.ctx.clock), peer: undefined, reconnecting: false, hold: emptyHoldSlot() };
+    return {
+      endpoint,
+      active: false,
+      sleeper: new Sleeper(this.ctx.clock),
+      peer: undefined,
+      reconnecting: false,
+      untilForgotten: false,
+      hold: emptyHoldSlot(),
+    };
   }
 
   /** At start: dials every configured endpoint; rejects when one gives up and `onFailure` is 'stop'. */
@@ -103,8 +113,12 @@ export class Dialer {
     }
   }
 
-  /** `node.connect()`: dials an endpoint now, with the attempt policy; the same endpoint is dialed once. */
-  async connect(endpoint: EndpointConfig): Promise<PeerInfo> {
+  /**
+   * `node.connect()`: dials an endpoint now, with the attempt policy; the same endpoint is dialed once.
+   * `untilForgotten` (discovery's members): no attempt limit, for the first dial and every redial after
+   * a loss, until `forgetEndpoint`; the membership, not `maxAttempts`, says when to stop.
+   */
+  async connect(endpoint: EndpointConfig, options: { untilForgotten?: boolean } = {}): Promise<PeerInfo> {
     const status = this.ctx.status();
     if (status !== 'started' && status !== 'starting') {
       throw new NodeStatusError(`cannot connect: node ${this.ctx.name} is ${status}`);
@@ -114,12 +128,14 @@ export class Dialer {
     if (existing?.peer !== undefined && !existing.peer.closed) return existing.peer.describe();
     const state = this.newState({ ...endpoint });
     state.active = true;
+    state.untilForgotten = options.untilForgotten === true;
     this.endpoints.set(key, state);
     try {
       const peer = await this.connectWithRetries(state);
       return peer.describe();
     } catch (error) {
-      this.endpoints.delete(key);
+      // Not a newer dial of the same endpoint (forgotten, then dialed again while this one ended).
+      if (this.endpoints.get(key) === state) this.endpoints.delete(key);
       throw error;
     }
   }
@@ -255,7 +271,8 @@ export class Dialer {
           this.ctx.emit('connect:failed', state.endpoint, attempt, err, undefined);
           throw err;
         }
-        const last = policy.maxAttempts > 0 && attempt >= policy.maxAttempts;
+        const maxAttempts = state.untilForgotten ? 0 : policy.maxAttempts;
+        const last = maxAttempts > 0 && attempt >= maxAttempts;
         const retryInMs = last ? undefined : backoffDelay(policy, attempt);
         this.connectLog.failed(where, attempt, err, retryInMs);
         this.ctx.emit('connect:failed', state.endpoint, attempt, err, retryInMs);

@@ -60,7 +60,11 @@ export const CONNECT_TO_ALL_KEY = 'systemge.connectTo';
 export interface MeshNeighbours {
   listener(): { host: string; port: number } | undefined;
   topics(): string[];
-  /** Dials with the node's attempt policy (the dialer; reconnects after a loss). */
+  /**
+   * Dials with the node's backoff but no attempt limit, and redials after a loss, until `forget`:
+   * the membership, not `connection.maxAttempts`, says when to stop (no `connect:gave-up` for a member
+   * that crashed and whose lease has not run out yet, no pair left unconnected after a long outage).
+   */
   connect(endpoint: EndpointConfig): Promise<unknown>;
   /** True when a ready peer of that name is connected (whichever side dialed). */
   isConnected(name: string): boolean;
@@ -233,9 +237,12 @@ export class DiscoveryMesh {
     const endpoint: EndpointConfig = { host: member.host, port: member.port, ...(member.name === undefined ? {} : { name: member.name }) };
     this.dialed.set(member.id, endpoint);
     this.n.connect(endpoint).catch((error: unknown) => {
-      if (this.dialed.get(member.id) === endpoint) this.dialed.delete(member.id);
+      // Forgotten (the member left or changed address): nothing failed.
+      if (this.dialed.get(member.id) !== endpoint) return;
+      this.dialed.delete(member.id);
       const status = this.ctx.status();
       if (status === 'stopping' || status === 'stopped') return;
+      // Only refusals another attempt cannot change end a member's dial (auth, duplicate name, self-dial).
       this.ctx.logger.warn(
         { member: member.id, err: error instanceof Error ? error.message : String(error) },
         'could not connect to a discovered member',
