@@ -282,11 +282,11 @@ export class FrameDecoder {
         this.reject(new FieldTooLargeError('syncToken', tokenLen, limits.maxSyncTokenBytes, { frameKind: kind }));
         return;
       }
-      if (!isUtf8(buf.subarray(tokenStart, tokenEnd))) {
+      syncToken = utf8Text(buf, tokenStart, tokenEnd);
+      if (syncToken === undefined) {
         this.reject(new InvalidUTF8Error('syncToken', { frameKind: kind }));
         return;
       }
-      syncToken = buf.toString('utf8', tokenStart, tokenEnd);
     } else if (kind !== FrameKind.AsyncMessage) {
       this.reject(new InvalidFrameError('sync frame without a sync token', false, { frameKind: kind }));
       return;
@@ -330,13 +330,12 @@ export class FrameDecoder {
       this.sink.onFrame({ kind, topic, payload: value, syncToken, payloadBytes: payloadLen });
       return;
     } else {
-      const bytes = buf.subarray(tokenEnd, end);
-      if (payloadLen > 0 && !isUtf8(bytes)) {
+      const text = utf8Text(buf, tokenEnd, end);
+      if (text === undefined) {
         this.reject(new InvalidUTF8Error('payload', { frameKind: kind, topic, syncToken }));
         return;
       }
-      // Without arguments toString() skips the encoding and range handling.
-      payload = bytes.toString();
+      payload = text;
     }
     this.sink.onFrame({ kind, topic, payload, syncToken });
   }
@@ -354,11 +353,10 @@ export class FrameDecoder {
       while (i < len && buf[start + i] === cached[i]) i++;
       if (i === len) return this.topic;
     }
-    const bytes = buf.subarray(start, end);
-    if (!isUtf8(bytes)) return undefined;
-    const topic = bytes.toString();
+    const topic = utf8Text(buf, start, end);
+    if (topic === undefined) return undefined;
     if (len <= TOPIC_CACHE_BYTES) {
-      bytes.copy(cached, 0);
+      buf.copy(cached, 0, start, end);
       this.topicLen = len;
       this.topic = topic;
     }
@@ -389,6 +387,19 @@ export class FrameDecoder {
     }
     this.sink.onFrame(result);
   }
+}
+
+/**
+ * `buf[start, end)` as a string, undefined when those bytes are not UTF-8 (the strict definition of
+ * `isUtf8`: no overlong forms, no surrogates, nothing above U+10FFFF). Decoding replaces every
+ * invalid sequence with U+FFFD, so a string without U+FFFD came from valid UTF-8 and needs no second
+ * pass or view over the bytes (a string of Latin-1 characters is answered without a scan). A string
+ * with U+FFFD may still be valid (the character itself, EF BF BD): the strict check decides.
+ */
+export function utf8Text(buf: Buffer, start: number, end: number): string | undefined {
+  const text = buf.toString('utf8', start, end);
+  if (text.indexOf('\uFFFD') === -1 || isUtf8(buf.subarray(start, end))) return text;
+  return undefined;
 }
 
 /** The same error, fatal, for a handshake that cannot be answered. */
