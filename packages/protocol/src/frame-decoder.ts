@@ -13,7 +13,7 @@ import {
 import { FRAME_PREFIX_BYTES, PayloadEncoding } from './frame-encoder.js';
 import { unpackPayload } from './payload-codec.js';
 import { validateControl } from './control-frame-body.js';
-import { type Frame, FrameKind, type MessageKind } from './frames.js';
+import { type Frame, FrameKind, type MessageFrame, type MessageKind, type Payload } from './frames.js';
 import type { ProtocolLimits } from './limits.js';
 
 /** Topics up to this many bytes are remembered by decodeTopic. */
@@ -21,10 +21,24 @@ const TOPIC_CACHE_BYTES = 128;
 
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes: false, int64AsType: 'number' });
 
+/**
+ * A valid message frame (async message, sync request, response or failure) as its fields:
+ * `payloadBytes` is the encoded size of a structured payload, undefined for text and bytes.
+ */
+export type MessageFieldsHandler = (
+  kind: MessageKind,
+  topic: string,
+  payload: Payload,
+  syncToken: string | undefined,
+  payloadBytes: number | undefined,
+) => void;
+
 /** Receives what a FrameDecoder finds. */
 export interface FrameSink {
-  /** A complete, valid frame. */
+  /** A complete, valid frame (message frames too, unless `onMessage` is there). */
   onFrame(frame: Frame): void;
+  /** When present, message frames come here as fields and no frame object is built for them. */
+  onMessage?: MessageFieldsHandler | undefined;
   /** A rejected frame (`error.fatal === false`) or a broken stream (`fatal === true`, nothing more is decoded). */
   onError(error: ProtocolError): void;
 }
@@ -40,6 +54,8 @@ export interface FrameSink {
 export class FrameDecoder {
   private readonly limits: ProtocolLimits;
   private readonly sink: FrameSink;
+  /** The sink takes message frames as fields (`onMessage`). */
+  private readonly fields: boolean;
   private readonly header = Buffer.allocUnsafe(FRAME_PREFIX_BYTES);
   private headerFilled = 0;
   /** Pieces of a frame that straddles chunks; kept by reference and joined once, when complete. */
@@ -65,6 +81,7 @@ export class FrameDecoder {
   constructor(limits: ProtocolLimits, sink: FrameSink, options?: { handshakeFirst?: boolean }) {
     this.limits = limits;
     this.sink = sink;
+    this.fields = typeof sink.onMessage === 'function';
     this.first = options?.handshakeFirst === true;
   }
 
@@ -326,8 +343,7 @@ export class FrameDecoder {
         this.reject(new InvalidFrameError(`undecodable msgpack payload: ${reason}`, false, { frameKind: kind, topic, syncToken, cause }));
         return;
       }
-      // Its own object shape, so text and byte frames stay monomorphic.
-      this.sink.onFrame({ kind, topic, payload: value, syncToken, payloadBytes: payloadLen });
+      this.emitMessage(kind, topic, value, syncToken, payloadLen);
       return;
     } else {
       const text = utf8Text(buf, tokenEnd, end);
@@ -337,7 +353,18 @@ export class FrameDecoder {
       }
       payload = text;
     }
-    this.sink.onFrame({ kind, topic, payload, syncToken });
+    this.emitMessage(kind, topic, payload, syncToken, undefined);
+  }
+
+  private emitMessage(
+    kind: MessageKind,
+    topic: string,
+    payload: Payload,
+    syncToken: string | undefined,
+    payloadBytes: number | undefined,
+  ): void {
+    if (this.fields) (this.sink.onMessage as MessageFieldsHandler)(kind, topic, payload, syncToken, payloadBytes);
+    else this.sink.onFrame(messageFrame(kind, topic, payload, syncToken, payloadBytes));
   }
 
   /**
@@ -387,6 +414,20 @@ export class FrameDecoder {
     }
     this.sink.onFrame(result);
   }
+}
+
+/**
+ * A message frame from its fields, as the decoder reports it: `payloadBytes` only for a structured
+ * payload, in its own object shape so text and byte frames stay monomorphic.
+ */
+export function messageFrame(
+  kind: MessageKind,
+  topic: string,
+  payload: Payload,
+  syncToken: string | undefined,
+  payloadBytes?: number | undefined,
+): MessageFrame {
+  return payloadBytes === undefined ? { kind, topic, payload, syncToken } : { kind, topic, payload, syncToken, payloadBytes };
 }
 
 /**
