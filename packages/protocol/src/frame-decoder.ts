@@ -15,9 +15,10 @@ import { unpackPayload } from './payload-codec.js';
 import { validateControl } from './control-frame-body.js';
 import { type Frame, FrameKind, type MessageFrame, type MessageKind, type Payload } from './frames.js';
 import type { ProtocolLimits } from './limits.js';
+import { TOPIC_CACHE_BYTES, TopicCache } from './topic-cache.js';
 
-/** Topics up to this many bytes are remembered by decodeTopic. */
-const TOPIC_CACHE_BYTES = 128;
+/** The topic strings decoders share (bounded, see TopicCache). */
+export const topicCache = new TopicCache();
 
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes: false, int64AsType: 'number' });
 
@@ -66,10 +67,8 @@ export class FrameDecoder {
   private rest: Buffer | null = null;
   private paused = false;
   private failed = false;
-  /** The last decoded topic (see decodeTopic); topicLen 0 means none, as topics are never empty. */
-  private readonly topicBytes = Buffer.allocUnsafe(TOPIC_CACHE_BYTES);
-  private topicLen = 0;
-  private topic = '';
+  /** The topic cache entry of the last topic (see decodeTopic). */
+  private topicSlot = 0;
   private ended = false;
   /** True until the first frame has been parsed, when that frame is a handshake: it is held to `maxHandshakeFrameBytes`. */
   private first: boolean;
@@ -368,24 +367,25 @@ export class FrameDecoder {
   }
 
   /**
-   * The topic as a string, undefined when it is not UTF-8. Peers send runs of messages to the
-   * same topic, so the last topic's bytes and string are kept: a repeat costs a byte comparison
-   * instead of validating and decoding again.
+   * The topic as a string, undefined when it is not UTF-8. Topics repeat, so their strings are
+   * kept in the shared topic cache: a repeat costs a byte comparison (and a hash, unless it is the
+   * same topic as this decoder's last) instead of validating, decoding and a new string.
    */
   private decodeTopic(buf: Buffer, start: number, end: number): string | undefined {
-    const len = end - start;
-    const cached = this.topicBytes;
-    if (len === this.topicLen) {
-      let i = 0;
-      while (i < len && buf[start + i] === cached[i]) i++;
-      if (i === len) return this.topic;
+    let slot = this.topicSlot;
+    if (topicCache.matches(slot, buf, start, end)) return topicCache.string(slot);
+    if (end - start <= TOPIC_CACHE_BYTES) {
+      slot = TopicCache.slot(buf, start, end);
+      if (topicCache.matches(slot, buf, start, end)) {
+        this.topicSlot = slot;
+        return topicCache.string(slot);
+      }
     }
     const topic = utf8Text(buf, start, end);
     if (topic === undefined) return undefined;
-    if (len <= TOPIC_CACHE_BYTES) {
-      buf.copy(cached, 0, start, end);
-      this.topicLen = len;
-      this.topic = topic;
+    if (end - start <= TOPIC_CACHE_BYTES) {
+      topicCache.store(slot, buf, start, end, topic);
+      this.topicSlot = slot;
     }
     return topic;
   }
