@@ -34,12 +34,24 @@ export type MessageFieldsHandler = (
   payloadBytes: number | undefined,
 ) => void;
 
+/**
+ * The string of a response's sync token whose UTF-8 bytes are exactly `buf[start, end)`, when the
+ * receiver already holds one (the token of one of its pending requests), else undefined.
+ */
+export type KnownTokenLookup = (buf: Uint8Array, start: number, end: number) => string | undefined;
+
 /** Receives what a FrameDecoder finds. */
 export interface FrameSink {
   /** A complete, valid frame (message frames too, unless `onMessage` is there). */
   onFrame(frame: Frame): void;
   /** When present, message frames come here as fields and no frame object is built for them. */
   onMessage?: MessageFieldsHandler | undefined;
+  /**
+   * When present, asked for the sync token of each response and failure before it is decoded: a
+   * string returned is used as the token (it must decode from exactly those bytes), so responses to
+   * this side's requests cost no token string.
+   */
+  knownToken?: KnownTokenLookup | undefined;
   /** A rejected frame (`error.fatal === false`) or a broken stream (`fatal === true`, nothing more is decoded). */
   onError(error: ProtocolError): void;
 }
@@ -57,6 +69,8 @@ export class FrameDecoder {
   private readonly sink: FrameSink;
   /** The sink takes message frames as fields (`onMessage`). */
   private readonly fields: boolean;
+  /** The sink recognises its own tokens (`knownToken`). */
+  private readonly knownTokens: boolean;
   private readonly header = Buffer.allocUnsafe(FRAME_PREFIX_BYTES);
   private headerFilled = 0;
   /** Pieces of a frame that straddles chunks; kept by reference and joined once, when complete. */
@@ -81,6 +95,7 @@ export class FrameDecoder {
     this.limits = limits;
     this.sink = sink;
     this.fields = typeof sink.onMessage === 'function';
+    this.knownTokens = typeof sink.knownToken === 'function';
     this.first = options?.handshakeFirst === true;
   }
 
@@ -298,7 +313,10 @@ export class FrameDecoder {
         this.reject(new FieldTooLargeError('syncToken', tokenLen, limits.maxSyncTokenBytes, { frameKind: kind }));
         return;
       }
-      syncToken = utf8Text(buf, tokenStart, tokenEnd);
+      if (this.knownTokens && kind >= FrameKind.SyncResponse) {
+        syncToken = (this.sink.knownToken as KnownTokenLookup)(buf, tokenStart, tokenEnd);
+      }
+      syncToken ??= utf8Text(buf, tokenStart, tokenEnd);
       if (syncToken === undefined) {
         this.reject(new InvalidUTF8Error('syncToken', { frameKind: kind }));
         return;

@@ -48,7 +48,7 @@ export {
   PayloadEncoding,
   payloadEncoding,
 } from './frame-encoder.js';
-export { FrameDecoder, messageFrame, type FrameSink, type MessageFieldsHandler } from './frame-decoder.js';
+export { FrameDecoder, messageFrame, type FrameSink, type KnownTokenLookup, type MessageFieldsHandler } from './frame-decoder.js';
 export { packPayload, unpackPayload } from './payload-codec.js';
 export { FrameWriter, type ByteSink, type FrameWriterOptions } from './frame-writer.js';
 export {

@@ -99,6 +99,7 @@ class StreamConnection implements Connection {
       {
         onFrame: (frame) => this.onDecodedFrame(frame),
         onMessage: (kind, topic, payload, syncToken, payloadBytes) => this.onDecodedMessage(kind, topic, payload, syncToken, payloadBytes),
+        knownToken: (buf, start, end) => this.handlers?.knownToken?.(buf, start, end),
         onError: (error) => this.onDecodeError(error),
       },
       { handshakeFirst: true },
