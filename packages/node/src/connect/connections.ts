@@ -69,6 +69,7 @@ export class Connections {
       onFrame: (frame) => this.onFrame(peer, frame, onHandshake),
       onMessage: (kind, topic, payload, syncToken, payloadBytes) =>
         this.onMessage(peer, kind, topic, payload, syncToken, payloadBytes, onHandshake),
+      knownToken: (buf, start, end) => this.n.outbound.requests.knownToken(buf, start, end),
       onError: (error) => this.onConnectionError(peer, error),
       onDrain: () => this.n.outbound.onDrain(),
       onClose: (info) => {

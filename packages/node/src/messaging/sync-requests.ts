@@ -22,6 +22,16 @@ export function newSyncToken(): string {
   return token;
 }
 
+/** Base-36 digits of a counter below 2^53. */
+const MAX_SEQ_DIGITS = 11;
+
+/** The value of a lowercase base-36 digit's character code, -1 for any other character. */
+function base36Digit(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 97 && code <= 122) return code - 87;
+  return -1;
+}
+
 type Waiter = () => void;
 
 /** The callback form of `first()`: `error` undefined and the first successful payload, or the error. */
@@ -35,6 +45,8 @@ export type FirstCallback<R extends Payload = Payload> = (error: Error | undefin
 class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring {
   readonly topic: string;
   readonly token: string;
+  /** @internal The broker's counter value in the token (its key among the pending requests); 0 for a request never sent. */
+  readonly seq: number;
   readonly targets: readonly string[];
   outcome: SyncOutcome | undefined;
   /** @internal The broker's deadline sweep bookkeeping. */
@@ -63,10 +75,19 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
   /** Responses already scanned for the first success. */
   private firstSeen = 0;
 
-  constructor(broker: SyncRequests, topic: string, token: string, targets: readonly string[], maxResponses: number, timeoutMs: number) {
+  constructor(
+    broker: SyncRequests,
+    topic: string,
+    token: string,
+    seq: number,
+    targets: readonly string[],
+    maxResponses: number,
+    timeoutMs: number,
+  ) {
     this.broker = broker;
     this.topic = topic;
     this.token = token;
+    this.seq = seq;
     this.targets = targets;
     this.maxResponses = maxResponses > 0 ? Math.min(maxResponses, targets.length) : targets.length;
     this.timeoutMs = timeoutMs;
@@ -144,7 +165,7 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
     this.outcome = outcome;
     this.error = error;
     this.broker.sweep.remove(this);
-    this.broker.forget(this.token);
+    this.broker.forget(this.seq);
     this.wake();
   }
 
@@ -285,8 +306,11 @@ export class SyncRequests {
   readonly clock: Clock;
   /** @internal Every pending request's deadline, on one timer. */
   readonly sweep: DeadlineSweep;
-  private readonly pending = new Map<string, PendingSyncRequest<Payload>>();
+  /** Pending requests by the counter value in their token. */
+  private readonly pending = new Map<number, PendingSyncRequest<Payload>>();
   private readonly prefix = newSyncToken();
+  /** The prefix's bytes (base64url, so one byte per character). */
+  private readonly prefixBytes = Buffer.from(this.prefix, 'latin1');
   private sequence = 0;
   private readonly reportError: CallbackErrorReporter;
 
@@ -304,24 +328,64 @@ export class SyncRequests {
   /** Creates a request; call `arm()` after sending it. */
   create<R extends Payload>(topic: string, targets: readonly string[], maxResponses: number, timeoutMs: number): PendingSyncRequest<R> {
     // Base 36 keeps the token short; the counter never repeats within this broker's life (2^53).
-    const token = this.prefix + (++this.sequence).toString(36);
-    const request = new PendingSyncRequest<R>(this, topic, token, targets, maxResponses, timeoutMs);
-    this.pending.set(token, request as unknown as PendingSyncRequest<Payload>);
+    const seq = ++this.sequence;
+    const token = this.prefix + seq.toString(36);
+    const request = new PendingSyncRequest<R>(this, topic, token, seq, targets, maxResponses, timeoutMs);
+    this.pending.set(seq, request as unknown as PendingSyncRequest<Payload>);
     return request;
   }
 
   /** A request that failed before it was sent. */
   failed<R extends Payload>(topic: string, error: SystemgeError): SyncRequest<R> {
-    const request = new PendingSyncRequest<R>(this, topic, '', [], 0, 0);
+    const request = new PendingSyncRequest<R>(this, topic, '', 0, [], 0, 0);
     request.settle('failed', error);
     return request;
   }
 
   /** Routes a response. Returns false when no request expects it (unknown token or origin). */
   deliver(token: string, origin: string, response: SyncResponse): boolean {
-    const request = this.pending.get(token);
+    const request = this.pendingOf(token);
     if (request === undefined) return false;
     return request.deliver(origin, response);
+  }
+
+  /** The pending request whose token is exactly `token`. */
+  private pendingOf(token: string): PendingSyncRequest<Payload> | undefined {
+    const start = this.prefix.length;
+    if (token.length <= start || token.length > start + MAX_SEQ_DIGITS || !token.startsWith(this.prefix)) return undefined;
+    let seq = 0;
+    for (let i = start; i < token.length; i++) {
+      const digit = base36Digit(token.charCodeAt(i));
+      if (digit < 0) return undefined;
+      seq = seq * 36 + digit;
+    }
+    const request = this.pending.get(seq);
+    return request !== undefined && request.token === token ? request : undefined;
+  }
+
+  /**
+   * The token string of a pending request whose token's UTF-8 bytes are exactly `buf[start, end)`,
+   * else undefined: a response's token is then matched without decoding it into a new string.
+   */
+  knownToken(buf: Uint8Array, start: number, end: number): string | undefined {
+    const prefix = this.prefixBytes;
+    const digits = start + prefix.length;
+    if (end <= digits || end - digits > MAX_SEQ_DIGITS) return undefined;
+    // Every byte is compared: how long a wrong token took says nothing about where it differs.
+    let diff = 0;
+    for (let i = 0; i < prefix.length; i++) diff |= (buf[start + i] as number) ^ (prefix[i] as number);
+    if (diff !== 0) return undefined;
+    let seq = 0;
+    for (let i = digits; i < end; i++) {
+      const digit = base36Digit(buf[i] as number);
+      if (digit < 0) return undefined;
+      seq = seq * 36 + digit;
+    }
+    const token = this.pending.get(seq)?.token;
+    if (token === undefined || token.length !== end - start) return undefined;
+    // Exact: the same digits (no leading zeros, and no rounding of an over-long number).
+    for (let i = digits; i < end; i++) if (buf[i] !== token.charCodeAt(i - start)) return undefined;
+    return token;
   }
 
   peerLost(name: string, reason: string): void {
@@ -335,8 +399,8 @@ export class SyncRequests {
   }
 
   /** @internal */
-  forget(token: string): void {
-    this.pending.delete(token);
+  forget(seq: number): void {
+    this.pending.delete(seq);
   }
 
   /** @internal Runs a caller's callback; what it throws goes to the reporter. */
