@@ -13,18 +13,45 @@ import {
 import { FRAME_PREFIX_BYTES, PayloadEncoding } from './frame-encoder.js';
 import { unpackPayload } from './payload-codec.js';
 import { validateControl } from './control-frame-body.js';
-import { type Frame, FrameKind, type MessageKind } from './frames.js';
+import { type Frame, FrameKind, type MessageFrame, type MessageKind, type Payload } from './frames.js';
 import type { ProtocolLimits } from './limits.js';
+import { TOPIC_CACHE_BYTES, TopicCache } from './topic-cache.js';
 
-/** Topics up to this many bytes are remembered by decodeTopic. */
-const TOPIC_CACHE_BYTES = 128;
+/** The topic strings decoders share (bounded, see TopicCache). */
+export const topicCache = new TopicCache();
 
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes: false, int64AsType: 'number' });
 
+/**
+ * A valid message frame (async message, sync request, response or failure) as its fields:
+ * `payloadBytes` is the encoded size of a structured payload, undefined for text and bytes.
+ */
+export type MessageFieldsHandler = (
+  kind: MessageKind,
+  topic: string,
+  payload: Payload,
+  syncToken: string | undefined,
+  payloadBytes: number | undefined,
+) => void;
+
+/**
+ * The string of a response's sync token whose UTF-8 bytes are exactly `buf[start, end)`, when the
+ * receiver already holds one (the token of one of its pending requests), else undefined.
+ */
+export type KnownTokenLookup = (buf: Uint8Array, start: number, end: number) => string | undefined;
+
 /** Receives what a FrameDecoder finds. */
 export interface FrameSink {
-  /** A complete, valid frame. */
+  /** A complete, valid frame (message frames too, unless `onMessage` is there). */
   onFrame(frame: Frame): void;
+  /** When present, message frames come here as fields and no frame object is built for them. */
+  onMessage?: MessageFieldsHandler | undefined;
+  /**
+   * When present, asked for the sync token of each response and failure before it is decoded: a
+   * string returned is used as the token (it must decode from exactly those bytes), so responses to
+   * this side's requests cost no token string.
+   */
+  knownToken?: KnownTokenLookup | undefined;
   /** A rejected frame (`error.fatal === false`) or a broken stream (`fatal === true`, nothing more is decoded). */
   onError(error: ProtocolError): void;
 }
@@ -40,6 +67,10 @@ export interface FrameSink {
 export class FrameDecoder {
   private readonly limits: ProtocolLimits;
   private readonly sink: FrameSink;
+  /** The sink takes message frames as fields (`onMessage`). */
+  private readonly fields: boolean;
+  /** The sink recognises its own tokens (`knownToken`). */
+  private readonly knownTokens: boolean;
   private readonly header = Buffer.allocUnsafe(FRAME_PREFIX_BYTES);
   private headerFilled = 0;
   /** Pieces of a frame that straddles chunks; kept by reference and joined once, when complete. */
@@ -50,10 +81,8 @@ export class FrameDecoder {
   private rest: Buffer | null = null;
   private paused = false;
   private failed = false;
-  /** The last decoded topic (see decodeTopic); topicLen 0 means none, as topics are never empty. */
-  private readonly topicBytes = Buffer.allocUnsafe(TOPIC_CACHE_BYTES);
-  private topicLen = 0;
-  private topic = '';
+  /** The topic cache entry of the last topic (see decodeTopic). */
+  private topicSlot = 0;
   private ended = false;
   /** True until the first frame has been parsed, when that frame is a handshake: it is held to `maxHandshakeFrameBytes`. */
   private first: boolean;
@@ -65,6 +94,8 @@ export class FrameDecoder {
   constructor(limits: ProtocolLimits, sink: FrameSink, options?: { handshakeFirst?: boolean }) {
     this.limits = limits;
     this.sink = sink;
+    this.fields = typeof sink.onMessage === 'function';
+    this.knownTokens = typeof sink.knownToken === 'function';
     this.first = options?.handshakeFirst === true;
   }
 
@@ -282,11 +313,14 @@ export class FrameDecoder {
         this.reject(new FieldTooLargeError('syncToken', tokenLen, limits.maxSyncTokenBytes, { frameKind: kind }));
         return;
       }
-      if (!isUtf8(buf.subarray(tokenStart, tokenEnd))) {
+      if (this.knownTokens && kind >= FrameKind.SyncResponse) {
+        syncToken = (this.sink.knownToken as KnownTokenLookup)(buf, tokenStart, tokenEnd);
+      }
+      syncToken ??= utf8Text(buf, tokenStart, tokenEnd);
+      if (syncToken === undefined) {
         this.reject(new InvalidUTF8Error('syncToken', { frameKind: kind }));
         return;
       }
-      syncToken = buf.toString('utf8', tokenStart, tokenEnd);
     } else if (kind !== FrameKind.AsyncMessage) {
       this.reject(new InvalidFrameError('sync frame without a sync token', false, { frameKind: kind }));
       return;
@@ -326,41 +360,50 @@ export class FrameDecoder {
         this.reject(new InvalidFrameError(`undecodable msgpack payload: ${reason}`, false, { frameKind: kind, topic, syncToken, cause }));
         return;
       }
-      // Its own object shape, so text and byte frames stay monomorphic.
-      this.sink.onFrame({ kind, topic, payload: value, syncToken, payloadBytes: payloadLen });
+      this.emitMessage(kind, topic, value, syncToken, payloadLen);
       return;
     } else {
-      const bytes = buf.subarray(tokenEnd, end);
-      if (payloadLen > 0 && !isUtf8(bytes)) {
+      const text = utf8Text(buf, tokenEnd, end);
+      if (text === undefined) {
         this.reject(new InvalidUTF8Error('payload', { frameKind: kind, topic, syncToken }));
         return;
       }
-      // Without arguments toString() skips the encoding and range handling.
-      payload = bytes.toString();
+      payload = text;
     }
-    this.sink.onFrame({ kind, topic, payload, syncToken });
+    this.emitMessage(kind, topic, payload, syncToken, undefined);
+  }
+
+  private emitMessage(
+    kind: MessageKind,
+    topic: string,
+    payload: Payload,
+    syncToken: string | undefined,
+    payloadBytes: number | undefined,
+  ): void {
+    if (this.fields) (this.sink.onMessage as MessageFieldsHandler)(kind, topic, payload, syncToken, payloadBytes);
+    else this.sink.onFrame(messageFrame(kind, topic, payload, syncToken, payloadBytes));
   }
 
   /**
-   * The topic as a string, undefined when it is not UTF-8. Peers send runs of messages to the
-   * same topic, so the last topic's bytes and string are kept: a repeat costs a byte comparison
-   * instead of validating and decoding again.
+   * The topic as a string, undefined when it is not UTF-8. Topics repeat, so their strings are
+   * kept in the shared topic cache: a repeat costs a byte comparison (and a hash, unless it is the
+   * same topic as this decoder's last) instead of validating, decoding and a new string.
    */
   private decodeTopic(buf: Buffer, start: number, end: number): string | undefined {
-    const len = end - start;
-    const cached = this.topicBytes;
-    if (len === this.topicLen) {
-      let i = 0;
-      while (i < len && buf[start + i] === cached[i]) i++;
-      if (i === len) return this.topic;
+    let slot = this.topicSlot;
+    if (topicCache.matches(slot, buf, start, end)) return topicCache.string(slot);
+    if (end - start <= TOPIC_CACHE_BYTES) {
+      slot = TopicCache.slot(buf, start, end);
+      if (topicCache.matches(slot, buf, start, end)) {
+        this.topicSlot = slot;
+        return topicCache.string(slot);
+      }
     }
-    const bytes = buf.subarray(start, end);
-    if (!isUtf8(bytes)) return undefined;
-    const topic = bytes.toString();
-    if (len <= TOPIC_CACHE_BYTES) {
-      bytes.copy(cached, 0);
-      this.topicLen = len;
-      this.topic = topic;
+    const topic = utf8Text(buf, start, end);
+    if (topic === undefined) return undefined;
+    if (end - start <= TOPIC_CACHE_BYTES) {
+      topicCache.store(slot, buf, start, end, topic);
+      this.topicSlot = slot;
     }
     return topic;
   }
@@ -389,6 +432,33 @@ export class FrameDecoder {
     }
     this.sink.onFrame(result);
   }
+}
+
+/**
+ * A message frame from its fields, as the decoder reports it: `payloadBytes` only for a structured
+ * payload, in its own object shape so text and byte frames stay monomorphic.
+ */
+export function messageFrame(
+  kind: MessageKind,
+  topic: string,
+  payload: Payload,
+  syncToken: string | undefined,
+  payloadBytes?: number | undefined,
+): MessageFrame {
+  return payloadBytes === undefined ? { kind, topic, payload, syncToken } : { kind, topic, payload, syncToken, payloadBytes };
+}
+
+/**
+ * `buf[start, end)` as a string, undefined when those bytes are not UTF-8 (the strict definition of
+ * `isUtf8`: no overlong forms, no surrogates, nothing above U+10FFFF). Decoding replaces every
+ * invalid sequence with U+FFFD, so a string without U+FFFD came from valid UTF-8 and needs no second
+ * pass or view over the bytes (a string of Latin-1 characters is answered without a scan). A string
+ * with U+FFFD may still be valid (the character itself, EF BF BD): the strict check decides.
+ */
+export function utf8Text(buf: Buffer, start: number, end: number): string | undefined {
+  const text = buf.toString('utf8', start, end);
+  if (text.indexOf('\uFFFD') === -1 || isUtf8(buf.subarray(start, end))) return text;
+  return undefined;
 }
 
 /** The same error, fatal, for a handshake that cannot be answered. */

@@ -50,7 +50,7 @@ export {
   PayloadEncoding,
   payloadEncoding,
 } from './frame-encoder.js';
-export { FrameDecoder, type FrameSink } from './frame-decoder.js';
+export { FrameDecoder, messageFrame, type FrameSink, type KnownTokenLookup, type MessageFieldsHandler } from './frame-decoder.js';
 export {
   packPayload,
   unpackPayload,

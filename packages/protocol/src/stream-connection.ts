@@ -1,9 +1,9 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ConnectionClosedError, ConnectionError, FieldTooLargeError, type ProtocolError, type SystemgeError } from './errors.js';
-import { FrameDecoder } from './frame-decoder.js';
+import { FrameDecoder, messageFrame } from './frame-decoder.js';
 import { FrameWriter } from './frame-writer.js';
-import { type Frame, FrameKind } from './frames.js';
+import { type Frame, FrameKind, type MessageKind, type Payload } from './frames.js';
 import { resolveLimits, type ProtocolLimits } from './limits.js';
 import type { CloseInfo, CloseOptions, Connection, ConnectionHandlers, PeerCertificateInfo } from './transport.js';
 
@@ -100,6 +100,8 @@ class StreamConnection implements Connection {
       this.limits,
       {
         onFrame: (frame) => this.onDecodedFrame(frame),
+        onMessage: (kind, topic, payload, syncToken, payloadBytes) => this.onDecodedMessage(kind, topic, payload, syncToken, payloadBytes),
+        knownToken: (buf, start, end) => this.handlers?.knownToken?.(buf, start, end),
         onError: (error) => this.onDecodeError(error),
       },
       { handshakeFirst: true },
@@ -270,6 +272,22 @@ class StreamConnection implements Connection {
     }
     if (this.localClose !== undefined && !this.deliverAfterClose) return;
     this.handlers?.onFrame(frame);
+  }
+
+  /** A message frame, passed on as fields when the handlers take them (no object per message). */
+  private onDecodedMessage(
+    kind: MessageKind,
+    topic: string,
+    payload: Payload,
+    syncToken: string | undefined,
+    payloadBytes: number | undefined,
+  ): void {
+    this.framesIn++;
+    this.firstFrameSeen = true;
+    const handlers = this.handlers;
+    if ((this.localClose !== undefined && !this.deliverAfterClose) || handlers === undefined) return;
+    if (handlers.onMessage !== undefined) handlers.onMessage(kind, topic, payload, syncToken, payloadBytes);
+    else handlers.onFrame(messageFrame(kind, topic, payload, syncToken, payloadBytes));
   }
 
   private onDecodeError(error: ProtocolError): void {

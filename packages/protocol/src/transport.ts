@@ -1,4 +1,5 @@
 import type { SystemgeError } from './errors.js';
+import type { KnownTokenLookup, MessageFieldsHandler } from './frame-decoder.js';
 import type { Frame } from './frames.js';
 import type { ProtocolLimits } from './limits.js';
 
@@ -37,6 +38,16 @@ export interface CloseOptions {
 export interface ConnectionHandlers {
   /** A decoded, valid frame (goodbye frames are consumed by the connection and show up in `onClose`). */
   onFrame(frame: Frame): void;
+  /**
+   * Optional: message frames (async messages, sync requests, responses, failures) as their fields,
+   * so no frame object is built per message. A connection that does not call it calls `onFrame`.
+   */
+  onMessage?: MessageFieldsHandler | undefined;
+  /**
+   * Optional: the string of a response's sync token from its bytes, when it is one of this side's
+   * (see `FrameSink.knownToken`); such a response costs no token string. A connection may ignore it.
+   */
+  knownToken?: KnownTokenLookup | undefined;
   /** A rejected frame (`fatal: false`), or the error that is about to close the connection. */
   onError?(error: SystemgeError): void;
   /** The outgoing buffer fell below the high-water mark after `send` returned false. */

@@ -3,7 +3,7 @@ import { encodeFrame, FrameKind, resolveLimits, type Frame } from '../src/index.
 import { collectFrames, expectProtocolError, rawMessage } from './collect-frames.js';
 
 /*
- * The decoder remembers the last topic so a run of messages to one topic skips UTF-8
+ * The decoder caches topics, so a run of messages to one topic skips UTF-8
  * validation and decoding. A topic of the same length that differs in any byte, or is
  * not UTF-8 at all, must never be mistaken for the remembered one.
  */

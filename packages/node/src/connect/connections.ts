@@ -1,4 +1,13 @@
-import { type CloseInfo, type Connection, type Frame, FrameKind, type SystemgeError } from '@systemge/protocol';
+import {
+  type CloseInfo,
+  type Connection,
+  type Frame,
+  FrameKind,
+  type MessageKind,
+  messageFrame,
+  type Payload,
+  type SystemgeError,
+} from '@systemge/protocol';
 import type { AnyTopics } from '../components.js';
 import type { NodeContext } from '../context.js';
 import { HandshakeError } from '../errors.js';
@@ -18,8 +27,8 @@ export interface ConnectionsNeighbours {
   peers: PeerTable;
   gate: InboundGate;
   handshaker: Handshaker;
-  inbound: Pick<Inbound<AnyTopics>, 'onMessage' | 'forget' | 'sendFailure'>;
-  outbound: Pick<Outbound, 'onResponse' | 'onDrain' | 'requests'>;
+  inbound: Pick<Inbound<AnyTopics>, 'onMessage' | 'onMessageFields' | 'forget' | 'sendFailure'>;
+  outbound: Pick<Outbound, 'onResponse' | 'onResponseFields' | 'onDrain' | 'requests'>;
   liveness: Pick<Liveness, 'onHeartbeat'>;
   dialer: Pick<Dialer, 'onPeerLost'>;
   duplicates: Pick<DuplicateResolution, 'deferLoss'>;
@@ -58,6 +67,9 @@ export class Connections {
     this.n.peers.add(peer);
     peer.connection.setHandlers({
       onFrame: (frame) => this.onFrame(peer, frame, onHandshake),
+      onMessage: (kind, topic, payload, syncToken, payloadBytes) =>
+        this.onMessage(peer, kind, topic, payload, syncToken, payloadBytes, onHandshake),
+      knownToken: (buf, start, end) => this.n.outbound.requests.knownToken(buf, start, end),
       onError: (error) => this.onConnectionError(peer, error),
       onDrain: () => this.n.outbound.onDrain(),
       onClose: (info) => {
@@ -88,6 +100,27 @@ export class Connections {
     }
     this.ctx.logger.warn({ peer: peer.name, code: error.code }, error.message);
     this.ctx.emit('warning', error);
+  }
+
+  /** A message frame as fields (connections that support it): a ready peer's goes on without a frame object. */
+  private onMessage(
+    peer: Peer,
+    kind: MessageKind,
+    topic: string,
+    payload: Payload,
+    syncToken: string | undefined,
+    payloadBytes: number | undefined,
+    onHandshake: HandshakeSettle | undefined,
+  ): void {
+    if (peer.state !== 'ready') {
+      this.onFrame(peer, messageFrame(kind, topic, payload, syncToken, payloadBytes), onHandshake);
+      return;
+    }
+    if (kind === FrameKind.SyncResponse || kind === FrameKind.SyncFailure) {
+      this.n.outbound.onResponseFields(peer, kind, topic, payload, syncToken);
+    } else {
+      this.n.inbound.onMessageFields(peer, kind, topic, payload, syncToken, payloadBytes);
+    }
   }
 
   private onFrame(peer: Peer, frame: Frame, onHandshake: HandshakeSettle | undefined): void {

@@ -149,9 +149,21 @@ export class Dispatcher<S extends HandlingSource> {
     }
   }
 
-  private runConcurrent(source: S, frame: MessageFrame): void {
+  /**
+   * True in `concurrent` mode, where every message runs as it arrives: a caller may then run a
+   * message itself (no job or frame object), between `starting()` and `ran()`.
+   */
+  get immediate(): boolean {
+    return this.mode === 'concurrent';
+  }
+
+  /** A message is about to run outside `dispatch` (only when `immediate`). */
+  starting(): void {
     this.started();
-    const result = this.run(source, frame);
+  }
+
+  /** The message announced by `starting()` ran and returned `result`. */
+  ran(source: S, result: void | Promise<void>): void {
     if (result === undefined) {
       this.finished();
       return;
@@ -170,6 +182,11 @@ export class Dispatcher<S extends HandlingSource> {
       }
     };
     result.then(done, done);
+  }
+
+  private runConcurrent(source: S, frame: MessageFrame): void {
+    this.started();
+    this.ran(source, this.run(source, frame));
   }
 
   private runConnection(source: S, first: MessageFrame): void {

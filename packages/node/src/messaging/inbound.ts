@@ -1,4 +1,4 @@
-import { FrameKind, type MessageFrame, payloadByteLength } from '@systemge/protocol';
+import { FrameKind, type MessageFrame, type MessageKind, messageFrame, type Payload, payloadByteLength } from '@systemge/protocol';
 import type { IncomingMessage, TopicMap } from '../components.js';
 import { errorText, type NodeContext } from '../context.js';
 import { NoHandlerError } from '../errors.js';
@@ -48,6 +48,27 @@ export class Inbound<T extends TopicMap> {
     this.dispatcher.dispatch(peer, frame);
   }
 
+  /**
+   * `onMessage` from the frame's fields. When the message can run at once (no rate limit to apply,
+   * concurrent handling) its handler runs without a frame object; otherwise the frame is built.
+   */
+  onMessageFields(
+    peer: Peer,
+    kind: MessageKind,
+    topic: string,
+    payload: Payload,
+    syncToken: string | undefined,
+    payloadBytes: number | undefined,
+  ): void {
+    const dispatcher = this.dispatcher;
+    if (peer.limiter === undefined && dispatcher.immediate) {
+      dispatcher.starting();
+      dispatcher.ran(peer, this.handleFields(peer, kind, topic, payload, syncToken));
+      return;
+    }
+    this.onMessage(peer, messageFrame(kind, topic, payload, syncToken, payloadBytes));
+  }
+
   /** A closed peer: drops what it still had queued. Returns how many. */
   forget(peer: Peer): number {
     return this.dispatcher.forget(peer);
@@ -83,63 +104,68 @@ export class Inbound<T extends TopicMap> {
 
   /** Runs the handler of one incoming message (called by the dispatcher). Never throws. */
   private handle(peer: Peer, frame: MessageFrame): void | Promise<void> {
+    return this.handleFields(peer, frame.kind, frame.topic, frame.payload, frame.syncToken);
+  }
+
+  private handleFields(
+    peer: Peer,
+    kind: MessageKind,
+    topic: string,
+    payload: Payload,
+    syncToken: string | undefined,
+  ): void | Promise<void> {
     const counters = this.ctx.counters;
-    const message: IncomingMessage = {
-      topic: frame.topic,
-      payload: frame.payload,
-      origin: peer.name,
-      syncToken: frame.syncToken,
-    };
-    counters.topic(frame.topic).received++;
-    if (frame.kind === FrameKind.AsyncMessage) {
+    const message: IncomingMessage = { topic, payload, origin: peer.name, syncToken };
+    counters.topic(topic).received++;
+    if (kind === FrameKind.AsyncMessage) {
       counters.asyncReceived++;
-      const handler = this.n.handlers.async.get(frame.topic);
+      const handler = this.n.handlers.async.get(topic);
       if (handler === undefined) {
         counters.noHandlerMessages++;
-        this.ctx.logger.warn({ peer: peer.name, topic: frame.topic }, new NoHandlerError(frame.topic).message);
+        this.ctx.logger.warn({ peer: peer.name, topic: topic }, new NoHandlerError(topic).message);
         return;
       }
       try {
         const result = handler(message, this.n.node);
         if (isThenable(result)) {
-          return Promise.resolve(result).then(undefined, (error: unknown) => this.onHandlerError(frame, error));
+          return Promise.resolve(result).then(undefined, (error: unknown) => this.onHandlerError(topic, error));
         }
       } catch (error) {
-        this.onHandlerError(frame, error);
+        this.onHandlerError(topic, error);
       }
       return;
     }
     counters.syncRequestsReceived++;
-    const token = frame.syncToken as string;
-    const handler = this.n.handlers.sync.get(frame.topic);
+    const token = syncToken as string;
+    const handler = this.n.handlers.sync.get(topic);
     if (handler === undefined) {
       counters.noHandlerMessages++;
-      this.sendFailure(peer, frame.topic, token, new NoHandlerError(frame.topic).message);
+      this.sendFailure(peer, topic, token, new NoHandlerError(topic).message);
       return;
     }
     let result: unknown;
     try {
       result = handler(message, this.n.node);
     } catch (error) {
-      this.onHandlerError(frame, error);
-      this.sendFailure(peer, frame.topic, token, errorText(error));
+      this.onHandlerError(topic, error);
+      this.sendFailure(peer, topic, token, errorText(error));
       return;
     }
     if (isThenable(result)) {
       return Promise.resolve(result).then(
-        (value) => this.sendResponse(peer, frame.topic, token, value),
+        (value) => this.sendResponse(peer, topic, token, value),
         (error: unknown) => {
-          this.onHandlerError(frame, error);
-          this.sendFailure(peer, frame.topic, token, errorText(error));
+          this.onHandlerError(topic, error);
+          this.sendFailure(peer, topic, token, errorText(error));
         },
       );
     }
-    this.sendResponse(peer, frame.topic, token, result);
+    this.sendResponse(peer, topic, token, result);
   }
 
-  private onHandlerError(frame: MessageFrame, error: unknown): void {
+  private onHandlerError(topic: string, error: unknown): void {
     this.ctx.counters.handlerErrors++;
-    this.ctx.logger.error({ topic: frame.topic, err: error }, 'handler failed');
+    this.ctx.logger.error({ topic, err: error }, 'handler failed');
   }
 
   private sendResponse(from: Peer, topic: string, token: string, payload: unknown): void {

@@ -1,4 +1,4 @@
-import { FrameKind, type MessageFrame, type Payload, type SystemgeError } from '@systemge/protocol';
+import { FrameKind, type MessageFrame, type MessageKind, type Payload, type SystemgeError } from '@systemge/protocol';
 import type { NodeContext } from '../context.js';
 import { BackpressureError, InvalidArgumentError, NodeStatusError, NoRouteError } from '../errors.js';
 import type { AsyncMessageOptions, SyncRequest, SyncRequestOptions, SyncResponse } from '../node-types.js';
@@ -183,16 +183,21 @@ export class Outbound {
 
   /** A response or failure from a ready peer, for one of this node's sync requests. */
   onResponse(peer: Peer, frame: MessageFrame): void {
+    this.onResponseFields(peer, frame.kind, frame.topic, frame.payload, frame.syncToken);
+  }
+
+  /** `onResponse` from the frame's fields (no frame object). */
+  onResponseFields(peer: Peer, kind: MessageKind, topic: string, payload: Payload, syncToken: string | undefined): void {
     const counters = this.ctx.counters;
-    const ok = frame.kind === FrameKind.SyncResponse;
+    const ok = kind === FrameKind.SyncResponse;
     if (ok) counters.syncResponsesReceived++;
     else counters.syncFailuresReceived++;
     const response: SyncResponse = ok
-      ? { origin: peer.name, ok: true, payload: frame.payload }
-      : { origin: peer.name, ok: false, error: String(frame.payload), code: 'SYSTEMGE_ERR_SYNC_FAILURE' };
-    if (!this.requests.deliver(frame.syncToken as string, peer.name, response)) {
+      ? { origin: peer.name, ok: true, payload }
+      : { origin: peer.name, ok: false, error: String(payload), code: 'SYSTEMGE_ERR_SYNC_FAILURE' };
+    if (!this.requests.deliver(syncToken as string, peer.name, response)) {
       counters.unknownTokenResponses++;
-      this.ctx.logger.debug({ peer: peer.name, topic: frame.topic }, 'response for an unknown or settled sync token ignored');
+      this.ctx.logger.debug({ peer: peer.name, topic }, 'response for an unknown or settled sync token ignored');
     }
   }
 

@@ -22,6 +22,13 @@ export function newSyncToken(): string {
   return token;
 }
 
+/** The value of a lowercase base-36 digit's character code, -1 for any other character. */
+function base36Digit(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 97 && code <= 122) return code - 87;
+  return -1;
+}
+
 type Waiter = () => void;
 
 /** The callback form of `first()`: `error` undefined and the first successful payload, or the error. */
@@ -336,6 +343,8 @@ export class SyncRequests {
    */
   private readonly open = new Map<string, number>();
   private readonly prefix = newSyncToken();
+  /** The prefix's bytes (base64url, so one byte per character). */
+  private readonly prefixBytes = Buffer.from(this.prefix, 'latin1');
   private sequence = 0;
   private readonly reportError: CallbackErrorReporter;
 
@@ -418,8 +427,7 @@ export class SyncRequests {
     if (dot <= this.prefix.length || dot === token.length - 1) return undefined;
     let slot = 0;
     for (let i = dot + 1; i < token.length; i++) {
-      const c = token.charCodeAt(i);
-      const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1;
+      const digit = base36Digit(token.charCodeAt(i));
       if (digit < 0) return undefined;
       slot = slot * 36 + digit;
       if (slot >= this.slots.length) return undefined;
@@ -427,6 +435,34 @@ export class SyncRequests {
     const request = this.slots[slot];
     // The whole token must match: the slot alone is guessable, the random prefix is not.
     return request !== undefined && request.token === token ? request : undefined;
+  }
+
+  /**
+   * The token string of a pending request whose token's UTF-8 bytes are exactly `buf[start, end)`,
+   * else undefined: a response's token is then matched without decoding it into a new string.
+   */
+  knownToken(buf: Uint8Array, start: number, end: number): string | undefined {
+    const prefix = this.prefixBytes;
+    if (end - start <= prefix.length + 2) return undefined;
+    // Every prefix byte is compared: how long a wrong token took says nothing about where it differs.
+    let diff = 0;
+    for (let i = 0; i < prefix.length; i++) diff |= (buf[start + i] as number) ^ (prefix[i] as number);
+    if (diff !== 0) return undefined;
+    let dot = end - 1;
+    while (dot > start + prefix.length && buf[dot] !== 0x2e) dot--;
+    if (dot <= start + prefix.length || dot === end - 1) return undefined;
+    let slot = 0;
+    for (let i = dot + 1; i < end; i++) {
+      const digit = base36Digit(buf[i] as number);
+      if (digit < 0) return undefined;
+      slot = slot * 36 + digit;
+      if (slot >= this.slots.length) return undefined;
+    }
+    const token = this.slots[slot]?.token;
+    if (token === undefined || token.length !== end - start) return undefined;
+    // Exact: every byte (tokens made here are ASCII, one byte per character).
+    for (let i = start + prefix.length; i < end; i++) if (buf[i] !== token.charCodeAt(i - start)) return undefined;
+    return token;
   }
 
   peerLost(name: string, reason: string): void {

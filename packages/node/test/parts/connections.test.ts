@@ -23,14 +23,25 @@ function setup() {
     onReady: () => {},
   });
   const delivered: MessageFrame[] = [];
+  const responses: MessageFrame[] = [];
   const lost: Peer[] = [];
   const requests = new SyncRequests(r.ctx.counters, r.clock);
   const connections = new Connections(r.ctx, {
     peers,
     gate,
     handshaker,
-    inbound: { onMessage: (_p, f) => void delivered.push(f), forget: () => 0, sendFailure: () => {} },
-    outbound: { onResponse: () => {}, onDrain: () => {}, requests },
+    inbound: {
+      onMessage: (_p, f) => void delivered.push(f),
+      onMessageFields: (_p, kind, topic, payload, syncToken) => void delivered.push({ kind, topic, payload, syncToken }),
+      forget: () => 0,
+      sendFailure: () => {},
+    },
+    outbound: {
+      onResponse: () => {},
+      onResponseFields: (_p, kind, topic, payload, syncToken) => void responses.push({ kind, topic, payload, syncToken }),
+      onDrain: () => {},
+      requests,
+    },
     liveness: { onHeartbeat: () => {} },
     dialer: { onPeerLost: (p) => void lost.push(p) },
     duplicates,
@@ -43,7 +54,7 @@ function setup() {
   const hello = (c: FakeConnection, name = 'remote'): void =>
     c.handlers?.onFrame?.({ kind: FrameKind.Handshake, version: PROTOCOL_VERSION, name, asyncTopics: [], syncTopics: [] });
   const message: MessageFrame = { kind: FrameKind.AsyncMessage, topic: 't', payload: 'x', syncToken: undefined };
-  return { ...r, peers, gate, connections, delivered, lost, accept, hello, message };
+  return { ...r, peers, gate, connections, delivered, responses, lost, accept, hello, message };
 }
 
 describe('Connections (frame routing by peer state)', () => {
@@ -67,6 +78,26 @@ describe('Connections (frame routing by peer state)', () => {
     c.handlers?.onFrame?.(s.message);
     expect(s.delivered).toEqual([s.message]);
     expect(s.events.map((e) => e.event)).toEqual(['peer:connected']);
+  });
+
+  it('routes message fields like frames: a violation before the handshake, then messages to inbound and responses to outbound', () => {
+    const s = setup();
+    const early = s.accept();
+    early.handlers?.onMessage?.(FrameKind.SyncRequest, 'ping', 'x', 'tok', undefined);
+    expect(early.closedWith).toEqual({ reason: 'expected a handshake, got frame kind 2', code: 'SYSTEMGE_ERR_HANDSHAKE' });
+
+    const c = s.accept();
+    s.hello(c);
+    c.handlers?.onMessage?.(FrameKind.AsyncMessage, 't', 'x', undefined, undefined);
+    c.handlers?.onMessage?.(FrameKind.SyncRequest, 'ping', { n: 1 }, 'tok', 6);
+    c.handlers?.onMessage?.(FrameKind.SyncResponse, 'ping', 'pong', 'mine', undefined);
+    c.handlers?.onMessage?.(FrameKind.SyncFailure, 'ping', 'no', 'mine2', undefined);
+    expect(s.delivered).toEqual([s.message, { kind: FrameKind.SyncRequest, topic: 'ping', payload: { n: 1 }, syncToken: 'tok' }]);
+    expect(s.responses).toEqual([
+      { kind: FrameKind.SyncResponse, topic: 'ping', payload: 'pong', syncToken: 'mine' },
+      { kind: FrameKind.SyncFailure, topic: 'ping', payload: 'no', syncToken: 'mine2' },
+    ]);
+    expect(s.events.filter((e) => e.event === 'peer:connected')).toHaveLength(1);
   });
 
   it('treats a second handshake after the first as a protocol violation', () => {

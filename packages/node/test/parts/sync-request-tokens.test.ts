@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { SyncRequests } from '../../src/messaging/sync-requests.js';
+import { testContext } from './fakes.js';
+
+/*
+ * Pending requests are found by the slot named at the end of their token, then matched on the whole token. A response's token is matched either
+ * as a string (deliver) or from its bytes (knownToken, so no string is decoded for it): both must
+ * accept exactly the token of a pending request and nothing else, whatever the counter's digits.
+ */
+
+function setup() {
+  const r = testContext();
+  const requests = new SyncRequests(r.ctx.counters, r.clock);
+  return { ...r, requests };
+}
+
+/** `token`'s bytes inside a larger buffer, as a frame holds them: [start, end). */
+function framed(token: string): [Buffer, number, number] {
+  const bytes = Buffer.from(token, 'utf8');
+  return [Buffer.concat([Buffer.from([0xff, 0x00, 0x41]), bytes, Buffer.from([0x7a])]), 3, 3 + bytes.length];
+}
+
+const ok = (origin: string) => ({ origin, ok: true as const, payload: 'pong' });
+
+describe('sync request tokens', () => {
+  it('knownToken returns the pending request token itself for exactly its bytes, and nothing once it settled', () => {
+    const s = setup();
+    const requests = Array.from({ length: 40 }, () => s.requests.create('ping', ['a'], 0, 1000));
+    for (const request of requests) {
+      const found = s.requests.knownToken(...framed(request.token));
+      expect(found).toBe(request.token);
+    }
+    const [first] = requests;
+    first?.cancel();
+    expect(s.requests.knownToken(...framed(first?.token as string))).toBeUndefined();
+  });
+
+  it('knownToken and deliver refuse near misses: another prefix or counter, a leading zero, upper case, an extra digit, another slot, a bare prefix', () => {
+    const s = setup();
+    // 40 pending requests: slots 0–39, so the last one's slot has two digits.
+    const all = Array.from({ length: 40 }, () => s.requests.create('ping', ['a'], 0, 1000));
+    const request = all.at(-1) as (typeof all)[number];
+    const token = request.token;
+    const dot = token.lastIndexOf('.');
+    const prefix = token.slice(0, 22);
+    const counter = token.slice(22, dot);
+    const slot = token.slice(dot + 1);
+    expect(slot.length).toBe(2);
+    const otherPrefix = `${prefix[0] === 'A' ? 'B' : 'A'}${prefix.slice(1)}`;
+    const misses = [
+      otherPrefix + token.slice(22),
+      `${prefix}0${counter}.${slot}`,
+      `${prefix}${counter}.0${slot}`,
+      `${prefix}${counter.toUpperCase()}.${slot.toUpperCase()}`,
+      `${prefix}${counter}.${slot}0`,
+      `${prefix}${counter}.${slot.slice(0, -1)}`, // another pending request's slot, with this counter
+      `${prefix}${counter}1.${slot}`,
+      `${prefix}${counter}.`,
+      `${prefix}.${slot}`,
+      prefix,
+      `${token}${'1'.repeat(12)}`,
+      '',
+    ].filter((t) => t !== token);
+    expect(misses.length).toBeGreaterThanOrEqual(10);
+    for (const miss of misses) {
+      if (miss.length > 0) expect(s.requests.knownToken(...framed(miss)), miss).toBeUndefined();
+      expect(s.requests.deliver(miss, 'a', ok('a')), miss).toBe(false);
+    }
+    for (const r of all) expect(r.responses).toEqual([]);
+    expect(s.requests.deliver(token, 'a', ok('a'))).toBe(true);
+    expect(request.outcome).toBe('complete');
+  });
+
+  it('a token of another broker (another node) is never known here', () => {
+    const s = setup();
+    const here = s.requests.create('ping', ['a'], 0, 1000);
+    const elsewhere = new SyncRequests(s.ctx.counters, s.clock).create('ping', ['a'], 0, 1000);
+    // Same counter and slot, different secret prefix.
+    expect(elsewhere.token.slice(22)).toBe(here.token.slice(22));
+    expect(s.requests.knownToken(...framed(elsewhere.token))).toBeUndefined();
+    expect(s.requests.deliver(elsewhere.token, 'a', ok('a'))).toBe(false);
+    expect(s.requests.knownToken(...framed(here.token))).toBe(here.token);
+  });
+});
