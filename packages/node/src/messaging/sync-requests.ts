@@ -74,6 +74,9 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
   /** Callers of `first()` (or `onFirst`): one without an array, more in `firstMore`. */
   private firstCb: FirstCallback<R> | undefined;
   private firstMore: FirstCallback<R>[] | undefined;
+  /** The first `first()` promise's own resolve/reject: no callback closure for the common caller. */
+  private firstResolve: ((payload: R) => void) | undefined;
+  private firstReject: ((error: Error) => void) | undefined;
   /** Responses already scanned for the first success. */
   private firstSeen = 0;
 
@@ -104,7 +107,11 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
       }
     }
     // Open to every target it was sent to until that one answers or the request settles (least-pending).
-    for (const name of targets) if (this.skipped === undefined || !this.skipped.has(name)) broker.openTo(name);
+    // (Indexed: a for-of here allocated an iterator result per target in optimized code.)
+    for (let i = 0; i < targets.length; i++) {
+      const name = targets[i] as string;
+      if (this.skipped === undefined || !this.skipped.has(name)) broker.openTo(name);
+    }
   }
 
   get responses(): readonly SyncResponse<R>[] {
@@ -180,7 +187,11 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
     this.outcome = outcome;
     this.error = error;
     if (this.answeredCount < this.targets.length) {
-      for (const name of this.targets) if (!this.hasAnswered(name)) this.broker.closedTo(name);
+      const targets = this.targets;
+      for (let i = 0; i < targets.length; i++) {
+        const name = targets[i] as string;
+        if (!this.hasAnswered(name)) this.broker.closedTo(name);
+      }
     }
     this.broker.sweep.remove(this);
     this.broker.forget(this as unknown as PendingSyncRequest<Payload>);
@@ -195,7 +206,7 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
   }
 
   private wake(): void {
-    if (this.firstCb !== undefined) this.checkFirst();
+    if (this.firstCb !== undefined || this.firstResolve !== undefined) this.checkFirst();
     const waiters = this.waiters;
     if (waiters === undefined || waiters.length === 0) return;
     this.waiters = undefined;
@@ -231,15 +242,27 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
   onFirst(callback: FirstCallback<R>): void {
     if (this.firstCb === undefined) this.firstCb = callback;
     else (this.firstMore ??= []).push(callback);
+    this.firstAdded();
+  }
+
+  /** A first-waiter was added: one that comes after the answer or the end is told on the next tick. */
+  private firstAdded(): void {
     if (this.count > 0 || this.outcome !== undefined) {
       // Already answered or settled: report on the next tick, as a promise would.
       process.nextTick(checkFirstLater, this);
     }
   }
 
+  /** @internal `first()`'s executor, through `captureFirst`. */
+  waitFirst(resolve: (payload: R) => void, reject: (error: Error) => void): void {
+    this.firstResolve = resolve;
+    this.firstReject = reject;
+    this.firstAdded();
+  }
+
   /** @internal Someone waits for `first()`. */
   get firstPending(): boolean {
-    return this.firstCb !== undefined;
+    return this.firstCb !== undefined || this.firstResolve !== undefined;
   }
 
   /** @internal */
@@ -267,6 +290,14 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
   }
 
   private callFirst(error: Error | undefined, payload: R | undefined): void {
+    const resolve = this.firstResolve;
+    if (resolve !== undefined) {
+      const reject = this.firstReject as (error: Error) => void;
+      this.firstResolve = undefined;
+      this.firstReject = undefined;
+      if (error === undefined) resolve(payload as R);
+      else reject(error);
+    }
     const cb = this.firstCb;
     const more = this.firstMore;
     this.firstCb = undefined;
@@ -276,6 +307,11 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
   }
 
   first(): Promise<R> {
+    if (this.firstResolve === undefined) {
+      // The common case, one `first()`: the promise's own functions are kept, no closures made here.
+      firstOf = this as unknown as PendingSyncRequest<Payload>;
+      return new Promise<R>(captureFirst as (resolve: (payload: R) => void, reject: (error: Error) => void) => void);
+    }
     return new Promise<R>((resolve, reject) => {
       this.onFirst((error, payload) => (error === undefined ? resolve(payload as R) : reject(error)));
     });
@@ -308,6 +344,15 @@ class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring 
   }
 }
 
+/** The request whose `first()` is constructing its promise (set just before, read once). */
+let firstOf: PendingSyncRequest<Payload> | undefined;
+
+function captureFirst(resolve: (payload: Payload) => void, reject: (error: Error) => void): void {
+  const request = firstOf as PendingSyncRequest<Payload>;
+  firstOf = undefined;
+  request.waitFirst(resolve, reject);
+}
+
 function checkFirstLater(request: PendingSyncRequest<Payload>): void {
   if (request.firstPending) request.checkFirst();
 }
@@ -335,6 +380,7 @@ export class SyncRequests {
    */
   private readonly slots: (PendingSyncRequest<Payload> | undefined)[] = [];
   private readonly free: number[] = [];
+  private readonly suffixes: string[] = [];
   private pendingCount = 0;
   /**
    * Requests open to each peer name: sent to it, not answered by it (or lost), not settled. An entry
@@ -398,7 +444,7 @@ export class SyncRequests {
   ): PendingSyncRequest<R> {
     // Base 36 keeps the token short; the counter never repeats within this broker's life (2^53).
     const slot = this.free.length > 0 ? (this.free.pop() as number) : this.slots.length;
-    const token = `${this.prefix}${(++this.sequence).toString(36)}.${slot.toString(36)}`;
+    const token = this.prefix + (++this.sequence).toString(36) + this.slotSuffix(slot);
     const request = new PendingSyncRequest<R>(this, topic, token, targets, maxResponses, timeoutMs, skipped);
     request.slot = slot;
     if (slot === this.slots.length) this.slots.push(request as unknown as PendingSyncRequest<Payload>);
@@ -419,6 +465,16 @@ export class SyncRequests {
     const request = this.lookup(token);
     if (request === undefined) return false;
     return request.deliver(origin, response);
+  }
+
+  /** `.` and the slot in base 36, made once per slot (slots are reused, so there are few). */
+  private slotSuffix(slot: number): string {
+    let suffix = this.suffixes[slot];
+    if (suffix === undefined) {
+      suffix = `.${slot.toString(36)}`;
+      this.suffixes[slot] = suffix;
+    }
+    return suffix;
   }
 
   /** The pending request a token names, or undefined (foreign, malformed, settled or reused slot). */

@@ -93,4 +93,29 @@ describe('SyncRequests: pending requests in reused slots, matched on the whole t
     expect(requests.capacity).toBe(1);
     expect(next.token).not.toBe(r.token);
   });
+
+  it('first() keeps its promise functions without closures, and every waiter still hears once', async () => {
+    const { clock, requests } = broker();
+    const r = requests.create('t', ['p'], 1, 1000);
+    r.arm();
+    const a = r.first();
+    const b = r.first();
+    const heard: string[] = [];
+    r.onFirst((error, payload) => heard.push(error === undefined ? String(payload) : error.message));
+    expect(requests.deliver(r.token, 'p', ok('p', 'answer'))).toBe(true);
+    await expect(a).resolves.toBe('answer');
+    await expect(b).resolves.toBe('answer');
+    expect(heard).toEqual(['answer']);
+    // Asked after the answer: resolved on a later tick, with the same payload.
+    await expect(r.first()).resolves.toBe('answer');
+    const late = requests.create('t', ['p'], 1, 100);
+    late.arm();
+    const rejected = late.first().then(
+      () => 'resolved',
+      (error: { code?: string }) => error.code,
+    );
+    await clock.advance(200);
+    expect(await rejected).toBe('SYSTEMGE_ERR_SYNC_TIMEOUT');
+    await expect(late.first()).rejects.toMatchObject({ code: 'SYSTEMGE_ERR_SYNC_TIMEOUT' });
+  });
 });
