@@ -315,7 +315,10 @@ export function meshFormationMarkdown(results) {
     { key: 'split', title: 'split pairs', align: 'right' },
   ];
   const rows = results.measurements.map((m) => ({
-    variant: m.connect === 'all' ? "`connectTo: 'all'`" : `\`uses\` (${m.services} services, each uses the next)`,
+    variant:
+      m.connect === 'all'
+        ? "`connectTo: 'all'`"
+        : `\`uses\` (${m.services} services, ${m.services === 2 ? 'each uses the other' : 'each uses the next'})`,
     layout: `${m.nodes} in ${m.processes}`,
     first: seconds(m.firstSpawnToFullMs),
     last: seconds(m.lastSpawnToFullMs),

@@ -185,6 +185,7 @@ describe('the topology follows peers and membership as they change, not at the n
       remotePort: 1,
       asyncTopics: [],
       syncTopics: [],
+      encodings: ['text', 'bytes', 'msgpack'],
       connectedAt: 0,
       bytesIn: 0,
       bytesOut: 0,

@@ -1,4 +1,4 @@
-import type { Payload, SystemgeError } from '@systemge/protocol';
+import type { Payload, PayloadEncodingName, SystemgeError } from '@systemge/protocol';
 import type {
   AnyTopics,
   CommandResult,
@@ -131,6 +131,11 @@ export interface PeerInfo {
   endpoint?: EndpointConfig | undefined;
   asyncTopics: string[];
   syncTopics: string[];
+  /**
+   * Payload encodings the peer accepts (its handshake's `encodings`): `['text', 'bytes', 'msgpack']`
+   * for a peer that takes structured payloads, `['text', 'bytes']` for an older one.
+   */
+  encodings: PayloadEncodingName[];
   connectedAt: number;
   bytesIn: number;
   bytesOut: number;

@@ -58,6 +58,65 @@ describe('a node with a discovery', () => {
     expect(orders.stats.connectionAttempts + stock.stats.connectionAttempts).toBe(0);
   });
 
+  it('{ uses } both ways: each pair is dialed once, by the name sorting first, and the mesh is full', async () => {
+    const registry = new MemoryRegistry();
+    const app = (topic: string) => ({ getSyncMessageHandlers: () => ({ [topic]: () => topic }) });
+    const nodes: SystemgeNode[] = [];
+    for (const [name, serves, uses] of [
+      ['o1', 'order', 'stock'],
+      ['s1', 'stock', 'order'],
+      ['o2', 'order', 'stock'],
+      ['s2', 'stock', 'order'],
+    ] as const) {
+      nodes.push(
+        await startNode({ name, listen: { host: '127.0.0.1', port: 0 } }, app(serves), {
+          discovery: { source: registry.discovery(), connectTo: { uses: [uses] } },
+        }),
+      );
+    }
+    const [o1, s1, o2, s2] = nodes as [SystemgeNode, SystemgeNode, SystemgeNode, SystemgeNode];
+    await until(() => nodes.every((n) => n.peers().length === 2), 10_000, 'every order node meets every stock node');
+    expect(names(o1)).toEqual(['s1', 's2']);
+    expect(names(s2)).toEqual(['o1', 'o2']);
+    // Four pairs, four dials: o1 dials s1 and s2, o2 dials s1 and s2 (their names sort first).
+    expect(nodes.map((n) => n.stats.connectionAttempts)).toEqual([2, 0, 2, 0]);
+    expect(s1.stats.connectionsIn + s2.stats.connectionsIn).toBe(4);
+    expect(await s1.syncRequest('order', '').first()).toBe('order');
+    expect(await o2.syncRequest('stock', '').first()).toBe('stock');
+  });
+
+  it('{ uses }: a member that stops serving what the dialer uses keeps the connection when it still uses the dialer', async () => {
+    const registry = new MemoryRegistry();
+    const aSource = registry.discovery();
+    const a = await startNode(
+      { name: 'a-orders', listen: { host: '127.0.0.1', port: 0 }, discovery: { connectTo: { uses: ['stock'] } } },
+      { getSyncMessageHandlers: () => ({ order: () => 'order' }) },
+      { discovery: { source: aSource } },
+    );
+    const b = await startNode(
+      { name: 'b-stock', listen: { host: '127.0.0.1', port: 0 }, discovery: { connectTo: { uses: ['order'] } } },
+      { getSyncMessageHandlers: () => ({ stock: () => 'stock' }) },
+      { discovery: { source: registry.discovery() } },
+    );
+    await until(() => names(a).join() === 'b-stock' && names(b).join() === 'a-orders', 10_000, 'a-b');
+    expect([a.stats.connectionAttempts, b.stats.connectionAttempts]).toEqual([1, 0]);
+    const losses: string[] = [];
+    a.on('peer:disconnected', (peer) => losses.push(`a lost ${peer.name}`));
+    b.on('peer:disconnected', (peer) => losses.push(`b lost ${peer.name}`));
+    // b no longer serves stock: a no longer uses b, but b still uses a, so the pair must stay connected.
+    const seen = new Promise<void>((resolve) => {
+      a.on('discovery:changed', () => {
+        if (aSource.members().find((m) => m.name === 'b-stock')?.topics.length === 0) resolve();
+      });
+    });
+    b.removeSyncTopic('stock');
+    await seen;
+    expect(await b.syncRequest('order', '').first()).toBe('order');
+    expect(await b.syncRequest('order', '').first()).toBe('order');
+    expect(losses).toEqual([]);
+    expect(names(b)).toEqual(['a-orders']);
+  });
+
   it('never dials itself, even when the discovery lists its own address under another id', async () => {
     const first = await startNode({ name: 'solo', listen: { host: '127.0.0.1', port: 0 } });
     const port = first.address?.port as number;

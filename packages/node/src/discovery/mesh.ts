@@ -1,7 +1,10 @@
 import type { EndpointConfig } from '../config.js';
 import type { NodeContext } from '../context.js';
 import type { Discovery, Member, MemberRecord, MembershipEvent } from './discovery.js';
+import { CONNECT_TO_ALL_KEY, type DialPolicy, type DialSelf, dialDecision, policyMetadata, RESERVED_METADATA_KEYS } from './dial-policy.js';
 import { DiscoveryStateError } from './discovery-errors.js';
+
+export { CONNECT_TO_ALL_KEY };
 
 /** Which members a node dials: all of them, or those serving a topic it uses. */
 export type ConnectTo = 'all' | { uses: readonly string[] };
@@ -21,7 +24,7 @@ export interface NodeDiscoveryOptions {
   advertiseHost?: string;
   /** Port other nodes dial. Default: the config's `discovery.advertisePort`, else the listen port. */
   advertisePort?: number;
-  /** Metadata announced with this node (zone, version…). */
+  /** Metadata announced with this node (zone, version…). The keys `systemge.connectTo` and `systemge.uses` are the node's own (its dial policy). */
   metadata?: Readonly<Record<string, string>>;
 }
 
@@ -53,9 +56,6 @@ export interface DiscoveryState {
   changedAt: number | null;
 }
 
-/** Metadata key telling others this member dials every member (so the pair is dialed from one side only). */
-export const CONNECT_TO_ALL_KEY = 'systemge.connectTo';
-
 /** What the mesh part needs from its neighbours. */
 export interface MeshNeighbours {
   listener(): { host: string; port: number } | undefined;
@@ -75,17 +75,18 @@ export interface MeshNeighbours {
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]', '']);
 
 /**
- * Acts on membership: announces this node through the discovery, dials the members the
- * `connectTo` policy selects (each pair from one side when both dial everything: the member whose
- * name sorts first), stops dialing members that left and closes what it dialed to them. Never
- * dials this node itself (by name or instance id).
+ * Acts on membership: announces this node and its dial policy through the discovery, dials the
+ * members the `connectTo` policy selects (each pair from one side only when the member announces
+ * its policy too: see `dialDecision`), stops dialing members that left and closes what it dialed to
+ * them. Never dials this node itself (by name or instance id).
  */
 export class DiscoveryMesh {
   private readonly dialed = new Map<string, EndpointConfig>();
   private unsubscribe: (() => void) | undefined;
   private started = false;
   private announcePending = false;
-  private readonly uses: ReadonlySet<string> | undefined;
+  private readonly policy: DialPolicy;
+  private announced = false;
   private degradedReason: string | undefined;
   private changedAt: number | undefined;
 
@@ -98,7 +99,7 @@ export class DiscoveryMesh {
     if (connectTo !== 'all' && (typeof connectTo !== 'object' || connectTo === null || !Array.isArray(connectTo.uses))) {
       throw new DiscoveryStateError(`discovery.connectTo must be 'all' or { uses: [...] }, not ${JSON.stringify(connectTo)}`);
     }
-    this.uses = connectTo === 'all' ? undefined : new Set(connectTo.uses);
+    this.policy = connectTo === 'all' ? { kind: 'all' } : { kind: 'uses', uses: new Set(connectTo.uses) };
   }
 
   /** The announcement: undefined when the node does not listen (it then only watches). */
@@ -112,7 +113,9 @@ export class DiscoveryMesh {
       );
     }
     const metadata: Record<string, string> = { ...(this.options.metadata ?? {}) };
-    if (this.uses === undefined) metadata[CONNECT_TO_ALL_KEY] = 'all';
+    for (const key of RESERVED_METADATA_KEYS) delete metadata[key];
+    // The dial policy: members that know it leave the pair to one side (see dialDecision).
+    Object.assign(metadata, policyMetadata(this.policy));
     return {
       name: this.ctx.name,
       instance: this.ctx.instance,
@@ -126,13 +129,18 @@ export class DiscoveryMesh {
   async start(): Promise<void> {
     const record = this.record();
     this.unsubscribe = this.options.source.subscribe((event) => this.onEvent(event));
+    // Members seen while the announcement goes out already count on it (they may dial this node).
+    this.announced = record !== undefined;
     await this.options.source.start(record);
     this.started = true;
     this.changed();
     for (const member of this.options.source.members()) this.consider(member);
   }
 
-  /** The node's topics changed: announces them again (changes within one turn of the event loop go out once). */
+  /**
+   * The node's topics changed: announces them again (changes within one turn of the event loop go
+   * out once) and reconsiders every member (which members dial this node depends on its topics).
+   */
   topicsChanged(): void {
     if (!this.started || this.announcePending) return;
     this.announcePending = true;
@@ -144,11 +152,13 @@ export class DiscoveryMesh {
       this.options.source.update(record).catch((error: unknown) => {
         this.ctx.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not announce the changed topics');
       });
+      for (const member of this.options.source.members()) this.consider(member);
     });
   }
 
   async stop(): Promise<void> {
     this.started = false;
+    this.announced = false;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     // Withdraws the announcement first: the others drop this node at once.
@@ -198,8 +208,12 @@ export class DiscoveryMesh {
         this.consider(event.member);
         break;
       case 'changed':
-        if (event.previous.host !== event.member.host || event.previous.port !== event.member.port || !this.wants(event.member)) {
+        if (event.previous.host !== event.member.host || event.previous.port !== event.member.port) {
           this.drop(event.previous, 'its address changed');
+        } else if (this.decide(event.member) === 'none') {
+          // Neither side wants the pair any more. When only the side changed that should dial it,
+          // the connection this node made stays (closing it could leave the pair unconnected).
+          this.drop(event.previous, 'neither side uses the other');
         }
         this.consider(event.member);
         break;
@@ -215,20 +229,21 @@ export class DiscoveryMesh {
     }
   }
 
+  /** Who dials the pair of this node and `member` (see `dialDecision`). */
+  private decide(member: Member): ReturnType<typeof dialDecision> {
+    const self: DialSelf = {
+      name: this.ctx.name,
+      instance: this.ctx.instance,
+      policy: this.policy,
+      topics: this.n.topics(),
+      announced: this.announced,
+    };
+    return dialDecision(self, member);
+  }
+
   /** True when the policy selects the member and this side is the one to dial it. */
   wants(member: Member): boolean {
-    if (member.name === this.ctx.name || (member.instance !== undefined && member.instance === this.ctx.instance)) return false;
-    if (this.uses !== undefined && member.name !== undefined && !member.topics.some((t) => this.uses?.has(t))) return false;
-    // Both sides dial everything: only the one whose name sorts first dials, so no duplicate dial is made.
-    if (
-      this.uses === undefined &&
-      member.name !== undefined &&
-      member.metadata[CONNECT_TO_ALL_KEY] === 'all' &&
-      member.name < this.ctx.name
-    ) {
-      return false;
-    }
-    return true;
+    return this.decide(member) === 'dial';
   }
 
   private consider(member: Member): void {

@@ -1,4 +1,4 @@
-import { BASE_ENCODINGS, type CloseOptions, type Connection, type MessageFrame, type TopicSet } from '@systemge/protocol';
+import { BASE_ENCODINGS, type CloseOptions, encodingNames, type Connection, type MessageFrame, type TopicSet } from '@systemge/protocol';
 import type { EndpointConfig } from '../config.js';
 import { Fifo, type HandlingSource } from '../messaging/dispatcher.js';
 import type { ConnectionRateLimiter } from '../messaging/rate-limits.js';
@@ -162,6 +162,7 @@ export class Peer implements HandlingSource {
       endpoint: this.endpoint,
       asyncTopics: [...this.asyncTopics].sort(),
       syncTopics: [...this.syncTopics].sort(),
+      encodings: encodingNames(this.encodings),
       connectedAt: this.connectedAt,
       bytesIn: c.bytesIn,
       bytesOut: c.bytesOut,
