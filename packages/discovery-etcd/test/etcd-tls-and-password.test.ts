@@ -2,12 +2,12 @@ import { request } from 'node:https';
 import { generateTestPKI, type TestPKI } from '@systemge/transport-compliance/pki';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { etcdDiscovery } from '../src/index.js';
-import { type EtcdCluster, startEtcdCluster } from './etcd-server.js';
+import { startEtcd, type TestEtcd } from '../src/testing.js';
 import { ids, nextEvent, until } from './events.js';
 
 let pki: TestPKI;
 let ca: string;
-let etcd: EtcdCluster;
+let etcd: TestEtcd;
 
 /** One gateway call with the test CA, as an administrator would make it. */
 function admin(path: string, body: unknown, token?: string): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -39,7 +39,7 @@ function admin(path: string, body: unknown, token?: string): Promise<{ status: n
 beforeAll(async () => {
   pki = await generateTestPKI();
   ca = pki.ca.cert;
-  etcd = await startEtcdCluster(1, { tls: { certFile: pki.node.certFile, keyFile: pki.node.keyFile }, healthCA: ca });
+  etcd = await startEtcd({ tls: { certFile: pki.node.certFile, keyFile: pki.node.keyFile } });
   // Auth on: a root user (etcd requires one) and a user that may only touch /systemge/secure/.
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   const steps: [string, unknown][] = [
