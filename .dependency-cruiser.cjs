@@ -88,6 +88,22 @@ module.exports = {
       },
     },
     {
+      name: 'test-kits-stay-out-of-package-sources',
+      comment:
+        "A package's test kit (`@systemge/discovery-etcd/testing`, `@systemge/transport-compliance/pki`…: src/testing.ts, src/pki.ts) " +
+        'is a subpath of its own that tests import: no other package source imports it, so no main entry loads it.',
+      severity: 'error',
+      from: { path: '^packages/[^/]+/src/', pathNot: '^packages/[^/]+/src/(testing|pki)\\.ts$' },
+      to: {
+        path: [
+          '(^|/)packages/[^/]+/src/testing\\.ts$',
+          '(^|/)packages/transport-compliance/src/pki\\.ts$',
+          '(^|/)(packages|node_modules/@systemge)/[^/]+/dist/testing\\.(d\\.ts|js)$',
+          '(^|/)(packages|node_modules/@systemge)/transport-compliance/dist/pki\\.(d\\.ts|js)$',
+        ],
+      },
+    },
+    {
       name: 'no-unresolvable-systemge-import',
       comment:
         'An `@systemge/...` import that does not resolve names a path the exports map does not offer ' +

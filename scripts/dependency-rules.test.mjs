@@ -23,6 +23,9 @@ const files = {
   'packages/node/src/link.ts': "import { l } from '../../dashboard-link/src/index.js';\nexport const n = l;\n",
   'packages/http/src/clean.ts': "import { h } from './index.js';\nexport const clean = h;\n",
   'packages/discovery-x/src/index.ts': "import { h } from '@systemge/http';\nexport const x = h;\n",
+  'packages/discovery-x/src/testing.ts': 'export const startServer = (): number => 0;\n',
+  'packages/discovery-x/src/entry.ts': "import { startServer } from './testing.js';\nexport const e = startServer;\n",
+  'packages/discovery-x/test/kit.test.ts': "import { startServer } from '../src/testing.js';\nexport const t = startServer;\n",
   'examples/demo/test/demo.test.ts': "import { node } from '../../../packages/node/src/node.js';\nexport const d = node;\n",
 };
 
@@ -46,6 +49,7 @@ const expected = [
   ['no-package-internals', 'packages/node/src/link.ts', 'packages/dashboard-link/src/index.ts'],
   ['discovery-imports-node-and-protocol-only', 'packages/discovery-x/src/index.ts', '@systemge/http'],
   ['no-unresolvable-systemge-import', 'packages/discovery-x/src/index.ts', '@systemge/http'],
+  ['test-kits-stay-out-of-package-sources', 'packages/discovery-x/src/entry.ts', 'packages/discovery-x/src/testing.ts'],
   ['examples-and-bench-import-packages-by-name', 'examples/demo/test/demo.test.ts', 'packages/node/src/node.ts'],
   ['no-package-internals', 'examples/demo/test/demo.test.ts', 'packages/node/src/node.ts'],
 ];

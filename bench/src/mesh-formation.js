@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expectMessage, spawnChild, stopAll } from './children.js';
 import { BENCH_DIR, machineInfo, markdownTable, summarize, writeResults } from './harness.js';
-import { etcdAvailable, startEtcd } from './mesh/etcd.js';
+import { etcdBinary, startEtcd } from '@systemge/discovery-etcd/testing';
 
 const MEMBER = fileURLToPath(new URL('./mesh/member.js', import.meta.url));
 
@@ -361,7 +361,7 @@ async function main() {
     );
     return;
   }
-  if (!etcdAvailable()) throw new Error('etcd not found: apt-get install -y etcd-server, or set SYSTEMGE_ETCD');
+  if (etcdBinary() === undefined) throw new Error('etcd not found: apt-get install -y etcd-server, or set SYSTEMGE_ETCD');
   const results = await runMeshFormation(opts);
   const jsonFile = await writeResults(opts.out, { quick: opts.quick }, results);
   const mdFile = path.join(path.dirname(jsonFile), `${opts.out}.md`);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { meshFormationMarkdown, parseMeshOptions, planNodes, runMeshFormation } from '../src/mesh-formation.js';
-import { etcdAvailable } from '../src/mesh/etcd.js';
+import { etcdBinary } from '@systemge/discovery-etcd/testing';
 
 test('the plan of the uses variant links each node to the services it uses and that use it', () => {
   const hosts = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7'];
@@ -29,7 +29,7 @@ test('options: --quick is a few nodes, lists split on commas, nonsense is refuse
 });
 
 test('a quick run forms both meshes with one dial per pair and reports them', {
-  skip: etcdAvailable() ? false : 'etcd is not installed (apt-get install -y etcd-server, or SYSTEMGE_ETCD)',
+  skip: etcdBinary() !== undefined ? false : 'etcd is not installed (apt-get install -y etcd-server, or SYSTEMGE_ETCD)',
   timeout: 240_000,
 }, async () => {
   const options = { ...parseMeshOptions(['--quick', '--nodes', '4', '--processes', '2']), timeoutSeconds: 120 };

@@ -6,7 +6,7 @@
  */
 import { formatNumber, formatSummary, repeat, summarize } from '../harness.js';
 import { PAYLOAD_SIZES, sizeLabel } from '../payloads.js';
-import { createCertificates } from '../tls/certificates.js';
+import { makeCertificates } from '../peers/certs.js';
 import { HIGH_WATER_MARK, measure } from './tcp-throughput.js';
 
 const VARIANTS = ['tcp', 'tls'];
@@ -16,7 +16,7 @@ export const scenario = {
   description: 'async messages/s between two processes, Systemge over tlsTransport vs tcpTransport',
   async run(ctx) {
     const { runs } = ctx.options;
-    const certificates = await createCertificates();
+    const certificates = await makeCertificates();
     const results = [];
     try {
       for (const size of PAYLOAD_SIZES) {

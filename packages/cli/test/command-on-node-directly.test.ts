@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { generatePKI, type TestPKI } from './pki.js';
+import { generateTestPKI, type TestPKI } from '@systemge/transport-compliance/pki';
 import { type CLIProcess, runCLI, runToEnd } from './real-cli.js';
 
 const TOKEN = 'node-token.0123456789';
@@ -12,7 +12,7 @@ let pki: TestPKI;
 const running: CLIProcess[] = [];
 
 beforeAll(async () => {
-  pki = await generatePKI();
+  pki = await generateTestPKI();
 });
 afterEach(async () => {
   for (const p of running.splice(0)) {
@@ -97,8 +97,8 @@ describe("systemge command --node: commands over the node's Systemge port, no da
           application: './echo-app.js',
           transport: {
             kind: 'tls',
-            certFile: pki.server.certFile,
-            keyFile: pki.server.keyFile,
+            certFile: pki.node.certFile,
+            keyFile: pki.node.keyFile,
             caFile: pki.ca.certFile,
             requestClientCert: true,
           },

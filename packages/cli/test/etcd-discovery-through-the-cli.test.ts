@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startEtcd, type TestEtcd } from './etcd.js';
+import { freePort, startEtcd, type TestEtcd } from '@systemge/discovery-etcd/testing';
 import { type CLIProcess, runCLI, runToEnd } from './real-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'systemge-cli-etcd-discovery-'));

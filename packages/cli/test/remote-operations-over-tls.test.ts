@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { generatePKI, type TestPKI } from './pki.js';
+import { generateTestPKI, type TestPKI } from '@systemge/transport-compliance/pki';
 import { type CLIProcess, runCLI, runToEnd } from './real-cli.js';
 
 const TOKEN = 'cli-tls-token.0123456789';
@@ -12,7 +12,7 @@ let pki: TestPKI;
 const running: CLIProcess[] = [];
 
 beforeAll(async () => {
-  pki = await generatePKI();
+  pki = await generateTestPKI();
 });
 afterEach(async () => {
   for (const p of running.splice(0)) {
@@ -38,13 +38,13 @@ describe('remote operations encrypted end to end, through the real CLI', () => {
       dashboard: {
         port: 0,
         token: '${DASH_TOKEN}',
-        https: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.ca.certFile, requestClientCert: true },
+        https: { certFile: pki.node.certFile, keyFile: pki.node.keyFile, caFile: pki.ca.certFile, requestClientCert: true },
         systemge: {
           port: 0,
           transport: {
             kind: 'tls',
-            certFile: pki.server.certFile,
-            keyFile: pki.server.keyFile,
+            certFile: pki.node.certFile,
+            keyFile: pki.node.keyFile,
             caFile: pki.ca.certFile,
             requestClientCert: true,
           },
@@ -65,7 +65,7 @@ describe('remote operations encrypted end to end, through the real CLI', () => {
           name: 'worker',
           application: './echo-app.js',
           options: { greeting: 'hi' },
-          transport: { kind: 'tls', certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.ca.certFile },
+          transport: { kind: 'tls', certFile: pki.node.certFile, keyFile: pki.node.keyFile, caFile: pki.ca.certFile },
           dashboard: { host: '127.0.0.1', port, token: '${DASH_TOKEN}' },
         },
       ],

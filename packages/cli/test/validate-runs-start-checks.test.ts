@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatePKI, type TestPKI } from './pki.js';
+import { generateTestPKI, type TestPKI } from '@systemge/transport-compliance/pki';
 import { runToEnd } from './real-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'systemge-cli-preflight-'));
@@ -11,7 +11,7 @@ writeFileSync(join(dir, 'garbage.pem'), 'this is not a certificate\n');
 let pki: TestPKI;
 
 beforeAll(async () => {
-  pki = await generatePKI();
+  pki = await generateTestPKI();
 });
 afterAll(async () => {
   await pki.remove();
@@ -70,7 +70,7 @@ describe('systemge validate runs every check systemge start runs', () => {
       nodes: [
         {
           name: 'a',
-          transport: { kind: 'tls', certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.ca.certFile },
+          transport: { kind: 'tls', certFile: pki.node.certFile, keyFile: pki.node.keyFile, caFile: pki.ca.certFile },
           dashboard: { host: 'dashboard.example', port: 7071, token: 'tok' },
         },
       ],
@@ -91,20 +91,20 @@ describe('systemge validate runs every check systemge start runs', () => {
   it('parses certificates: a file that is not PEM is refused at its field', async () => {
     await bothRefuse(
       write('bad-transport-cert.json', {
-        nodes: [{ name: 'a', transport: { kind: 'tls', certFile: './garbage.pem', keyFile: pki.server.keyFile } }],
+        nodes: [{ name: 'a', transport: { kind: 'tls', certFile: './garbage.pem', keyFile: pki.node.keyFile } }],
       }),
       /nodes\[0\]\.transport\.certFile: /,
     );
     await bothRefuse(
       write('bad-dashboard-cert.json', {
-        dashboard: { https: { certFile: './garbage.pem', keyFile: pki.server.keyFile } },
+        dashboard: { https: { certFile: './garbage.pem', keyFile: pki.node.keyFile } },
         nodes: [{ name: 'a' }],
       }),
       /dashboard\.https: must be a usable certificate, key and CA/,
     );
     await bothRefuse(
       write('mtls-without-ca.json', {
-        dashboard: { https: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, requestClientCert: true } },
+        dashboard: { https: { certFile: pki.node.certFile, keyFile: pki.node.keyFile, requestClientCert: true } },
         nodes: [{ name: 'a' }],
       }),
       /dashboard\.https\.caFile: must be set when https\.requestClientCert is true/,

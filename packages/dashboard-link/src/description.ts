@@ -1,15 +1,14 @@
-import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
-import type { DiscoveryState, NodeStats, NodeStatus, PeerInfo, PluginMetric, SystemgeNode, TopicMap } from '@systemge/node';
-
-/** Process figures of the process a node runs in. */
-export interface ProcessDescription {
-  pid: number;
-  heapUsedBytes: number;
-  heapTotalBytes: number;
-  rssBytes: number;
-  /** Event-loop delay since the previous description, ms. */
-  eventLoopLagMs: { p50: number; p99: number; max: number };
-}
+import type {
+  DiscoveryState,
+  EventLoopProbe,
+  NodeStats,
+  NodeStatus,
+  PeerInfo,
+  PluginMetric,
+  ProcessDescription,
+  SystemgeNode,
+  TopicMap,
+} from '@systemge/node';
 
 /** Everything a dashboard shows about one node; the same shape for local and remote nodes. */
 export interface NodeDescription {
@@ -35,34 +34,6 @@ export interface NodeDescription {
 /** The labelled samples of a node's plugins (`NodePlugin.getMetrics()`), by plugin name. */
 export function pluginMetricsOf<T extends TopicMap>(node: SystemgeNode<T>): Record<string, PluginMetric[]> {
   return node.pluginMetrics();
-}
-
-/** Event-loop delay sampling for one process, reset at every read. */
-export class EventLoopProbe {
-  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
-
-  constructor() {
-    this.histogram.enable();
-  }
-
-  read(): ProcessDescription {
-    const h = this.histogram;
-    const ms = (ns: number): number => (Number.isFinite(ns) ? Math.max(0, ns / 1e6 - 10) : 0);
-    const lag = h.count === 0 ? { p50: 0, p99: 0, max: 0 } : { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) };
-    h.reset();
-    const memory = process.memoryUsage();
-    return {
-      pid: process.pid,
-      heapUsedBytes: memory.heapUsed,
-      heapTotalBytes: memory.heapTotal,
-      rssBytes: memory.rss,
-      eventLoopLagMs: lag,
-    };
-  }
-
-  stop(): void {
-    this.histogram.disable();
-  }
 }
 
 /** Describes a node for a dashboard. Pass a probe to include process figures. */

@@ -4,6 +4,7 @@ import {
   answerCommandRequest,
   AuthenticationError,
   createNode,
+  EventLoopProbe,
   InvalidArgumentError,
   type Logger,
   type NodeStatus,
@@ -13,7 +14,7 @@ import {
   type TopicMap,
 } from '@systemge/node';
 import { SystemgeError, type Transport } from '@systemge/protocol';
-import { describeNode, EventLoopProbe } from './description.js';
+import { describeNode } from './description.js';
 import { DASHBOARD_COMMAND_TOPIC, DASHBOARD_DESCRIBE_TOPIC, DASHBOARD_STATUS_TOPIC, DASHBOARD_UPDATE_TOPIC } from './topics.js';
 
 export interface DashboardLinkOptions {

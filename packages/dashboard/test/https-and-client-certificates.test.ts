@@ -5,13 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createDashboard, type Dashboard } from '../src/index.js';
 import { onCleanup, startDashboard, startNode } from './helpers.js';
-import { generatePKI, type TestPKI } from './pki.js';
+import { generateTestPKI, type TestPKI } from '@systemge/transport-compliance/pki';
 
 const TOKEN = 'https-test-token.0123456789';
 let pki: TestPKI;
 
 beforeAll(async () => {
-  pki = await generatePKI();
+  pki = await generateTestPKI();
 });
 afterAll(async () => {
   await pki.remove();
@@ -46,7 +46,7 @@ function openWss(dashboard: Dashboard, options: { ca?: string; cert?: string; ke
 
 describe('dashboard over HTTPS', () => {
   it('serves the API, the page and /ws over TLS to a client that trusts its CA', async () => {
-    const dashboard = await startDashboard({ token: TOKEN, https: { cert: pki.server.cert, key: pki.server.key } });
+    const dashboard = await startDashboard({ token: TOKEN, https: { cert: pki.node.cert, key: pki.node.key } });
     dashboard.addNode(await startNode({ name: 'alpha' }));
     expect(dashboard.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
 
@@ -72,7 +72,7 @@ describe('dashboard over HTTPS', () => {
   it('with requestClientCert, refuses API and WebSocket clients without a certificate from its CA', async () => {
     const dashboard = await startDashboard({
       token: TOKEN,
-      https: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, requestClientCert: true },
+      https: { cert: pki.node.cert, key: pki.node.key, ca: pki.ca.cert, requestClientCert: true },
     });
     dashboard.addNode(await startNode({ name: 'alpha' }));
 
@@ -106,8 +106,8 @@ describe('dashboard over HTTPS', () => {
     await startDashboard({
       host: '0.0.0.0',
       token: TOKEN,
-      https: { cert: pki.server.cert, key: pki.server.key },
-      systemge: { transport: tlsTransport({ cert: pki.server.cert, key: pki.server.key }) },
+      https: { cert: pki.node.cert, key: pki.node.key },
+      systemge: { transport: tlsTransport({ cert: pki.node.cert, key: pki.node.key }) },
       logger: warnings(encrypted),
     });
     expect(encrypted).toEqual([]);
@@ -118,12 +118,12 @@ describe('dashboard over HTTPS', () => {
       expect(() => createDashboard({ https: https as never })).toThrow(
         expect.objectContaining({ code: 'SYSTEMGE_ERR_DASHBOARD_INVALID_OPTION', option }),
       );
-    invalid({ key: pki.server.key }, 'https.cert');
-    invalid({ cert: pki.server.cert }, 'https.key');
-    invalid({ cert: pki.server.cert, key: pki.server.key, requestClientCert: true }, 'https.ca');
-    invalid({ cert: pki.server.cert, key: pki.server.key, minVersion: 'TLSv1' }, 'https.minVersion');
+    invalid({ key: pki.node.key }, 'https.cert');
+    invalid({ cert: pki.node.cert }, 'https.key');
+    invalid({ cert: pki.node.cert, key: pki.node.key, requestClientCert: true }, 'https.ca');
+    invalid({ cert: pki.node.cert, key: pki.node.key, minVersion: 'TLSv1' }, 'https.minVersion');
     invalid({ cert: 'not a certificate', key: 'not a key' }, 'https');
-    invalid({ cert: pki.server.cert, key: pki.client.key }, 'https');
+    invalid({ cert: pki.node.cert, key: pki.client.key }, 'https');
   });
 });
 

@@ -4,13 +4,13 @@ import { tlsTransport } from '@systemge/transport-tls';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onCleanup, startDashboard, startNode, until } from './helpers.js';
-import { generatePKI, type TestPKI } from './pki.js';
+import { generateTestPKI, type TestPKI } from '@systemge/transport-compliance/pki';
 
 const TOKEN = 'tls-link-test-token.0123456789';
 let pki: TestPKI;
 
 beforeAll(async () => {
-  pki = await generatePKI();
+  pki = await generateTestPKI();
 });
 afterAll(async () => {
   await pki.remove();
@@ -20,9 +20,9 @@ describe('dashboard links over TLS', () => {
   it('registers a node over mutual TLS and runs its command through the HTTPS API', async () => {
     const dashboard = await startDashboard({
       token: TOKEN,
-      https: { cert: pki.server.cert, key: pki.server.key },
+      https: { cert: pki.node.cert, key: pki.node.key },
       systemge: {
-        transport: tlsTransport({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, requestClientCert: true }),
+        transport: tlsTransport({ cert: pki.node.cert, key: pki.node.key, ca: pki.ca.cert, requestClientCert: true }),
       },
     });
     const worker = await startNode(
@@ -54,7 +54,7 @@ describe('dashboard links over TLS', () => {
     const dashboard = await startDashboard({
       token: TOKEN,
       systemge: {
-        transport: tlsTransport({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, requestClientCert: true }),
+        transport: tlsTransport({ cert: pki.node.cert, key: pki.node.key, ca: pki.ca.cert, requestClientCert: true }),
       },
     });
     const worker = await startNode({ name: 'worker', listen: false });

@@ -12,7 +12,7 @@ import { tcpTransport } from '@systemge/transport-tcp';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dashboard } from '../src/index.js';
-import { type EtcdServer, startEtcd } from './etcd-server.js';
+import { startEtcd, type TestEtcd } from '@systemge/discovery-etcd/testing';
 import { onCleanup, startDashboard, startNode, until } from './helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -29,7 +29,7 @@ interface EdgesHook {
 }
 
 let browser: Browser;
-let etcd: EtcdServer;
+let etcd: TestEtcd;
 
 beforeAll(async () => {
   if (!haveBrowser) return;

@@ -1,7 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
 import type { Discovery, MembershipEvent } from '@systemge/node';
 import { dnsDiscovery } from '../src/index.js';
-import { type DNSServer, startDnsmasq } from './dnsmasq.js';
+import { startDnsmasq, type TestDNSServer } from '../src/testing.js';
 import { ids, until } from './events.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -9,7 +9,7 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-async function dns(config: string[], hosts: string[] = []): Promise<DNSServer> {
+async function dns(config: string[], hosts: string[] = []): Promise<TestDNSServer> {
   const server = await startDnsmasq(config, hosts);
   cleanup.push(() => server.remove());
   return server;

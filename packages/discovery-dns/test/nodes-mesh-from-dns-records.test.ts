@@ -3,11 +3,11 @@ import { createNode, type SystemgeNode } from '@systemge/node';
 import { tcpTransport } from '@systemge/transport-tcp';
 import { afterEach, expect, it } from 'vitest';
 import { dnsDiscovery } from '../src/index.js';
-import { type DNSServer, startDnsmasq } from './dnsmasq.js';
+import { startDnsmasq, type TestDNSServer } from '../src/testing.js';
 
 const HOSTS = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
 const nodes: SystemgeNode[] = [];
-let server: DNSServer | undefined;
+let server: TestDNSServer | undefined;
 
 afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.stop()));

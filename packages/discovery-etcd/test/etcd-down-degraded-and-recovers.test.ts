@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { etcdDiscovery } from '../src/index.js';
-import { type EtcdCluster, startEtcdCluster } from './etcd-server.js';
+import { startEtcd, type TestEtcd } from '../src/testing.js';
 import { ids, nextEvent, until } from './events.js';
 
-let etcd: EtcdCluster;
+let etcd: TestEtcd;
 beforeAll(async () => {
-  etcd = await startEtcdCluster(1);
+  etcd = await startEtcd();
 }, 60_000);
 afterAll(async () => {
   await etcd?.remove();

@@ -1,14 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Discovery, silentLogger } from '@systemge/node';
 import { etcdDiscovery } from '../src/index.js';
-import { type EtcdCluster, startEtcdCluster } from './etcd-server.js';
+import { startEtcd, type TestEtcd } from '../src/testing.js';
 import { ids, nextEvent, until } from './events.js';
 
-let etcd: EtcdCluster;
+let etcd: TestEtcd;
 const open: Discovery[] = [];
 
 beforeAll(async () => {
-  etcd = await startEtcdCluster(1);
+  etcd = await startEtcd();
 }, 60_000);
 
 afterAll(async () => {

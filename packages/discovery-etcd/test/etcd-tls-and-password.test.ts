@@ -1,66 +1,13 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { generateTestPKI, type TestPKI } from '@systemge/transport-compliance/pki';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { etcdDiscovery } from '../src/index.js';
-import { type EtcdCluster, startEtcdCluster } from './etcd-server.js';
+import { startEtcd, type TestEtcd } from '../src/testing.js';
 import { ids, nextEvent, until } from './events.js';
 
-const run = promisify(execFile);
-let dir: string;
+let pki: TestPKI;
 let ca: string;
-let etcd: EtcdCluster;
-
-/** A CA and a server certificate for 127.0.0.1, made with the openssl CLI for this file only. */
-async function makePKI(): Promise<void> {
-  dir = await mkdtemp(join(tmpdir(), 'systemge-etcd-tls-'));
-  const ssl = (args: string[]) => run('openssl', args, { cwd: dir });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await ssl([
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=etcd test CA',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
-  await ssl(['req', '-new', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=etcd']);
-  await writeFile(
-    join(dir, 'server.ext'),
-    'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n',
-  );
-  await ssl([
-    'x509',
-    '-req',
-    '-in',
-    'server.csr',
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    'server.crt',
-    '-days',
-    '2',
-    '-sha256',
-    '-extfile',
-    'server.ext',
-  ]);
-  ca = await readFile(join(dir, 'ca.crt'), 'utf8');
-}
+let etcd: TestEtcd;
 
 /** One gateway call with the test CA, as an administrator would make it. */
 function admin(path: string, body: unknown, token?: string): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -90,8 +37,9 @@ function admin(path: string, body: unknown, token?: string): Promise<{ status: n
 }
 
 beforeAll(async () => {
-  await makePKI();
-  etcd = await startEtcdCluster(1, { tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key') }, healthCA: ca });
+  pki = await generateTestPKI();
+  ca = pki.ca.cert;
+  etcd = await startEtcd({ tls: { certFile: pki.node.certFile, keyFile: pki.node.keyFile } });
   // Auth on: a root user (etcd requires one) and a user that may only touch /systemge/secure/.
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   const steps: [string, unknown][] = [
@@ -115,7 +63,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await etcd?.remove();
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  await pki?.remove();
 });
 
 it('members meet over TLS with a username and password', async () => {

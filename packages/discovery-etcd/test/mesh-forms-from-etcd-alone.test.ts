@@ -4,7 +4,7 @@ import { createNode, type SystemgeNode } from '@systemge/node';
 import { tcpTransport } from '@systemge/transport-tcp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { etcdDiscovery } from '../src/index.js';
-import { type EtcdCluster, startEtcdCluster } from './etcd-server.js';
+import { startEtcd, type TestEtcd } from '../src/testing.js';
 
 const script = fileURLToPath(new URL('./fixtures/mesh-node.ts', import.meta.url));
 const NODES = 5;
@@ -17,12 +17,12 @@ interface MeshChild {
   changed: (() => void)[];
 }
 
-let etcd: EtcdCluster;
+let etcd: TestEtcd;
 const children: MeshChild[] = [];
 let observer: SystemgeNode | undefined;
 
 beforeAll(async () => {
-  etcd = await startEtcdCluster(1);
+  etcd = await startEtcd();
 }, 60_000);
 
 afterAll(async () => {

@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { etcdDiscovery } from '../src/index.js';
-import { type EtcdCluster, startEtcdCluster } from './etcd-server.js';
+import { startEtcd, type TestEtcd } from '../src/testing.js';
 
 const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
 const example = readFileSync(fileURLToPath(new URL('./readme-example.ts', import.meta.url)), 'utf8');
 
-let etcd: EtcdCluster;
+let etcd: TestEtcd;
 beforeAll(async () => {
-  etcd = await startEtcdCluster(1);
+  etcd = await startEtcd();
 }, 60_000);
 afterAll(async () => {
   await etcd?.remove();
@@ -19,6 +19,17 @@ describe('README', () => {
   it('shows test/readme-example.ts (importing the package by name), so the snippet is type-checked', () => {
     const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(block).toBe(example.replace("from '../src/index.js'", "from '@systemge/discovery-etcd'"));
+  });
+
+  it('shows test/readme-testing-example.test.ts under "Testing your discovery setup", so that example is type-checked and run', () => {
+    const section = readme.slice(readme.indexOf('## Testing your discovery setup'));
+    const block = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+    const testing = readFileSync(fileURLToPath(new URL('./readme-testing-example.test.ts', import.meta.url)), 'utf8');
+    expect(block).toBe(
+      testing
+        .replace("from '../src/index.js'", "from '@systemge/discovery-etcd'")
+        .replace("from '../src/testing.js'", "from '@systemge/discovery-etcd/testing'"),
+    );
   });
 
   it('runs the snippet against a real etcd and sees the member already there', async () => {

@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type EtcdCluster, startEtcdCluster } from './etcd-server.js';
+import { startEtcd, type TestEtcd } from '../src/testing.js';
 
 // Ten node processes, each given only the etcd address, form the full mesh: one connection per
 // pair, dialed once, no failed or refused dial, no self-dial; every one answers a scatter-gather.
@@ -50,11 +50,11 @@ interface MeshChild {
   changed: (() => void)[];
 }
 
-let etcd: EtcdCluster;
+let etcd: TestEtcd;
 const children = new Map<string, MeshChild>();
 
 beforeAll(async () => {
-  etcd = await startEtcdCluster(1);
+  etcd = await startEtcd();
 }, 60_000);
 
 afterAll(async () => {

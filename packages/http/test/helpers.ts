@@ -1,7 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createNode, type NodeConfig, type NodePlugin, type SystemgeNode } from '@systemge/node';
 import { tcpTransport } from '@systemge/transport-tcp';
 import { afterEach } from 'vitest';
@@ -34,39 +30,6 @@ export function endpointOf(node: SystemgeNode): { host: string; port: number } {
   const address = node.address;
   if (address === undefined) throw new Error(`${node.name} is not listening`);
   return { host: address.host, port: address.port };
-}
-
-/** A self-signed certificate for 127.0.0.1/localhost, made by the openssl CLI in a temp dir that is removed at once. */
-export function selfSignedCertificate(): { cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'systemge-http-cert-'));
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** `http_requests_total` samples of `getMetrics()` as `{ 'GET /a/:id 2xx': count }`. */

@@ -1,6 +1,13 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { EventLoopProbe } from '@systemge/dashboard-link';
-import { NODE_METRICS, NODE_TOPIC_METRICS, type NodeStats, type PluginMetric, type SystemgeNode, type TopicMap } from '@systemge/node';
+import {
+  EventLoopProbe,
+  NODE_METRICS,
+  NODE_TOPIC_METRICS,
+  type NodeStats,
+  type PluginMetric,
+  type SystemgeNode,
+  type TopicMap,
+} from '@systemge/node';
 import { DuplicateMetricError, InvalidMetricOptionError } from './errors.js';
 import { PROCESS_GAUGES, tableMetrics } from './metric-table.js';
 import { NodeHistogram } from './node-histogram.js';

@@ -84,6 +84,7 @@ export {
   type TopicCounts,
 } from './stats.js';
 export { silentLogger, type Logger, type LogFn } from './logger.js';
+export { EventLoopProbe, type ProcessDescription } from './event-loop-probe.js';
 export { BALANCE_STRATEGIES, type BalanceStrategy } from './messaging/balancer.js';
 export { DEFAULT_REQUEST_RETRIES, MAX_REQUEST_RETRIES } from './messaging/balanced.js';
 export {

@@ -12,7 +12,6 @@ describe('@systemge/node exports public API only', () => {
       'isLoopbackHost',
       'backoffDelay',
       'newSyncToken',
-      'EventLoopProbe',
       'ConnectProgressLog',
       'CONNECT_PROGRESS_INTERVAL_MS',
       'connectDashboard',

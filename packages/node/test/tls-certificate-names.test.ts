@@ -1,84 +1,24 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { generateTestPKI, type TestPKI } from '@systemge/transport-compliance/pki';
 import { tlsTransport } from '@systemge/transport-tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNode } from './helpers.js';
 
-const run = promisify(execFile);
-let dir: string;
+let pki: TestPKI;
 const pem: Record<string, { cert: string; key: string }> = {};
 
-/** A CA and one certificate per node name, made with the openssl CLI for this run only. */
+/** A CA and one certificate per node name, with the name as CN and no subject-alt-name, made for this run only. */
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'systemge-node-tls-'));
-  const ssl = (args: string[]) => run('openssl', args, { cwd: dir });
-  await ssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=test-ca',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
-  for (const name of ['alpha', 'beta', 'mallory']) {
-    await ssl([
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      `/CN=${name}`,
-    ]);
-    await ssl([
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-out',
-      `${name}.crt`,
-    ]);
-    pem[name] = { cert: await readFile(join(dir, `${name}.crt`), 'utf8'), key: await readFile(join(dir, `${name}.key`), 'utf8') };
-  }
-  pem.ca = { cert: await readFile(join(dir, 'ca.crt'), 'utf8'), key: '' };
+  pki = await generateTestPKI();
+  for (const name of ['alpha', 'beta', 'mallory']) pem[name] = await pki.issue(name, { altNames: [] });
 }, 30_000);
 
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await pki.remove();
 });
 
 function transportFor(name: string) {
   const id = pem[name] as { cert: string; key: string };
-  return tlsTransport({ cert: id.cert, key: id.key, ca: (pem.ca as { cert: string }).cert, requestClientCert: true });
+  return tlsTransport({ cert: id.cert, key: id.key, ca: pki.ca.cert, requestClientCert: true });
 }
 
 describe('mutual TLS with certificate names bound to node names', () => {

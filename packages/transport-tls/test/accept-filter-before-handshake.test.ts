@@ -3,7 +3,7 @@ import { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { tlsTransport } from '../src/index.js';
-import { generatePKI, type TestPKI } from './certificates.js';
+import { generateTestPKI, type TestPKI } from '@systemge/transport-compliance/pki';
 import { deferred, Resources, within } from './harness.js';
 import { serve } from './serve.js';
 
@@ -15,7 +15,7 @@ const resources = new Resources();
 let serverEmit: MockInstance<(event: string | symbol, ...args: unknown[]) => boolean>;
 
 beforeAll(async () => {
-  pki = await generatePKI();
+  pki = await generateTestPKI();
 });
 afterAll(async () => {
   await pki?.remove();

@@ -1,7 +1,7 @@
 import { describeTransportCompliance } from '@systemge/transport-compliance';
 import { afterAll } from 'vitest';
 import { tlsTransport } from '../src/index.js';
-import { generatePKI, type TestPKI } from './certificates.js';
+import { generateTestPKI, type TestPKI } from '@systemge/transport-compliance/pki';
 
 let pki: Promise<TestPKI> | undefined;
 
@@ -10,7 +10,7 @@ afterAll(async () => {
 });
 
 describeTransportCompliance('tls', async () => {
-  pki ??= generatePKI();
+  pki ??= generateTestPKI();
   const { node, ca } = await pki;
   // A P2P node's usual setup, in its strictest form: one certificate to listen and dial, mutual TLS.
   const transport = tlsTransport({ cert: node.cert, key: node.key, ca: ca.cert, requestClientCert: true });

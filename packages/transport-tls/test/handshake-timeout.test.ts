@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tlsTransport } from '../src/index.js';
-import { generatePKI, type TestPKI } from './certificates.js';
+import { generateTestPKI, type TestPKI } from '@systemge/transport-compliance/pki';
 import { deferred, message, observe, Resources, within } from './harness.js';
 import { serve } from './serve.js';
 
@@ -12,7 +12,7 @@ let pki: TestPKI;
 const resources = new Resources();
 
 beforeAll(async () => {
-  pki = await generatePKI();
+  pki = await generateTestPKI();
 });
 afterAll(async () => {
   await pki?.remove();

@@ -4,7 +4,7 @@ import * as tls from 'node:tls';
 import { isSystemgeError, type Connection, type DialTarget, type Logger, silentLogger, type SystemgeError } from '@systemge/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tlsTransport, type TLSTransportOptions } from '../src/index.js';
-import { generatePKI, type TestPKI } from './certificates.js';
+import { generateTestPKI, type TestPKI } from '@systemge/transport-compliance/pki';
 import { deferred, message, observe, Resources, within } from './harness.js';
 import { serve } from './serve.js';
 
@@ -22,7 +22,7 @@ let pki: TestPKI;
 const resources = new Resources();
 
 beforeAll(async () => {
-  pki = await generatePKI();
+  pki = await generateTestPKI();
 });
 afterAll(async () => {
   await pki?.remove();

@@ -1,7 +1,8 @@
+import { generateTestPKI } from '@systemge/transport-compliance/pki';
 import { httpComponent, type HTTPComponentApplication } from '@systemge/http';
 import { describe, expect, it } from 'vitest';
 import { websocketComponent, type WebSocketComponentApplication } from '../src/index.js';
-import { endpointOf, selfSignedCertificate, startNode, TestClient, until } from './helpers.js';
+import { endpointOf, onTeardown, startNode, TestClient, until } from './helpers.js';
 
 describe('sharing a port with the HTTP component, TLS, and the gateway pattern', () => {
   it('serves HTTP routes and the WebSocket endpoint on one port, across a node restart', async () => {
@@ -48,18 +49,19 @@ describe('sharing a port with the HTTP component, TLS, and the gateway pattern',
   });
 
   it('serves wss on its own port with a certificate', async () => {
-    const { cert, key } = selfSignedCertificate();
-    const ws = websocketComponent({ https: { cert, key } });
+    const pki = await generateTestPKI();
+    onTeardown(() => pki.remove());
+    const ws = websocketComponent({ https: { cert: pki.server.cert, key: pki.server.key } });
     await startNode(
       { name: 'secure' },
       { getWebsocketMessageHandlers: () => ({ echo: (_c: unknown, m: { payload: unknown }) => m.payload }) },
       [ws],
     );
     expect(ws.url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\/ws$/);
-    const c = await TestClient.open(ws.url as string, { ca: cert });
+    const c = await TestClient.open(ws.url as string, { ca: pki.ca.cert });
     c.send('echo', 'encrypted');
     expect((await c.nth(0)).payload).toBe('encrypted');
-    await expect(TestClient.open(ws.url as string)).rejects.toMatchObject({ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+    await expect(TestClient.open(ws.url as string)).rejects.toMatchObject({ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
   });
 
   it('lets a WebSocket handler ask the P2P network and push async messages back to clients (F27)', async () => {

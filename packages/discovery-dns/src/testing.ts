@@ -1,11 +1,25 @@
+/**
+ * A real dnsmasq for tests: started from its binary on a free loopback UDP port with the records a
+ * test gives it, re-read or restarted as the test changes them. Imported as
+ * `@systemge/discovery-dns/testing`; the package's main entry does not load it.
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Resolver } from 'node:dns/promises';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 
-const DNSMASQ = process.env['SYSTEMGE_DNSMASQ'] ?? '/usr/sbin/dnsmasq';
+/** The dnsmasq binary `startDnsmasq` runs by default: `$SYSTEMGE_DNSMASQ`, else `dnsmasq` on `PATH`, else `/usr/sbin/dnsmasq`; undefined when none exists. */
+export function dnsmasqBinary(): string | undefined {
+  const named = process.env['SYSTEMGE_DNSMASQ'];
+  if (named !== undefined && named !== '') return named;
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    if (dir !== '' && existsSync(join(dir, 'dnsmasq'))) return join(dir, 'dnsmasq');
+  }
+  return existsSync('/usr/sbin/dnsmasq') ? '/usr/sbin/dnsmasq' : undefined;
+}
 
 /** A UDP port that was free a moment ago on 127.0.0.1. */
 function freeUdpPort(): Promise<number> {
@@ -19,9 +33,11 @@ function freeUdpPort(): Promise<number> {
   });
 }
 
-/** A dnsmasq serving `config` lines (host-record=, srv-host=) and `hosts` (A records, hosts-file lines) on a loopback port. */
-export interface DNSServer {
+/** A dnsmasq serving `config` lines (`host-record=`, `srv-host=`…) and `hosts` (hosts-file lines) on a loopback port. */
+export interface TestDNSServer {
+  /** Its UDP port on 127.0.0.1. */
   readonly port: number;
+  /** `127.0.0.1:<port>`, for `dnsDiscovery({ servers: [server] })`. */
   readonly server: string;
   /** Replaces the hosts-file records and makes dnsmasq re-read them (SIGHUP). */
   setHosts(lines: readonly string[]): Promise<void>;
@@ -29,10 +45,31 @@ export interface DNSServer {
   restart(config: readonly string[]): Promise<void>;
   /** SIGKILLs dnsmasq (the port then answers nothing). */
   kill(): Promise<void>;
+  /** Kills dnsmasq and removes its files. */
   remove(): Promise<void>;
 }
 
-export async function startDnsmasq(config: readonly string[], hosts: readonly string[] = []): Promise<DNSServer> {
+export interface StartDnsmasqOptions {
+  /** How long dnsmasq may take to answer, ms. Default 15000. */
+  timeoutMs?: number;
+  /** The dnsmasq binary. Default `dnsmasqBinary()`. */
+  binary?: string;
+}
+
+/**
+ * Starts dnsmasq on a free 127.0.0.1 UDP port with no upstream: it answers from `config` lines
+ * (dnsmasq.conf syntax) and `hosts` lines (hosts-file syntax) only, and names under `.test` that no
+ * record lists are NXDOMAIN. Resolves once it answers a query; rejects, having removed its files,
+ * when the binary is missing or it does not answer within `timeoutMs`.
+ */
+export async function startDnsmasq(
+  config: readonly string[],
+  hosts: readonly string[] = [],
+  options: StartDnsmasqOptions = {},
+): Promise<TestDNSServer> {
+  const binary = options.binary ?? dnsmasqBinary();
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  if (binary === undefined) throw new Error('no dnsmasq binary: none on PATH nor at /usr/sbin/dnsmasq (set SYSTEMGE_DNSMASQ to its path)');
   const dir = await mkdtemp(join(tmpdir(), 'systemge-dnsmasq-'));
   // dnsmasq drops to an unprivileged user: it must still read the hosts file on SIGHUP.
   await chmod(dir, 0o755);
@@ -52,7 +89,7 @@ export async function startDnsmasq(config: readonly string[], hosts: readonly st
     await writeFile(confFile, ['local=/test/', ...lines].map((l) => `${l}\n`).join(''), { mode: 0o644 });
     log = '';
     const proc = spawn(
-      DNSMASQ,
+      binary,
       [
         '--no-daemon',
         `--port=${port}`,
@@ -73,13 +110,17 @@ export async function startDnsmasq(config: readonly string[], hosts: readonly st
     proc.stderr?.on('data', (c: Buffer) => {
       log += c.toString();
     });
+    // A binary that cannot be started is reported with the log, not as an unhandled error.
+    proc.once('error', (error) => {
+      log += `\n${error.message}`;
+    });
     child = proc;
     await waitAnswering(proc);
   };
 
   /** Polls until dnsmasq answers a query (any answer, NXDOMAIN included), with a deadline. */
   const waitAnswering = async (proc: ChildProcess): Promise<void> => {
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + timeoutMs;
     const resolver = new Resolver({ timeout: 200, tries: 1 });
     resolver.setServers([`127.0.0.1:${port}`]);
     for (;;) {
@@ -91,25 +132,32 @@ export async function startDnsmasq(config: readonly string[], hosts: readonly st
         const code = (error as { code?: string }).code;
         if (code === 'ENOTFOUND' || code === 'ENODATA' || code === 'EREFUSED') return;
       }
-      if (Date.now() > deadline) throw new Error(`dnsmasq not answering on ${port} within 15 s:\n${log}`);
+      if (Date.now() > deadline) throw new Error(`dnsmasq not answering on ${port} within ${timeoutMs} ms:\n${log}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
 
   const kill = async (): Promise<void> => {
     const proc = child;
-    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null || proc.pid === undefined) return;
     const exited = new Promise((resolve) => proc.once('exit', resolve));
     proc.kill('SIGKILL');
     await exited;
   };
 
   try {
-    await launch(config);
+    try {
+      await launch(config);
+    } catch (error) {
+      // The port was free a moment ago; another process may have taken it since.
+      if (!/Address already in use/.test(log)) throw error;
+      port = await freeUdpPort();
+      await launch(config);
+    }
   } catch (error) {
-    if (!/Address already in use/.test(log)) throw error;
-    port = await freeUdpPort();
-    await launch(config);
+    await kill();
+    await rm(dir, { recursive: true, force: true });
+    throw error;
   }
 
   return {
