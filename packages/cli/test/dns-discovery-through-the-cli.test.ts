@@ -2,13 +2,13 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startDnsmasq, type TestDNS } from './dnsmasq.js';
-import { freePort } from './etcd.js';
+import { startDnsmasq, type TestDNSServer } from '@systemge/discovery-dns/testing';
+import { freePort } from '@systemge/discovery-etcd/testing';
 import { type CLIProcess, runCLI, runToEnd } from './real-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'systemge-cli-dns-discovery-'));
 copyFileSync(new URL('./fixtures/whoami-app.js', import.meta.url), join(dir, 'whoami-app.js'));
-let dns: TestDNS | undefined;
+let dns: TestDNSServer | undefined;
 const running: CLIProcess[] = [];
 
 afterEach(async () => {
@@ -77,7 +77,7 @@ describe('systemge start with discovery: { kind: dns }', () => {
   it('processes whose files name only a DNS name dial the addresses it lists, follow a changed record set and answer each other', async () => {
     // One port for every node, each on its own loopback address: the A records of a headless service.
     const port = await freePort();
-    dns = await startDnsmasq(['127.0.0.2 mesh.test']);
+    dns = await startDnsmasq([], ['127.0.0.2 mesh.test']);
     const alpha = await start('alpha', '127.0.0.2', port, dns.server);
     // beta and gamma are not listed yet: each finds alpha only.
     const [beta, gamma] = await Promise.all([start('beta', '127.0.0.3', port, dns.server), start('gamma', '127.0.0.4', port, dns.server)]);

@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type EtcdCluster, startEtcdCluster } from './etcd-server.js';
+import { startEtcd, type TestEtcd } from '../src/testing.js';
 
 const script = fileURLToPath(new URL('./fixtures/uses-node.ts', import.meta.url));
 
@@ -28,12 +28,12 @@ interface UsesChild {
   wake: (() => void)[];
 }
 
-let etcd: EtcdCluster;
+let etcd: TestEtcd;
 let children: UsesChild[] = [];
 let clusters = 0;
 
 beforeAll(async () => {
-  etcd = await startEtcdCluster(1);
+  etcd = await startEtcd();
 }, 60_000);
 
 afterEach(async () => {
