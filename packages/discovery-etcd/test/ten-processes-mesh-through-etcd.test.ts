@@ -134,8 +134,14 @@ function ask<T>(child: MeshChild, question: string, answer: string, timeoutMs = 
 
 const fullMesh = (child: MeshChild): boolean => child.peers.join() === othersOf(child.name).join();
 
+const knowsAll = (child: MeshChild): boolean => [...child.members].sort().join() === othersOf(child.name).join();
+
+/**
+ * Every node connected to every other and knowing each one as a member. The two need not come
+ * together: a node may be dialed by a member before its own watch has reported that member.
+ */
 async function untilFullMesh(deadline: number): Promise<void> {
-  for (const child of children.values()) await untilChild(child, () => fullMesh(child), 'meshed', deadline);
+  for (const child of children.values()) await untilChild(child, () => fullMesh(child) && knowsAll(child), 'meshed', deadline);
 }
 
 /** One connection per pair, the two sides agreeing on who dialed it, and nothing else open. */
