@@ -1,0 +1,333 @@
+import type { Payload, SystemgeError } from '@systemge/protocol';
+import { PeerLostError, SyncFailureError, SyncTimeoutError } from '../errors.js';
+import type { SyncOutcome, SyncRequest, SyncResponse } from '../node-types.js';
+import type { Expiring } from './deadline-sweep.js';
+import type { SyncRequests } from './sync-requests.js';
+
+type Waiter = () => void;
+
+/** The callback form of `first()`: `error` undefined and the first successful payload, or the error. */
+export type FirstCallback<R extends Payload = Payload> = (error: Error | undefined, payload: R | undefined) => void;
+
+/**
+ * One request's state; owned by the SyncRequests broker. Kept small, as there is one per request:
+ * no timer (the broker's one deadline sweep), no array for a single response, no promise unless
+ * the caller asks for one, waiters only when someone waits.
+ */
+export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring {
+  readonly topic: string;
+  readonly token: string;
+  readonly targets: readonly string[];
+  outcome: SyncOutcome | undefined;
+  /** @internal The broker's deadline sweep bookkeeping. */
+  sweepIndex = -1;
+  /** @internal */
+  sweepAt = 0;
+  /** @internal The broker's slot; -1 when not pending. */
+  slot = -1;
+  private readonly broker: SyncRequests;
+  /** The responses: the only one in `one` until a second arrives or `responses` is read, then all in `list`. */
+  private one: SyncResponse<R> | undefined;
+  private list: SyncResponse<R>[] | undefined;
+  private count = 0;
+  /** Who answered: the first name without a Set (most requests have one target), the rest in a Set. */
+  private answeredFirst: string | undefined;
+  private answeredMore: Set<string> | undefined;
+  private answeredCount = 0;
+  private readonly maxResponses: number;
+  private readonly timeoutMs: number;
+  private readonly startedAt = performance.now();
+  private error: Error | undefined;
+  /** Typed errors of targets lost before answering, so `first()` rejects with SYSTEMGE_ERR_PEER_LOST. */
+  private lost: Map<string, PeerLostError> | undefined;
+  /**
+   * Targets the request was not sent to because they do not accept its payload's encoding: each has a
+   * failed response from the start, and none counts towards `maxResponses`.
+   */
+  private skipped: Map<string, SystemgeError> | undefined;
+  private waiters: Waiter[] | undefined;
+  /** Callers of `first()` (or `onFirst`): one without an array, more in `firstMore`. */
+  private firstCb: FirstCallback<R> | undefined;
+  private firstMore: FirstCallback<R>[] | undefined;
+  /** The first `first()` promise's own resolve/reject: no callback closure for the common caller. */
+  private firstResolve: ((payload: R) => void) | undefined;
+  private firstReject: ((error: Error) => void) | undefined;
+  /** Responses already scanned for the first success. */
+  private firstSeen = 0;
+
+  constructor(
+    broker: SyncRequests,
+    topic: string,
+    token: string,
+    targets: readonly string[],
+    maxResponses: number,
+    timeoutMs: number,
+    skipped?: Map<string, SystemgeError>,
+  ) {
+    this.broker = broker;
+    this.topic = topic;
+    this.token = token;
+    this.targets = targets;
+    const sent = targets.length - (skipped?.size ?? 0);
+    this.maxResponses = (maxResponses > 0 ? Math.min(maxResponses, sent) : sent) + (skipped?.size ?? 0);
+    this.timeoutMs = timeoutMs;
+    if (skipped !== undefined && skipped.size > 0) {
+      this.skipped = skipped;
+      for (const [name, error] of skipped) {
+        // Answered without ever being open to it (markAnswered would close what was never opened).
+        if (this.answeredFirst === undefined) this.answeredFirst = name;
+        else (this.answeredMore ??= new Set()).add(name);
+        this.answeredCount++;
+        this.push({ origin: name, ok: false, error: error.message, code: error.code });
+      }
+    }
+    // Open to every target it was sent to until that one answers or the request settles (least-pending).
+    // (Indexed: a for-of here allocated an iterator result per target in optimized code.)
+    for (let i = 0; i < targets.length; i++) {
+      const name = targets[i] as string;
+      if (this.skipped === undefined || !this.skipped.has(name)) broker.openTo(name);
+    }
+  }
+
+  get responses(): readonly SyncResponse<R>[] {
+    if (this.list === undefined) this.list = this.one === undefined ? [] : [this.one];
+    return this.list;
+  }
+
+  get missing(): string[] {
+    return this.targets.filter((t) => !this.hasAnswered(t));
+  }
+
+  private at(i: number): SyncResponse<R> {
+    return (this.list === undefined ? this.one : this.list[i]) as SyncResponse<R>;
+  }
+
+  private push(response: SyncResponse<R>): void {
+    if (this.list !== undefined) this.list.push(response);
+    else if (this.count === 0) this.one = response;
+    else this.list = [this.one as SyncResponse<R>, response];
+    this.count++;
+  }
+
+  private hasAnswered(name: string): boolean {
+    return this.answeredFirst === name || (this.answeredMore !== undefined && this.answeredMore.has(name));
+  }
+
+  private isTarget(name: string): boolean {
+    const targets = this.targets;
+    return targets.length === 1 ? targets[0] === name : targets.includes(name);
+  }
+
+  private markAnswered(name: string): void {
+    if (this.answeredFirst === undefined) this.answeredFirst = name;
+    else (this.answeredMore ??= new Set()).add(name);
+    this.answeredCount++;
+    this.broker.closedTo(name);
+  }
+
+  /** @internal Starts the timeout (after the request was sent). */
+  arm(): void {
+    this.broker.sweep.add(this, this.broker.clock.now() + this.timeoutMs);
+  }
+
+  /** @internal Returns false when the response is not expected from that origin. */
+  deliver(origin: string, response: SyncResponse<R>): boolean {
+    if (this.outcome !== undefined || this.hasAnswered(origin) || !this.isTarget(origin)) return false;
+    this.markAnswered(origin);
+    this.push(response);
+    this.broker.counters.observeSyncLatency(performance.now() - this.startedAt);
+    this.wake();
+    if (this.count >= this.maxResponses) {
+      this.settle(this.answeredCount === this.targets.length ? 'complete' : 'max-responses');
+    }
+    return true;
+  }
+
+  /** @internal */
+  peerLost(name: string, reason: string): void {
+    if (this.outcome !== undefined || this.hasAnswered(name) || !this.isTarget(name)) return;
+    this.broker.counters.syncPeerLost++;
+    const error = new PeerLostError(name, reason);
+    (this.lost ??= new Map()).set(name, error);
+    this.markAnswered(name);
+    this.push({ origin: name, ok: false, error: error.message, code: error.code });
+    this.wake();
+    if (this.answeredCount === this.targets.length) this.settle('complete');
+    else if (this.count >= this.maxResponses) this.settle('max-responses');
+  }
+
+  /** @internal */
+  settle(outcome: SyncOutcome, error?: Error): void {
+    if (this.outcome !== undefined) return;
+    this.outcome = outcome;
+    this.error = error;
+    if (this.answeredCount < this.targets.length) {
+      const targets = this.targets;
+      for (let i = 0; i < targets.length; i++) {
+        const name = targets[i] as string;
+        if (!this.hasAnswered(name)) this.broker.closedTo(name);
+      }
+    }
+    this.broker.sweep.remove(this);
+    this.broker.forget(this as unknown as PendingSyncRequest<Payload>);
+    this.wake();
+  }
+
+  /** @internal Called by the deadline sweep. */
+  expire(): void {
+    if (this.outcome !== undefined) return;
+    this.broker.counters.syncTimeouts++;
+    this.settle('timeout');
+  }
+
+  private wake(): void {
+    if (this.firstCb !== undefined || this.firstResolve !== undefined) this.checkFirst();
+    const waiters = this.waiters;
+    if (waiters === undefined || waiters.length === 0) return;
+    this.waiters = undefined;
+    for (const w of waiters) w();
+  }
+
+  private wait(waiter: Waiter): void {
+    (this.waiters ??= []).push(waiter);
+  }
+
+  private untilSettled(): Promise<void> {
+    if (this.outcome !== undefined) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (this.outcome !== undefined) resolve();
+        else this.wait(check);
+      };
+      this.wait(check);
+    });
+  }
+
+  async all(): Promise<SyncResponse<R>[]> {
+    await this.untilSettled();
+    if (this.error !== undefined) throw this.error;
+    return this.responses.slice();
+  }
+
+  /**
+   * The callback form of `first()`, for callers that want no promise: `callback(undefined, payload)`
+   * with the first successful response's payload (the request is then cancelled), or
+   * `callback(error)` with what `first()` would reject with. Called once, never synchronously from here.
+   */
+  onFirst(callback: FirstCallback<R>): void {
+    if (this.firstCb === undefined) this.firstCb = callback;
+    else (this.firstMore ??= []).push(callback);
+    this.firstAdded();
+  }
+
+  /** A first-waiter was added: one that comes after the answer or the end is told on the next tick. */
+  private firstAdded(): void {
+    if (this.count > 0 || this.outcome !== undefined) {
+      // Already answered or settled: report on the next tick, as a promise would.
+      process.nextTick(checkFirstLater, this);
+    }
+  }
+
+  /** @internal `first()`'s executor, through `captureFirst`. */
+  waitFirst(resolve: (payload: R) => void, reject: (error: Error) => void): void {
+    this.firstResolve = resolve;
+    this.firstReject = reject;
+    this.firstAdded();
+  }
+
+  /** @internal Someone waits for `first()`. */
+  get firstPending(): boolean {
+    return this.firstCb !== undefined || this.firstResolve !== undefined;
+  }
+
+  /** @internal */
+  checkFirst(): void {
+    for (; this.firstSeen < this.count; this.firstSeen++) {
+      const response = this.at(this.firstSeen);
+      if (response.ok) {
+        this.callFirst(undefined, response.payload);
+        // Done collecting: the same outcome as a request that wanted one response.
+        this.settle(this.answeredCount === this.targets.length ? 'complete' : 'max-responses');
+        return;
+      }
+    }
+    if (this.outcome === undefined) return;
+    let error = this.error;
+    if (error === undefined) {
+      // A target that was sent the request and failed says more than one it was never sent to.
+      const skipped = this.skipped;
+      const failure = this.responses.find((r) => !r.ok && (skipped === undefined || !skipped.has(r.origin)));
+      if (failure !== undefined && !failure.ok) {
+        error = this.lost?.get(failure.origin) ?? new SyncFailureError(failure.origin, failure.error);
+      } else error = new SyncTimeoutError(this.topic, this.timeoutMs, this.missing);
+    }
+    this.callFirst(error, undefined);
+  }
+
+  private callFirst(error: Error | undefined, payload: R | undefined): void {
+    const resolve = this.firstResolve;
+    if (resolve !== undefined) {
+      const reject = this.firstReject as (error: Error) => void;
+      this.firstResolve = undefined;
+      this.firstReject = undefined;
+      if (error === undefined) resolve(payload as R);
+      else reject(error);
+    }
+    const cb = this.firstCb;
+    const more = this.firstMore;
+    this.firstCb = undefined;
+    this.firstMore = undefined;
+    if (cb !== undefined) this.broker.call(cb as FirstCallback, error, payload);
+    if (more !== undefined) for (const m of more) this.broker.call(m as FirstCallback, error, payload);
+  }
+
+  first(): Promise<R> {
+    if (this.firstResolve === undefined) {
+      // The common case, one `first()`: the promise's own functions are kept, no closures made here.
+      firstOf = this as unknown as PendingSyncRequest<Payload>;
+      return new Promise<R>(captureFirst as (resolve: (payload: R) => void, reject: (error: Error) => void) => void);
+    }
+    return new Promise<R>((resolve, reject) => {
+      this.onFirst((error, payload) => (error === undefined ? resolve(payload as R) : reject(error)));
+    });
+  }
+
+  cancel(): void {
+    this.settle('cancelled');
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<SyncResponse<R>> {
+    let index = 0;
+    return {
+      next: async (): Promise<IteratorResult<SyncResponse<R>>> => {
+        for (;;) {
+          if (index < this.count) {
+            return { value: this.at(index++), done: false };
+          }
+          if (this.outcome !== undefined) {
+            if (this.error !== undefined) throw this.error;
+            return { value: undefined, done: true };
+          }
+          await new Promise<void>((resolve) => this.wait(resolve));
+        }
+      },
+      return: async (): Promise<IteratorResult<SyncResponse<R>>> => {
+        this.cancel();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+}
+
+/** The request whose `first()` is constructing its promise (set just before, read once). */
+let firstOf: PendingSyncRequest<Payload> | undefined;
+
+function captureFirst(resolve: (payload: Payload) => void, reject: (error: Error) => void): void {
+  const request = firstOf as PendingSyncRequest<Payload>;
+  firstOf = undefined;
+  request.waitFirst(resolve, reject);
+}
+
+function checkFirstLater(request: PendingSyncRequest<Payload>): void {
+  if (request.firstPending) request.checkFirst();
+}
