@@ -56,7 +56,7 @@ describe('SyncRequests: pending requests in reused slots, matched on the whole t
       `${mine.token.slice(0, dot)}.-0`,
       `${mine.token.slice(0, dot)}.A`, // not base 36 lower case
       `${mine.token.slice(0, dot)}.${'9'.repeat(400)}`,
-      `x${mine.token.slice(1)}`, // one character of the prefix changed
+      `${mine.token[0] === 'x' ? 'y' : 'x'}${mine.token.slice(1)}`, // one character of the prefix changed
       `${mine.token}0`,
       mine.token.slice(dot), // slot only
     ];
