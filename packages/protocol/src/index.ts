@@ -63,7 +63,7 @@ export {
   encodingNames,
   type PayloadEncodingName,
 } from './payload-codec.js';
-export { FrameWriter, type ByteSink, type FrameWriterOptions } from './frame-writer.js';
+export { EARLY_FLUSH_BYTES, FrameWriter, type ByteSink, type FrameWriterOptions } from './frame-writer.js';
 export {
   createStreamConnection,
   type StreamConnectionInfo,

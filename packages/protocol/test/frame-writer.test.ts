@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, FrameKind, FrameWriter, resolveLimits, type Frame } from '../src/index.js';
+import { EARLY_FLUSH_BYTES, encodeFrame, FrameKind, FrameWriter, resolveLimits, type Frame } from '../src/index.js';
 import { collectFrames, normalize } from './collect-frames.js';
 
 const limits = resolveLimits({ maxTopicBytes: 16 });
@@ -49,6 +49,35 @@ describe('FrameWriter', () => {
     expect(writer.pendingBytes).toBe(0);
     expect(writer.framesWritten).toBe(sample.length);
     expect(writer.bytesWritten).toBe((chunks[0] as Buffer).length);
+  });
+
+  it('hands the first EARLY_FLUSH_BYTES of a tick over at once and the rest at the end of the tick', async () => {
+    const { writer, chunks } = writerWithSink();
+    const frame = (i: number): Frame => ({
+      kind: FrameKind.SyncRequest,
+      topic: 'q',
+      payload: 'x'.repeat(100),
+      syncToken: `t${String(i).padStart(3, '0')}`,
+    });
+    const size = encodeFrame(frame(10), limits).length;
+    const frames = Array.from({ length: 100 }, (_, i) => frame(i + 10));
+    const perEarly = Math.ceil(EARLY_FLUSH_BYTES / size);
+    for (let tick = 0; tick < 3; tick++) {
+      chunks.length = 0;
+      for (let i = 0; i < frames.length; i++) {
+        writer.write(frames[i] as Frame);
+        // The early chunk leaves with the frame that reaches the threshold, not before.
+        expect(chunks).toHaveLength(i + 1 < perEarly ? 0 : 1);
+      }
+      expect((chunks[0] as Buffer).length).toBe(perEarly * size);
+      await nextTick();
+      // Once per tick: every later frame of the tick waits for the end of the tick.
+      expect(chunks).toHaveLength(2);
+      expect((chunks[1] as Buffer).length).toBe((frames.length - perEarly) * size);
+      const c = collectFrames(limits);
+      for (const chunk of chunks) c.decoder.push(chunk);
+      expect(c.frames).toEqual(frames);
+    }
   });
 
   it('every kind decodes back from the writer output', async () => {
