@@ -1,7 +1,7 @@
 import { Packr } from 'msgpackr';
 import { packPayload } from './payload-codec.js';
 import { EmptyTopicError, FieldTooLargeError, FrameTooLargeError, InvalidFrameError } from './errors.js';
-import { FrameKind, type ControlFrame, type Frame, type MessageFrame } from './frames.js';
+import { FrameKind, type ControlFrame, type Frame, type MessageFrame, type MessageKind, type Payload } from './frames.js';
 import type { ProtocolLimits } from './limits.js';
 
 /*
@@ -88,50 +88,100 @@ export function messageFrameBound(frame: MessageFrame): number {
 }
 
 /**
+ * `messageFrameBound` of a message given by its fields, for a text or bytes payload (a structured
+ * payload goes through a frame: `messageFrameBound`).
+ */
+export function messageFieldsBound(topic: string, payload: string | Uint8Array, syncToken: string | undefined): number {
+  return (
+    MESSAGE_HEADER_BYTES +
+    strBound(topic) +
+    (syncToken === undefined ? 0 : syncToken.length * 3) +
+    (typeof payload === 'string' ? strBound(payload) : payload.byteLength)
+  );
+}
+
+// Strings up to this many UTF-16 units are copied by a loop while they are ASCII (topics, tokens, short
+// payloads): cheaper than a call into the UTF-8 encoder for a few bytes.
+const ASCII_LOOP_MAX = 64;
+
+/** Writes `s` as UTF-8 at `p`, returns the byte count. */
+function writeUtf8(buf: Buffer, s: string, p: number): number {
+  const n = s.length;
+  if (n <= ASCII_LOOP_MAX) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[p + i] = c;
+    }
+    if (i === n) return n;
+  }
+  return buf.write(s, p, 'utf8');
+}
+
+/**
  * Encodes a message frame into `buf` at `offset`, which must have `messageFrameBound(frame)` bytes free.
  * Returns the offset after the frame. Throws a ProtocolError (nothing counted as written) when the
  * frame breaks a limit.
  */
 export function encodeMessageInto(frame: MessageFrame, buf: Buffer, offset: number, limits: ProtocolLimits): number {
-  const { topic, payload, syncToken } = frame;
+  const payload = frame.payload;
+  const packed = typeof payload === 'string' || payload instanceof Uint8Array ? undefined : packedPayload(frame);
+  return encodeMessageFieldsInto(frame.kind, frame.topic, payload, frame.syncToken, packed, buf, offset, limits);
+}
+
+/**
+ * `encodeMessageInto` of a message given by its fields (no frame object). `packed`: a structured
+ * payload's msgpack bytes (`payload` is then only named in errors); undefined for text and bytes.
+ */
+export function encodeMessageFieldsInto(
+  kind: MessageKind,
+  topic: string,
+  payload: Payload,
+  syncToken: string | undefined,
+  packed: Uint8Array | undefined,
+  buf: Buffer,
+  offset: number,
+  limits: ProtocolLimits,
+): number {
   let p = offset + 8;
-  const topicLen = buf.write(topic, p, 'utf8');
-  if (topicLen === 0) throw new EmptyTopicError({ frameKind: frame.kind, syncToken });
+  const topicLen = writeUtf8(buf, topic, p);
+  if (topicLen === 0) throw new EmptyTopicError({ frameKind: kind, syncToken });
   if (topicLen > limits.maxTopicBytes) {
-    throw new FieldTooLargeError('topic', topicLen, limits.maxTopicBytes, { frameKind: frame.kind, syncToken });
+    throw new FieldTooLargeError('topic', topicLen, limits.maxTopicBytes, { frameKind: kind, syncToken });
   }
   buf.writeUInt16BE(topicLen, offset + 6);
   p += topicLen;
   let tokenLen = 0;
   if (syncToken !== undefined) {
-    tokenLen = buf.write(syncToken, p + 2, 'utf8');
+    tokenLen = writeUtf8(buf, syncToken, p + 2);
     if (tokenLen > limits.maxSyncTokenBytes) {
-      throw new FieldTooLargeError('syncToken', tokenLen, limits.maxSyncTokenBytes, { frameKind: frame.kind, topic });
+      throw new FieldTooLargeError('syncToken', tokenLen, limits.maxSyncTokenBytes, { frameKind: kind, topic });
     }
   }
-  if (tokenLen === 0 && frame.kind !== FrameKind.AsyncMessage) {
+  if (tokenLen === 0 && kind !== FrameKind.AsyncMessage) {
     // The receiver rejects such a frame and could not even answer it: refuse it here.
-    throw new InvalidFrameError('sync frame without a sync token', false, { frameKind: frame.kind, topic });
+    throw new InvalidFrameError('sync frame without a sync token', false, { frameKind: kind, topic });
   }
   buf.writeUInt16BE(tokenLen, p);
   p += 2 + tokenLen;
   let payloadLen: number;
   let flags: PayloadEncoding = PayloadEncoding.Text;
   if (typeof payload === 'string') {
-    payloadLen = buf.write(payload, p, 'utf8');
-  } else if (payload instanceof Uint8Array) {
+    payloadLen = writeUtf8(buf, payload, p);
+  } else if (packed === undefined) {
+    const bytes = payload as Uint8Array;
     flags = PayloadEncoding.Binary;
-    payloadLen = payload.byteLength;
-    buf.set(payload, p);
-  } else {
-    flags = PayloadEncoding.Msgpack;
-    const bytes = packedPayload(frame);
     payloadLen = bytes.byteLength;
     buf.set(bytes, p);
+  } else {
+    flags = PayloadEncoding.Msgpack;
+    payloadLen = packed.byteLength;
+    buf.set(packed, p);
   }
   if (payloadLen > limits.maxPayloadBytes) {
     throw new FieldTooLargeError('payload', payloadLen, limits.maxPayloadBytes, {
-      frameKind: frame.kind,
+      frameKind: kind,
       topic,
       syncToken,
     });
@@ -140,7 +190,7 @@ export function encodeMessageInto(frame: MessageFrame, buf: Buffer, offset: numb
   const length = p - offset - FRAME_PREFIX_BYTES;
   if (length > limits.maxFrameBytes) throw new FrameTooLargeError(length, limits.maxFrameBytes);
   buf.writeUInt32BE(length, offset);
-  buf[offset + 4] = frame.kind;
+  buf[offset + 4] = kind;
   buf[offset + 5] = flags;
   return p;
 }

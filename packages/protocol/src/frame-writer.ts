@@ -1,5 +1,5 @@
-import { encodeFrame, encodeMessageInto, messageFrameBound } from './frame-encoder.js';
-import type { Frame, MessageFrame } from './frames.js';
+import { encodeFrame, encodeMessageFieldsInto, encodeMessageInto, messageFieldsBound, messageFrameBound } from './frame-encoder.js';
+import type { Frame, MessageFrame, MessageKind, Payload } from './frames.js';
 import type { ProtocolLimits } from './limits.js';
 
 /**
@@ -107,6 +107,24 @@ export class FrameWriter {
       bytes.copy(this.buf, this.pos);
       end = this.pos + bytes.length;
     }
+    this.wrote(end);
+  }
+
+  /**
+   * `write` of a message given by its fields, without a frame object (text and bytes payloads; a
+   * structured payload is written through a frame).
+   */
+  writeMessage(kind: MessageKind, topic: string, payload: Payload, syncToken: string | undefined): void {
+    if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
+      this.write({ kind, topic, payload, syncToken });
+      return;
+    }
+    this.ensure(messageFieldsBound(topic, payload, syncToken));
+    this.wrote(encodeMessageFieldsInto(kind, topic, payload, syncToken, undefined, this.buf, this.pos, this.limits));
+  }
+
+  /** Counts a frame encoded up to `end` and hands it over or schedules the tick's flush. */
+  private wrote(end: number): void {
     this.bytesWritten += end - this.pos;
     this.framesWritten++;
     this.pos = end;

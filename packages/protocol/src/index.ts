@@ -44,6 +44,8 @@ export {
 export {
   encodeFrame,
   encodeMessageInto,
+  encodeMessageFieldsInto,
+  messageFieldsBound,
   messageFrameBound,
   FRAME_PREFIX_BYTES,
   MESSAGE_HEADER_BYTES,

@@ -183,6 +183,22 @@ class StreamConnection implements Connection {
     } catch (error) {
       throw this.namePeerLimit(error);
     }
+    return this.afterSend();
+  }
+
+  sendMessage(kind: MessageKind, topic: string, payload: Payload, syncToken: string | undefined): boolean {
+    if (this.closed || this.localClose !== undefined) {
+      throw new ConnectionClosedError(`cannot send on a closed ${this.transport} connection to ${this.remoteAddress}:${this.remotePort}`);
+    }
+    try {
+      this.writer.writeMessage(kind, topic, payload, syncToken);
+    } catch (error) {
+      throw this.namePeerLimit(error);
+    }
+    return this.afterSend();
+  }
+
+  private afterSend(): boolean {
     if (this.writer.pendingBytes + this.socket.writableLength < this.highWaterMark) return true;
     this.wantDrain = true;
     return false;

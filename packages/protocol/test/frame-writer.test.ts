@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EARLY_FLUSH_BYTES, encodeFrame, FrameKind, FrameWriter, resolveLimits, type Frame } from '../src/index.js';
+import { EARLY_FLUSH_BYTES, encodeFrame, FrameKind, FrameWriter, resolveLimits, type Frame, type MessageFrame } from '../src/index.js';
 import { collectFrames, normalize } from './collect-frames.js';
 
 const limits = resolveLimits({ maxTopicBytes: 16 });
@@ -78,6 +78,57 @@ describe('FrameWriter', () => {
       for (const chunk of chunks) c.decoder.push(chunk);
       expect(c.frames).toEqual(frames);
     }
+  });
+
+  it('writeMessage (fields, no frame object) writes the bytes write(frame) writes, for every payload kind', async () => {
+    const messages: Frame[] = [
+      { kind: FrameKind.AsyncMessage, topic: 'a', payload: 'hello', syncToken: undefined },
+      { kind: FrameKind.SyncRequest, topic: 'b', payload: new Uint8Array([1, 2, 3]), syncToken: 't1' },
+      { kind: FrameKind.SyncResponse, topic: 'b', payload: { n: 1, list: ['x'] }, syncToken: 't1' },
+      { kind: FrameKind.SyncFailure, topic: 'b', payload: 'no handler', syncToken: 't2' },
+      // Past the ASCII fast path: non-ASCII at the start, the end, a lone surrogate, and a long string.
+      { kind: FrameKind.SyncRequest, topic: 'tøpic', payload: 'ünïcode ✓', syncToken: 'tok€n' },
+      { kind: FrameKind.AsyncMessage, topic: 'ascii-then-é', payload: `${'a'.repeat(63)}é`, syncToken: undefined },
+      { kind: FrameKind.AsyncMessage, topic: 'lone', payload: 'x\ud800y', syncToken: undefined },
+      { kind: FrameKind.AsyncMessage, topic: 'long', payload: 'z'.repeat(5000), syncToken: undefined },
+    ];
+    const byFrame = writerWithSink();
+    const byFields = writerWithSink();
+    for (const f of messages) {
+      byFrame.writer.write(f);
+      const m = f as MessageFrame;
+      byFields.writer.writeMessage(m.kind, m.topic, m.payload, m.syncToken);
+    }
+    await nextTick();
+    expect(Buffer.concat(byFields.chunks)).toEqual(Buffer.concat(byFrame.chunks));
+    expect(byFields.writer.framesWritten).toBe(messages.length);
+    const c = collectFrames(limits);
+    c.decoder.push(Buffer.concat(byFields.chunks));
+    expect(c.errors).toEqual([]);
+    // A lone surrogate is sent as U+FFFD, as Buffer#write does.
+    const expected = messages.map((f) => ((f as MessageFrame).topic === 'lone' ? { ...f, payload: 'x\ufffdy' } : f));
+    // (A structured payload decodes with its wire size as well.)
+    const decoded = c.frames.map((f) => {
+      const { payloadBytes: _size, ...rest } = f as MessageFrame & { payloadBytes?: number };
+      return normalize(rest as Frame);
+    });
+    expect(decoded).toEqual(expected.map(normalize));
+  });
+
+  it('writeMessage refuses what write(frame) refuses, and writes nothing then', async () => {
+    const { writer, chunks } = writerWithSink();
+    expect(() => writer.writeMessage(FrameKind.AsyncMessage, 'x'.repeat(17), 'p', undefined)).toThrow(
+      expect.objectContaining({ code: 'SYSTEMGE_ERR_FIELD_TOO_LARGE' }),
+    );
+    expect(() => writer.writeMessage(FrameKind.AsyncMessage, '', 'p', undefined)).toThrow(
+      expect.objectContaining({ code: 'SYSTEMGE_ERR_EMPTY_TOPIC' }),
+    );
+    expect(() => writer.writeMessage(FrameKind.SyncRequest, 'q', 'p', undefined)).toThrow(
+      expect.objectContaining({ code: 'SYSTEMGE_ERR_INVALID_FRAME' }),
+    );
+    await nextTick();
+    expect(chunks).toHaveLength(0);
+    expect(writer.framesWritten).toBe(0);
   });
 
   it('every kind decodes back from the writer output', async () => {

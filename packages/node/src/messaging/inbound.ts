@@ -6,6 +6,7 @@ import type { SystemgeNode } from '../node-types.js';
 import { timerDelay } from '../timers.js';
 import type { Peer } from '../peers/peer.js';
 import { Dispatcher } from './dispatcher.js';
+import { sendFields } from './send-fields.js';
 import { acceptsPayload, encodingUnsupported } from './payload-encodings.js';
 import type { TopicHandlers } from './handlers.js';
 import type { ConnectionRateLimiter } from './rate-limits.js';
@@ -185,7 +186,7 @@ export class Inbound<T extends TopicMap> {
       return;
     }
     try {
-      peer.connection.send({ kind: FrameKind.SyncResponse, topic, payload, syncToken: token });
+      sendFields(peer.connection, FrameKind.SyncResponse, topic, payload, token);
       this.ctx.counters.syncResponsesSent++;
     } catch (error) {
       // A response over the limits still owes the requester an answer.
@@ -198,7 +199,7 @@ export class Inbound<T extends TopicMap> {
     const peer = this.n.currentConnectionOf(from);
     if (peer.connection.closed) return;
     try {
-      peer.connection.send({ kind: FrameKind.SyncFailure, topic, payload: text.slice(0, 4096), syncToken: token });
+      sendFields(peer.connection, FrameKind.SyncFailure, topic, text.slice(0, 4096), token);
       this.ctx.counters.syncFailuresSent++;
     } catch (error) {
       this.ctx.logger.error({ peer: peer.name, err: error }, 'could not send failure response');

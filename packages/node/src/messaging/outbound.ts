@@ -7,7 +7,13 @@ import type { PeerTable } from '../peers/peer-table.js';
 import { invalidDuration } from '../timers.js';
 import type { HoldOwner, HoldQueue } from './hold-queue.js';
 import { encodingUnsupported, refusingPeers } from './payload-encodings.js';
+import { sendFields } from './send-fields.js';
 import { SyncRequests } from './sync-requests.js';
+
+/** Text and bytes: sent by fields; anything else is packed, once per frame. */
+function isPlain(payload: Payload): boolean {
+  return typeof payload === 'string' || payload instanceof Uint8Array;
+}
 
 /** Throws InvalidArgumentError for a sync request option out of range (a timer cannot wait longer than MAX_TIMER_MS). */
 function checkSyncRequestOptions(options: SyncRequestOptions | undefined): void {
@@ -124,10 +130,16 @@ export class Outbound {
       return true;
     }
     this.checkBuffers(targets);
-    const frame: MessageFrame = { kind: FrameKind.AsyncMessage, topic, payload, syncToken: undefined };
     let writable = true;
-    for (let i = 0; i < targets.length; i++) {
-      if (!(targets[i] as Peer).connection.send(frame)) writable = false;
+    if (isPlain(payload)) {
+      for (let i = 0; i < targets.length; i++) {
+        if (!sendFields((targets[i] as Peer).connection, FrameKind.AsyncMessage, topic, payload, undefined)) writable = false;
+      }
+    } else {
+      const frame: MessageFrame = { kind: FrameKind.AsyncMessage, topic, payload, syncToken: undefined };
+      for (let i = 0; i < targets.length; i++) {
+        if (!(targets[i] as Peer).connection.send(frame)) writable = false;
+      }
     }
     counters.asyncSent += targets.length;
     counters.topic(topic).sent += targets.length;
@@ -167,10 +179,15 @@ export class Outbound {
       options?.timeoutMs ?? this.ctx.config.sync.timeoutMs,
       skipped,
     );
-    const frame: MessageFrame = { kind: FrameKind.SyncRequest, topic, payload, syncToken: request.token };
     const send = sendTo ?? targets;
     try {
-      for (let i = 0; i < send.length; i++) (send[i] as Peer).connection.send(frame);
+      if (isPlain(payload)) {
+        for (let i = 0; i < send.length; i++)
+          sendFields((send[i] as Peer).connection, FrameKind.SyncRequest, topic, payload, request.token);
+      } else {
+        const frame: MessageFrame = { kind: FrameKind.SyncRequest, topic, payload, syncToken: request.token };
+        for (let i = 0; i < send.length; i++) (send[i] as Peer).connection.send(frame);
+      }
     } catch (error) {
       request.settle('failed', error as Error);
       return request;
