@@ -15,11 +15,13 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 /**
  * Forks `child.js <role> <system> <json config>`, labelled `<system> <role>`. BENCH_CPU_PROF=<system>
- * (or `all`) writes a .cpuprofile of every child of that system to results/tmp/.
+ * (or `all`) writes a .cpuprofile of every child of that system to results/tmp/. BENCH_NODE_ARGS adds
+ * Node options to every child (e.g. `--trace-gc`).
  */
 export function spawnPeer(role, system, config, { exposeGc = false } = {}) {
   const execArgv = [];
   if (exposeGc) execArgv.push('--expose-gc');
+  if (process.env.BENCH_NODE_ARGS) execArgv.push(...process.env.BENCH_NODE_ARGS.split(' '));
   const prof = process.env.BENCH_CPU_PROF;
   if (prof !== undefined && (prof === 'all' || prof === system)) execArgv.push(...cpuProfileArgv());
   return spawnChild(CHILD, [role, system, JSON.stringify(config)], { execArgv, label: `${system} ${role}` });
