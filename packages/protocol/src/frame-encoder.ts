@@ -1,7 +1,16 @@
 import { Packr } from 'msgpackr';
 import { packPayload } from './payload-codec.js';
 import { EmptyTopicError, FieldTooLargeError, FrameTooLargeError, InvalidFrameError } from './errors.js';
-import { FrameKind, type ControlFrame, type Frame, type MessageFrame, type MessageKind, type Payload } from './frames.js';
+import {
+  FrameKind,
+  type ControlFrame,
+  type Frame,
+  type MessageFrame,
+  type MessageKind,
+  type Payload,
+  type SyncTokenInput,
+  syncTokenText,
+} from './frames.js';
 import type { ProtocolLimits } from './limits.js';
 
 /*
@@ -91,11 +100,11 @@ export function messageFrameBound(frame: MessageFrame): number {
  * `messageFrameBound` of a message given by its fields, for a text or bytes payload (a structured
  * payload goes through a frame: `messageFrameBound`).
  */
-export function messageFieldsBound(topic: string, payload: string | Uint8Array, syncToken: string | undefined): number {
+export function messageFieldsBound(topic: string, payload: string | Uint8Array, syncToken: SyncTokenInput | undefined): number {
   return (
     MESSAGE_HEADER_BYTES +
     strBound(topic) +
-    (syncToken === undefined ? 0 : syncToken.length * 3) +
+    (syncToken === undefined ? 0 : typeof syncToken === 'string' ? syncToken.length * 3 : syncToken.tokenByteLength) +
     (typeof payload === 'string' ? strBound(payload) : payload.byteLength)
   );
 }
@@ -138,7 +147,7 @@ export function encodeMessageFieldsInto(
   kind: MessageKind,
   topic: string,
   payload: Payload,
-  syncToken: string | undefined,
+  syncToken: SyncTokenInput | undefined,
   packed: Uint8Array | undefined,
   buf: Buffer,
   offset: number,
@@ -146,15 +155,19 @@ export function encodeMessageFieldsInto(
 ): number {
   let p = offset + 8;
   const topicLen = writeUtf8(buf, topic, p);
-  if (topicLen === 0) throw new EmptyTopicError({ frameKind: kind, syncToken });
+  if (topicLen === 0) throw new EmptyTopicError({ frameKind: kind, syncToken: syncTokenText(syncToken) });
   if (topicLen > limits.maxTopicBytes) {
-    throw new FieldTooLargeError('topic', topicLen, limits.maxTopicBytes, { frameKind: kind, syncToken });
+    throw new FieldTooLargeError('topic', topicLen, limits.maxTopicBytes, { frameKind: kind, syncToken: syncTokenText(syncToken) });
   }
   buf.writeUInt16BE(topicLen, offset + 6);
   p += topicLen;
   let tokenLen = 0;
   if (syncToken !== undefined) {
-    tokenLen = writeUtf8(buf, syncToken, p + 2);
+    if (typeof syncToken === 'string') tokenLen = writeUtf8(buf, syncToken, p + 2);
+    else {
+      tokenLen = syncToken.tokenByteLength;
+      syncToken.writeToken(buf, p + 2);
+    }
     if (tokenLen > limits.maxSyncTokenBytes) {
       throw new FieldTooLargeError('syncToken', tokenLen, limits.maxSyncTokenBytes, { frameKind: kind, topic });
     }
@@ -183,7 +196,7 @@ export function encodeMessageFieldsInto(
     throw new FieldTooLargeError('payload', payloadLen, limits.maxPayloadBytes, {
       frameKind: kind,
       topic,
-      syncToken,
+      syncToken: syncTokenText(syncToken),
     });
   }
   p += payloadLen;

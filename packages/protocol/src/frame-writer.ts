@@ -1,5 +1,5 @@
 import { encodeFrame, encodeMessageFieldsInto, encodeMessageInto, messageFieldsBound, messageFrameBound } from './frame-encoder.js';
-import type { Frame, MessageFrame, MessageKind, Payload } from './frames.js';
+import { type Frame, type MessageFrame, type MessageKind, type Payload, type SyncTokenInput, syncTokenText } from './frames.js';
 import type { ProtocolLimits } from './limits.js';
 
 /**
@@ -114,9 +114,9 @@ export class FrameWriter {
    * `write` of a message given by its fields, without a frame object (text and bytes payloads; a
    * structured payload is written through a frame).
    */
-  writeMessage(kind: MessageKind, topic: string, payload: Payload, syncToken: string | undefined): void {
+  writeMessage(kind: MessageKind, topic: string, payload: Payload, syncToken: SyncTokenInput | undefined): void {
     if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
-      this.write({ kind, topic, payload, syncToken });
+      this.write({ kind, topic, payload, syncToken: syncTokenText(syncToken) });
       return;
     }
     this.ensure(messageFieldsBound(topic, payload, syncToken));

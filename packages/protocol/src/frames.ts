@@ -47,6 +47,27 @@ export function frameKindName(kind: number): string {
 export type Payload = unknown;
 
 /**
+ * A sync token written into a frame from its parts instead of from a string: a requester's own
+ * tokens, which it never needs as strings on the hot path. Its bytes are ASCII.
+ */
+export interface SyncTokenSource {
+  /** How many bytes `writeToken` writes. */
+  readonly tokenByteLength: number;
+  /** Writes the token's bytes at `offset`. */
+  writeToken(buf: Uint8Array, offset: number): void;
+  /** The same token as a string (for error reports and connections that take frames only). */
+  readonly token: string;
+}
+
+/** A sync token as a string or from its parts. */
+export type SyncTokenInput = string | SyncTokenSource;
+
+/** The string of a sync token given either way. */
+export function syncTokenText(token: SyncTokenInput | undefined): string | undefined {
+  return token === undefined || typeof token === 'string' ? token : token.token;
+}
+
+/**
  * An application message: async message, sync request, or sync response.
  * Every message frame has the same shape so hot paths stay monomorphic.
  */

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { ConnectionClosedError, ConnectionError, FieldTooLargeError, type ProtocolError, type SystemgeError } from './errors.js';
 import { FrameDecoder, messageFrame } from './frame-decoder.js';
 import { FrameWriter } from './frame-writer.js';
-import { type Frame, FrameKind, type MessageKind, type Payload } from './frames.js';
+import { type Frame, FrameKind, type MessageKind, type Payload, type SyncTokenInput } from './frames.js';
 import { resolveLimits, type ProtocolLimits } from './limits.js';
 import type { CloseInfo, CloseOptions, Connection, ConnectionHandlers, PeerCertificateInfo } from './transport.js';
 
@@ -186,7 +186,7 @@ class StreamConnection implements Connection {
     return this.afterSend();
   }
 
-  sendMessage(kind: MessageKind, topic: string, payload: Payload, syncToken: string | undefined): boolean {
+  sendMessage(kind: MessageKind, topic: string, payload: Payload, syncToken: SyncTokenInput | undefined): boolean {
     if (this.closed || this.localClose !== undefined) {
       throw new ConnectionClosedError(`cannot send on a closed ${this.transport} connection to ${this.remoteAddress}:${this.remotePort}`);
     }

@@ -1,6 +1,6 @@
 import type { SystemgeError } from './errors.js';
 import type { KnownTokenLookup, MessageFieldsHandler } from './frame-decoder.js';
-import type { Frame, MessageKind, Payload } from './frames.js';
+import type { Frame, MessageKind, Payload, SyncTokenInput } from './frames.js';
 import type { ProtocolLimits } from './limits.js';
 
 /** The address of the other end of a connection, as seen by the socket layer. */
@@ -104,9 +104,10 @@ export interface Connection {
   send(frame: Frame): boolean;
   /**
    * `send` of a message frame given by its fields, which spares the caller a frame object per message.
-   * Optional for custom connections: without it, callers build the frame and use `send`.
+   * The token may be given as a string or written from its parts (`SyncTokenSource`). Optional for
+   * custom connections: without it, callers build the frame and use `send`.
    */
-  sendMessage?(kind: MessageKind, topic: string, payload: Payload, syncToken: string | undefined): boolean;
+  sendMessage?(kind: MessageKind, topic: string, payload: Payload, syncToken: SyncTokenInput | undefined): boolean;
   /**
    * Holds frames sent from now on to the peer's announced limits as well as this side's: a frame the
    * peer would refuse throws `SYSTEMGE_ERR_FIELD_TOO_LARGE` here, naming `owner` (e.g. `peer "b"`).

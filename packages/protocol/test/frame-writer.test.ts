@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { EARLY_FLUSH_BYTES, encodeFrame, FrameKind, FrameWriter, resolveLimits, type Frame, type MessageFrame } from '../src/index.js';
+import {
+  EARLY_FLUSH_BYTES,
+  encodeFrame,
+  FrameKind,
+  FrameWriter,
+  resolveLimits,
+  type Frame,
+  type MessageFrame,
+  type SyncTokenSource,
+} from '../src/index.js';
 import { collectFrames, normalize } from './collect-frames.js';
 
 const limits = resolveLimits({ maxTopicBytes: 16 });
@@ -113,6 +122,29 @@ describe('FrameWriter', () => {
       return normalize(rest as Frame);
     });
     expect(decoded).toEqual(expected.map(normalize));
+  });
+
+  it('writeMessage takes a sync token written from its parts (SyncTokenSource) and writes the bytes of its string', async () => {
+    const token = 'AbC-_123.x9';
+    const source: SyncTokenSource = {
+      tokenByteLength: token.length,
+      writeToken: (buf, offset) => {
+        for (let i = 0; i < token.length; i++) buf[offset + i] = token.charCodeAt(i);
+      },
+      token,
+    };
+    const byString = writerWithSink();
+    const bySource = writerWithSink();
+    byString.writer.writeMessage(FrameKind.SyncRequest, 'q', 'payload', token);
+    bySource.writer.writeMessage(FrameKind.SyncRequest, 'q', 'payload', source);
+    // A structured payload goes through a frame, which takes the token's string.
+    byString.writer.writeMessage(FrameKind.SyncRequest, 'q', { a: 1 }, token);
+    bySource.writer.writeMessage(FrameKind.SyncRequest, 'q', { a: 1 }, source);
+    await nextTick();
+    expect(Buffer.concat(bySource.chunks)).toEqual(Buffer.concat(byString.chunks));
+    expect(() => bySource.writer.writeMessage(FrameKind.SyncRequest, 'x'.repeat(17), 'p', source)).toThrow(
+      expect.objectContaining({ code: 'SYSTEMGE_ERR_FIELD_TOO_LARGE', syncToken: token }),
+    );
   });
 
   it('writeMessage refuses what write(frame) refuses, and writes nothing then', async () => {

@@ -182,8 +182,7 @@ export class Outbound {
     const send = sendTo ?? targets;
     try {
       if (isPlain(payload)) {
-        for (let i = 0; i < send.length; i++)
-          sendFields((send[i] as Peer).connection, FrameKind.SyncRequest, topic, payload, request.token);
+        for (let i = 0; i < send.length; i++) sendFields((send[i] as Peer).connection, FrameKind.SyncRequest, topic, payload, request);
       } else {
         const frame: MessageFrame = { kind: FrameKind.SyncRequest, topic, payload, syncToken: request.token };
         for (let i = 0; i < send.length; i++) (send[i] as Peer).connection.send(frame);

@@ -1,4 +1,4 @@
-import type { Payload, SystemgeError } from '@systemge/protocol';
+import type { Payload, SyncTokenSource, SystemgeError } from '@systemge/protocol';
 import { PeerLostError, SyncFailureError, SyncTimeoutError } from '../errors.js';
 import type { SyncOutcome, SyncRequest, SyncResponse } from '../node-types.js';
 import type { Expiring } from './deadline-sweep.js';
@@ -14,16 +14,24 @@ export type FirstCallback<R extends Payload = Payload> = (error: Error | undefin
  * no timer (the broker's one deadline sweep), no array for a single response, no promise unless
  * the caller asks for one, waiters only when someone waits.
  */
-export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring {
+export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring, SyncTokenSource {
   readonly topic: string;
-  readonly token: string;
   readonly targets: readonly string[];
+  /**
+   * @internal The token's counter: with the broker's prefix and the slot it makes the token, which is
+   * written into frames from these parts (`writeToken`) and made a string only when asked (`token`).
+   */
+  seq = 0;
+  /** @internal The token's length in bytes (ASCII). */
+  tokenByteLength = 0;
+  /** @internal The token as a string, once made. */
+  tokenText: string | undefined;
   outcome: SyncOutcome | undefined;
   /** @internal The broker's deadline sweep bookkeeping. */
   sweepIndex = -1;
   /** @internal */
   sweepAt = 0;
-  /** @internal The broker's slot; -1 when not pending. */
+  /** @internal The broker's slot its token names (it stays set after the request settled; -1: never pending). */
   slot = -1;
   private readonly broker: SyncRequests;
   /** The responses: the only one in `one` until a second arrives or `responses` is read, then all in `list`. */
@@ -58,7 +66,6 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
   constructor(
     broker: SyncRequests,
     topic: string,
-    token: string,
     targets: readonly string[],
     maxResponses: number,
     timeoutMs: number,
@@ -66,7 +73,6 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
   ) {
     this.broker = broker;
     this.topic = topic;
-    this.token = token;
     this.targets = targets;
     const sent = targets.length - (skipped?.size ?? 0);
     this.maxResponses = (maxResponses > 0 ? Math.min(maxResponses, sent) : sent) + (skipped?.size ?? 0);
@@ -87,6 +93,17 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
       const name = targets[i] as string;
       if (this.skipped === undefined || !this.skipped.has(name)) broker.openTo(name);
     }
+  }
+
+  /** Unguessable correlation token (made a string on first read). */
+  get token(): string {
+    if (this.tokenText === undefined) this.tokenText = this.broker.tokenString(this as unknown as PendingSyncRequest<Payload>);
+    return this.tokenText;
+  }
+
+  /** @internal Writes the token's bytes into a frame (no string). */
+  writeToken(buf: Uint8Array, offset: number): void {
+    this.broker.writeToken(this as unknown as PendingSyncRequest<Payload>, buf, offset);
   }
 
   get responses(): readonly SyncResponse<R>[] {

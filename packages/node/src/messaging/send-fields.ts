@@ -1,4 +1,4 @@
-import type { Connection, MessageKind, Payload } from '@systemge/protocol';
+import { type Connection, type MessageKind, type Payload, type SyncTokenInput, syncTokenText } from '@systemge/protocol';
 
 /**
  * Sends one message frame given by its fields: without a frame object where the connection can
@@ -10,9 +10,9 @@ export function sendFields(
   kind: MessageKind,
   topic: string,
   payload: Payload,
-  syncToken: string | undefined,
+  syncToken: SyncTokenInput | undefined,
 ): boolean {
   return connection.sendMessage !== undefined
     ? connection.sendMessage(kind, topic, payload, syncToken)
-    : connection.send({ kind, topic, payload, syncToken });
+    : connection.send({ kind, topic, payload, syncToken: syncTokenText(syncToken) });
 }

@@ -23,6 +23,16 @@ export function newSyncToken(): string {
 }
 
 /** The value of a lowercase base-36 digit's character code, -1 for any other character. */
+/** How many base-36 digits `n` (a positive integer) has. */
+function base36Length(n: number): number {
+  let length = 1;
+  while (n >= 36) {
+    n = Math.floor(n / 36);
+    length++;
+  }
+  return length;
+}
+
 function base36Digit(code: number): number {
   if (code >= 48 && code <= 57) return code - 48;
   if (code >= 97 && code <= 122) return code - 87;
@@ -52,7 +62,9 @@ export class SyncRequests {
    */
   private readonly slots: (PendingSyncRequest<Payload> | undefined)[] = [];
   private readonly free: number[] = [];
+  /** `.` and the slot in base 36, per slot, as a string and as bytes (made once: slots are reused). */
   private readonly suffixes: string[] = [];
+  private readonly suffixBytes: Uint8Array[] = [];
   private pendingCount = 0;
   /**
    * Requests open to each peer name: sent to it, not answered by it (or lost), not settled. An entry
@@ -114,11 +126,15 @@ export class SyncRequests {
     timeoutMs: number,
     skipped?: Map<string, SystemgeError>,
   ): PendingSyncRequest<R> {
-    // Base 36 keeps the token short; the counter never repeats within this broker's life (2^53).
+    // The token is prefix + counter in base 36 + `.` + slot in base 36: short, and the counter never
+    // repeats within this broker's life (2^53). It is written into frames from these parts; a string
+    // is made only when someone reads `request.token` or a response names it (knownToken).
     const slot = this.free.length > 0 ? (this.free.pop() as number) : this.slots.length;
-    const token = this.prefix + (++this.sequence).toString(36) + this.slotSuffix(slot);
-    const request = new PendingSyncRequest<R>(this, topic, token, targets, maxResponses, timeoutMs, skipped);
+    const seq = ++this.sequence;
+    const request = new PendingSyncRequest<R>(this, topic, targets, maxResponses, timeoutMs, skipped);
     request.slot = slot;
+    request.seq = seq;
+    request.tokenByteLength = this.prefixBytes.length + base36Length(seq) + this.slotSuffixBytes(slot).length;
     if (slot === this.slots.length) this.slots.push(request as unknown as PendingSyncRequest<Payload>);
     else this.slots[slot] = request as unknown as PendingSyncRequest<Payload>;
     this.pendingCount++;
@@ -127,7 +143,8 @@ export class SyncRequests {
 
   /** A request that failed before it was sent. */
   failed<R extends Payload>(topic: string, error: SystemgeError): SyncRequest<R> {
-    const request = new PendingSyncRequest<R>(this, topic, '', [], 0, 0);
+    const request = new PendingSyncRequest<R>(this, topic, [], 0, 0);
+    request.tokenText = '';
     request.settle('failed', error);
     return request;
   }
@@ -149,6 +166,37 @@ export class SyncRequests {
     return suffix;
   }
 
+  private slotSuffixBytes(slot: number): Uint8Array {
+    let bytes = this.suffixBytes[slot];
+    if (bytes === undefined) {
+      bytes = Buffer.from(this.slotSuffix(slot), 'latin1');
+      this.suffixBytes[slot] = bytes;
+    }
+    return bytes;
+  }
+
+  /** @internal A request's token as a string. */
+  tokenString(request: PendingSyncRequest<Payload>): string {
+    return this.prefix + request.seq.toString(36) + this.slotSuffix(request.slot);
+  }
+
+  /** @internal Writes a request's token (`tokenByteLength` bytes) at `offset`. */
+  writeToken(request: PendingSyncRequest<Payload>, buf: Uint8Array, offset: number): void {
+    const prefix = this.prefixBytes;
+    const suffix = this.slotSuffixBytes(request.slot);
+    for (let i = 0; i < prefix.length; i++) buf[offset + i] = prefix[i] as number;
+    const digitsStart = offset + prefix.length;
+    let i = offset + request.tokenByteLength - suffix.length;
+    const suffixStart = i;
+    let n = request.seq;
+    while (i > digitsStart) {
+      const digit = n % 36;
+      buf[--i] = digit < 10 ? 48 + digit : 87 + digit;
+      n = Math.floor(n / 36);
+    }
+    for (let j = 0; j < suffix.length; j++) buf[suffixStart + j] = suffix[j] as number;
+  }
+
   /** The pending request a token names, or undefined (foreign, malformed, settled or reused slot). */
   private lookup(token: string): PendingSyncRequest<Payload> | undefined {
     const dot = token.lastIndexOf('.');
@@ -167,7 +215,8 @@ export class SyncRequests {
 
   /**
    * The token string of a pending request whose token's UTF-8 bytes are exactly `buf[start, end)`,
-   * else undefined: a response's token is then matched without decoding it into a new string.
+   * else undefined: a response's token is then matched without decoding it first. Its string is made
+   * here (from those bytes, once they are known to be that token) unless it already exists.
    */
   knownToken(buf: Uint8Array, start: number, end: number): string | undefined {
     const prefix = this.prefixBytes;
@@ -179,6 +228,7 @@ export class SyncRequests {
     let dot = end - 1;
     while (dot > start + prefix.length && buf[dot] !== 0x2e) dot--;
     if (dot <= start + prefix.length || dot === end - 1) return undefined;
+    if (buf[dot + 1] === 0x30 && end - dot > 2) return undefined;
     let slot = 0;
     for (let i = dot + 1; i < end; i++) {
       const digit = base36Digit(buf[i] as number);
@@ -186,11 +236,20 @@ export class SyncRequests {
       slot = slot * 36 + digit;
       if (slot >= this.slots.length) return undefined;
     }
-    const token = this.slots[slot]?.token;
-    if (token === undefined || token.length !== end - start) return undefined;
-    // Exact: every byte (tokens made here are ASCII, one byte per character).
-    for (let i = start + prefix.length; i < end; i++) if (buf[i] !== token.charCodeAt(i - start)) return undefined;
-    return token;
+    const request = this.slots[slot];
+    if (request === undefined || request.tokenByteLength !== end - start) return undefined;
+    // The counter, digit by digit: the same length (checked above) and value leave no other spelling.
+    let seq = 0;
+    for (let i = start + prefix.length; i < dot; i++) {
+      const digit = base36Digit(buf[i] as number);
+      if (digit < 0) return undefined;
+      seq = seq * 36 + digit;
+    }
+    if (seq !== request.seq || (buf[start + prefix.length] === 0x30 && dot - start - prefix.length > 1)) return undefined;
+    if (request.tokenText === undefined) {
+      request.tokenText = Buffer.isBuffer(buf) ? buf.toString('latin1', start, end) : this.tokenString(request);
+    }
+    return request.tokenText;
   }
 
   peerLost(name: string, reason: string): void {
@@ -208,7 +267,6 @@ export class SyncRequests {
   forget(request: PendingSyncRequest<Payload>): void {
     const slot = request.slot;
     if (slot < 0 || this.slots[slot] !== request) return;
-    request.slot = -1;
     this.slots[slot] = undefined;
     this.free.push(slot);
     this.pendingCount--;

@@ -35,6 +35,37 @@ describe('sync request tokens', () => {
     expect(s.requests.knownToken(...framed(first?.token as string))).toBeUndefined();
   });
 
+  it('a token written from its parts is exactly its string, for counters and slots of any digit count', () => {
+    const s = setup();
+    // Counters across base-36 digit boundaries (35 → 36, 1295 → 1296, …), slots up to two digits.
+    const open: ReturnType<typeof s.requests.create>[] = [];
+    for (let n = 1; n <= 1400; n++) {
+      const request = s.requests.create('ping', ['a'], 0, 1000);
+      open.push(request);
+      if (open.length > 50) (open.shift() as typeof request).cancel();
+      const buf = Buffer.alloc(request.tokenByteLength + 4, 0xee);
+      request.writeToken(buf, 2);
+      const written = buf.toString('latin1', 2, 2 + request.tokenByteLength);
+      expect(buf[1]).toBe(0xee);
+      expect(buf[2 + request.tokenByteLength]).toBe(0xee);
+      expect(written).toBe(request.token);
+      expect(written).toMatch(/^[A-Za-z0-9_-]{22}[0-9a-z]+\.[0-9a-z]+$/);
+    }
+  });
+
+  it('knownToken makes the token string from the bytes when nobody read it yet, and deliver then accepts it', () => {
+    const s = setup();
+    for (let i = 0; i < 40; i++) {
+      const request = s.requests.create('ping', ['a'], 0, 1000);
+      const buf = Buffer.alloc(request.tokenByteLength + 6);
+      request.writeToken(buf, 3);
+      const found = s.requests.knownToken(buf, 3, 3 + request.tokenByteLength);
+      expect(found).toBe(request.token);
+      expect(s.requests.deliver(found as string, 'a', ok('a'))).toBe(true);
+      expect(request.outcome).toBe('complete');
+    }
+  });
+
   it('knownToken and deliver refuse near misses: another prefix or counter, a leading zero, upper case, an extra digit, another slot, a bare prefix', () => {
     const s = setup();
     // 40 pending requests: slots 0–39, so the last one's slot has two digits.
