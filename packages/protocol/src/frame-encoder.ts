@@ -111,7 +111,7 @@ export function messageFieldsBound(topic: string, payload: string | Uint8Array, 
 
 // Strings up to this many UTF-16 units are copied by a loop while they are ASCII (topics, tokens, short
 // payloads): cheaper than a call into the UTF-8 encoder for a few bytes.
-const ASCII_LOOP_MAX = 64;
+const ASCII_LOOP_MAX = 24;
 
 /** Writes `s` as UTF-8 at `p`, returns the byte count. */
 function writeUtf8(buf: Buffer, s: string, p: number): number {

@@ -97,7 +97,7 @@ describe('FrameWriter', () => {
       { kind: FrameKind.SyncFailure, topic: 'b', payload: 'no handler', syncToken: 't2' },
       // Past the ASCII fast path: non-ASCII at the start, the end, a lone surrogate, and a long string.
       { kind: FrameKind.SyncRequest, topic: 'tøpic', payload: 'ünïcode ✓', syncToken: 'tok€n' },
-      { kind: FrameKind.AsyncMessage, topic: 'ascii-then-é', payload: `${'a'.repeat(63)}é`, syncToken: undefined },
+      { kind: FrameKind.AsyncMessage, topic: 'ascii-then-é', payload: `${'a'.repeat(23)}é`, syncToken: undefined },
       { kind: FrameKind.AsyncMessage, topic: 'lone', payload: 'x\ud800y', syncToken: undefined },
       { kind: FrameKind.AsyncMessage, topic: 'long', payload: 'z'.repeat(5000), syncToken: undefined },
     ];

@@ -76,6 +76,8 @@ export class SyncRequests {
   /** The prefix's bytes (base64url, so one byte per character). */
   private readonly prefixBytes = Buffer.from(this.prefix, 'latin1');
   private sequence = 0;
+  /** The request the last knownToken call matched, until the next lookup. */
+  private matched: PendingSyncRequest<Payload> | undefined;
   private readonly reportError: CallbackErrorReporter;
 
   constructor(counters: Counters, clock: Clock = systemClock, reportError: CallbackErrorReporter = rethrowLater) {
@@ -199,6 +201,13 @@ export class SyncRequests {
 
   /** The pending request a token names, or undefined (foreign, malformed, settled or reused slot). */
   private lookup(token: string): PendingSyncRequest<Payload> | undefined {
+    // The request knownToken just matched from the response's bytes (the response being delivered,
+    // normally): the same whole-token comparison, without parsing the slot again.
+    const matched = this.matched;
+    if (matched !== undefined) {
+      this.matched = undefined;
+      if (matched.tokenText === token && this.slots[matched.slot] === matched) return matched;
+    }
     const dot = token.lastIndexOf('.');
     if (dot <= this.prefix.length || dot === token.length - 1) return undefined;
     let slot = 0;
@@ -249,6 +258,7 @@ export class SyncRequests {
     if (request.tokenText === undefined) {
       request.tokenText = Buffer.isBuffer(buf) ? buf.toString('latin1', start, end) : this.tokenString(request);
     }
+    this.matched = request;
     return request.tokenText;
   }
 
