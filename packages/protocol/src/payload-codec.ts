@@ -143,6 +143,8 @@ addExtension({
  */
 const MAX_MAP_DEPTH = 1000;
 let deferred: { map: Map<unknown, unknown>; data: Uint8Array; depth: number }[] | undefined;
+/** The list `deferred` points to while a payload is unpacked, reused. */
+const deferredMaps: NonNullable<typeof deferred> = [];
 /** How deep the Map whose entries are being decoded is (0 for the payload itself). */
 let mapDepth = 0;
 
@@ -186,7 +188,10 @@ export function packPayload(topic: string, value: unknown): Buffer {
 
 /** Decodes a structured payload; throws on bytes that are not exactly one msgpack value. */
 export function unpackPayload(bytes: Uint8Array): unknown {
-  const maps: NonNullable<typeof deferred> = [];
+  // One list for every call (unpacking is synchronous), emptied after use: no array per message. A
+  // call made while another one unpacks (never, today) gets its own.
+  const outer = deferred;
+  const maps: NonNullable<typeof deferred> = outer === undefined ? deferredMaps : [];
   deferred = maps;
   mapDepth = 0;
   try {
@@ -199,7 +204,8 @@ export function unpackPayload(bytes: Uint8Array): unknown {
     }
     return value;
   } finally {
-    deferred = undefined;
+    maps.length = 0;
+    deferred = outer;
     mapDepth = 0;
   }
 }
