@@ -10,6 +10,11 @@
  * almost no mark-compacts; objects kept alive past a scavenge are promoted to the old generation,
  * make every scavenge slower (the pause is mostly copying survivors) and bring mark-compacts: both
  * show at once here, long before a profile would name them.
+ *
+ * `latencyUs.withoutGc` is the same percentiles over the requests during which neither process
+ * paused for GC, and `gcHit` the share of requests that overlapped a pause of the requester or (only)
+ * of the responder: when the p99 sits in the GC-hit requests, shorter or rarer pauses move it and
+ * nothing else does. (Both processes run on one machine, so their pause times share one clock.)
  */
 import { fork } from 'node:child_process';
 import { PerformanceObserver, constants, performance } from 'node:perf_hooks';
@@ -20,12 +25,15 @@ import { textPayload } from './payloads.js';
 const TOPIC = 'gc.sync';
 const [secondsArg = '3', concurrencyArg = '100', sizeArg = '100', role = 'client'] = process.argv.slice(2);
 
-/** Counts GC pauses by kind from `gc` performance entries. */
+/** Counts GC pauses by kind from `gc` performance entries, and keeps when each pause ran (epoch ms, start/end pairs). */
 function gcCounter() {
   const counts = { scavenges: 0, scavengeMs: 0, markCompacts: 0, markCompactMs: 0, otherMs: 0 };
+  let pauses = [];
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       const kind = entry.detail?.kind;
+      const start = performance.timeOrigin + entry.startTime;
+      if (pauses.length < 1_000_000) pauses.push(start, start + entry.duration);
       if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
         counts.scavenges++;
         counts.scavengeMs += entry.duration;
@@ -39,8 +47,10 @@ function gcCounter() {
   return {
     reset() {
       for (const key of Object.keys(counts)) counts[key] = 0;
+      pauses = [];
     },
     read: () => ({ ...counts }),
+    pauses: () => pauses,
   };
 }
 
@@ -62,7 +72,7 @@ if (role === 'server') {
   await node.start();
   process.on('message', async (message) => {
     if (message === 'reset') gc.reset();
-    else if (message === 'read') process.send({ type: 'gc', gc: gc.read() });
+    else if (message === 'read') process.send({ type: 'gc', gc: gc.read(), pauses: gc.pauses() });
     else if (message === 'stop') {
       await node.stop();
       process.disconnect();
@@ -97,6 +107,7 @@ async function main() {
   await client.start();
 
   const samples = new Float64Array(1 << 23);
+  const starts = new Float64Array(1 << 23); // epoch ms
   let recorded = 0;
   let recording = false;
   let running = true;
@@ -107,7 +118,10 @@ async function main() {
       const response = await client.syncRequest(TOPIC, text).first();
       if (response.length !== size) throw new Error(`response of ${response.length} chars, expected ${size}`);
       if (recording) {
-        if (recorded < samples.length) samples[recorded++] = (performance.now() - t0) * 1000;
+        if (recorded < samples.length) {
+          starts[recorded] = performance.timeOrigin + t0;
+          samples[recorded++] = (performance.now() - t0) * 1000;
+        }
         completed++;
       }
     }
@@ -123,23 +137,60 @@ async function main() {
   const wallMs = performance.now() - started;
   const requests = completed;
   const clientGc = gc.read();
+  const clientPauses = gc.pauses();
   server.send('read');
-  const serverGc = (await next('gc')).gc;
+  const { gc: serverGc, pauses: serverPauses } = await next('gc');
   running = false;
   await Promise.all(loops);
   await client.stop();
   server.send('stop');
   const sorted = samples.slice(0, recorded).sort();
   const at = (q) => Math.round(sorted[Math.min(recorded - 1, Math.floor(q * recorded))]);
+  const split = splitByPauses(samples, starts, recorded, clientPauses, serverPauses);
   console.log(
     JSON.stringify({
       concurrency,
       payloadBytes: size,
       seconds,
       requestsPerSecond: Math.round((requests * 1000) / wallMs),
-      latencyUs: { p50: at(0.5), p99: at(0.99), p999: at(0.999) },
+      latencyUs: { p50: at(0.5), p99: at(0.99), p999: at(0.999), withoutGc: split.withoutGc },
+      gcHit: split.gcHit,
       requester: perSide(clientGc, requests, wallMs),
       responder: perSide(serverGc, requests, wallMs),
     }),
   );
+}
+
+/**
+ * Splits the requests into those that overlapped a GC pause of the requester, of the responder (and
+ * not the requester), or neither; returns the percentiles of the last group and the shares of the first two.
+ */
+function splitByPauses(samples, starts, count, requesterPauses, responderPauses) {
+  const overlaps = (pauses, from, to) => {
+    // Pauses come in time order: a binary search for the first ending after `from`.
+    let lo = 0;
+    let hi = pauses.length / 2;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (pauses[mid * 2 + 1] <= from) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < pauses.length / 2 && pauses[lo * 2] < to;
+  };
+  const clean = [];
+  let requester = 0;
+  let responder = 0;
+  for (let i = 0; i < count; i++) {
+    const from = starts[i];
+    const to = from + samples[i] / 1000;
+    if (overlaps(requesterPauses, from, to)) requester++;
+    else if (overlaps(responderPauses, from, to)) responder++;
+    else clean.push(samples[i]);
+  }
+  clean.sort((a, b) => a - b);
+  const at = (q) => (clean.length === 0 ? 0 : Math.round(clean[Math.min(clean.length - 1, Math.floor(q * clean.length))]));
+  return {
+    withoutGc: { p50: at(0.5), p99: at(0.99), requests: clean.length },
+    gcHit: { requester: +(requester / count).toFixed(4), responder: +(responder / count).toFixed(4) },
+  };
 }
