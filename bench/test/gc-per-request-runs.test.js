@@ -18,7 +18,10 @@ test('gc-per-request prints requests/s, latency and GC counts of both sides', as
   assert.ok(result.requestsPerSecond > 0, 'some requests completed');
   for (const q of ['p50', 'p99', 'p999']) assert.ok(Number.isFinite(result.latencyUs[q]) && result.latencyUs[q] > 0, q);
   const { withoutGc } = result.latencyUs;
-  assert.ok(withoutGc.requests > 0 && withoutGc.p99 >= withoutGc.p50 && withoutGc.p50 > 0, 'percentiles of the requests no GC pause touched');
+  assert.ok(
+    withoutGc.requests > 0 && withoutGc.p99 >= withoutGc.p50 && withoutGc.p50 > 0,
+    'percentiles of the requests no GC pause touched',
+  );
   for (const side of ['requester', 'responder']) {
     assert.ok(result.gcHit[side] >= 0 && result.gcHit[side] <= 1, `gcHit.${side}`);
     for (const key of ['scavengesPer100k', 'meanScavengeMs', 'markCompactsPer100k', 'gcShare']) {

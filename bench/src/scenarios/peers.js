@@ -530,7 +530,8 @@ function renderReport({ results, scatter, memory, goals, versions, options, fail
     "async: messages/s counted by the receiving process over one connection, the sender pushing as fast as the system's backpressure allows (1 MiB in flight). sync: requests/s of one client process with c requests outstanding over one connection, each echoed by the server; latency from request to response in the client. Raw and ws match responses by order (no correlation id): a lower bound. NATS traffic goes through nats-server (a third process).",
     'Memory: RSS of the accepting process after garbage collection with N idle connections (Systemge: handshaken peer nodes; raw: sockets) minus the same process before any connection, divided by N.',
   ];
-  if (retried.length > 0) notes.push(`Repeated after a failure: ${retried.map((f) => `${f.system} (${f.what}): ${f.error.split('\n')[0]}`).join('; ')}`);
+  if (retried.length > 0)
+    notes.push(`Repeated after a failure: ${retried.map((f) => `${f.system} (${f.what}): ${f.error.split('\n')[0]}`).join('; ')}`);
   if (failures.length > 0) notes.push(`Failures: ${failures.map((f) => `${f.system} (${f.what}): ${f.error.split('\n')[0]}`).join('; ')}`);
   const markdown = [
     '# Systemge vs peers',
