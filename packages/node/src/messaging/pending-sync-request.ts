@@ -6,6 +6,25 @@ import type { SyncRequests } from './sync-requests.js';
 
 type Waiter = () => void;
 
+/** A request's state that most requests never need: one object, made when first needed, instead of a field each. */
+interface Rare<R extends Payload> {
+  /** All responses, once there are two or `responses` was read. */
+  list?: SyncResponse<R>[];
+  /** Who answered after the first (`answeredFirst`). */
+  answeredMore?: Set<string>;
+  /** Typed errors of targets lost before answering, so `first()` rejects with SYSTEMGE_ERR_PEER_LOST. */
+  lost?: Map<string, PeerLostError>;
+  /**
+   * Targets the request was not sent to because they do not accept its payload's encoding: each has a
+   * failed response from the start, and none counts towards `maxResponses`.
+   */
+  skipped?: Map<string, SystemgeError>;
+  /** Waiters of `all()`, the iterator and other settle-waits. */
+  waiters?: Waiter[] | undefined;
+  /** Callers of `first()` (or `onFirst`) after the first. */
+  firstMore?: FirstCallback<R>[] | undefined;
+}
+
 /** The callback form of `first()`: `error` undefined and the first successful payload, or the error. */
 export type FirstCallback<R extends Payload = Payload> = (error: Error | undefined, payload: R | undefined) => void;
 
@@ -34,29 +53,20 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
   /** @internal The broker's slot its token names (it stays set after the request settled; -1: never pending). */
   slot = -1;
   private readonly broker: SyncRequests;
-  /** The responses: the only one in `one` until a second arrives or `responses` is read, then all in `list`. */
+  /** The responses: the only one in `one` until a second arrives or `responses` is read, then all in `rare.list`. */
   private one: SyncResponse<R> | undefined;
-  private list: SyncResponse<R>[] | undefined;
   private count = 0;
   /** Who answered: the first name without a Set (most requests have one target), the rest in a Set. */
   private answeredFirst: string | undefined;
-  private answeredMore: Set<string> | undefined;
   private answeredCount = 0;
   private readonly maxResponses: number;
   private readonly timeoutMs: number;
   private readonly startedAt = performance.now();
   private error: Error | undefined;
-  /** Typed errors of targets lost before answering, so `first()` rejects with SYSTEMGE_ERR_PEER_LOST. */
-  private lost: Map<string, PeerLostError> | undefined;
-  /**
-   * Targets the request was not sent to because they do not accept its payload's encoding: each has a
-   * failed response from the start, and none counts towards `maxResponses`.
-   */
-  private skipped: Map<string, SystemgeError> | undefined;
-  private waiters: Waiter[] | undefined;
-  /** Callers of `first()` (or `onFirst`): one without an array, more in `firstMore`. */
+  /** What most requests never need, in one object made when first needed (see `Rare`). */
+  private rare: Rare<R> | undefined;
+  /** Callers of `first()` (or `onFirst`): one without an array, more in `rare.firstMore`. */
   private firstCb: FirstCallback<R> | undefined;
-  private firstMore: FirstCallback<R>[] | undefined;
   /** The first `first()` promise's own resolve/reject: no callback closure for the common caller. */
   private firstResolve: ((payload: R) => void) | undefined;
   private firstReject: ((error: Error) => void) | undefined;
@@ -78,11 +88,11 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
     this.maxResponses = (maxResponses > 0 ? Math.min(maxResponses, sent) : sent) + (skipped?.size ?? 0);
     this.timeoutMs = timeoutMs;
     if (skipped !== undefined && skipped.size > 0) {
-      this.skipped = skipped;
+      this.more().skipped = skipped;
       for (const [name, error] of skipped) {
         // Answered without ever being open to it (markAnswered would close what was never opened).
         if (this.answeredFirst === undefined) this.answeredFirst = name;
-        else (this.answeredMore ??= new Set()).add(name);
+        else (this.more().answeredMore ??= new Set()).add(name);
         this.answeredCount++;
         this.push({ origin: name, ok: false, error: error.message, code: error.code });
       }
@@ -91,7 +101,7 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
     // (Indexed: a for-of here allocated an iterator result per target in optimized code.)
     for (let i = 0; i < targets.length; i++) {
       const name = targets[i] as string;
-      if (this.skipped === undefined || !this.skipped.has(name)) broker.openTo(name);
+      if (skipped === undefined || !skipped.has(name)) broker.openTo(name);
     }
   }
 
@@ -106,9 +116,16 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
     this.broker.writeToken(this as unknown as PendingSyncRequest<Payload>, buf, offset);
   }
 
+  /** `rare`, made on first use. */
+  private more(): Rare<R> {
+    if (this.rare === undefined) this.rare = {};
+    return this.rare;
+  }
+
   get responses(): readonly SyncResponse<R>[] {
-    if (this.list === undefined) this.list = this.one === undefined ? [] : [this.one];
-    return this.list;
+    const rare = this.more();
+    if (rare.list === undefined) rare.list = this.one === undefined ? [] : [this.one];
+    return rare.list;
   }
 
   get missing(): string[] {
@@ -116,18 +133,22 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
   }
 
   private at(i: number): SyncResponse<R> {
-    return (this.list === undefined ? this.one : this.list[i]) as SyncResponse<R>;
+    const list = this.rare?.list;
+    return (list === undefined ? this.one : list[i]) as SyncResponse<R>;
   }
 
   private push(response: SyncResponse<R>): void {
-    if (this.list !== undefined) this.list.push(response);
+    const list = this.rare?.list;
+    if (list !== undefined) list.push(response);
     else if (this.count === 0) this.one = response;
-    else this.list = [this.one as SyncResponse<R>, response];
+    else this.more().list = [this.one as SyncResponse<R>, response];
     this.count++;
   }
 
   private hasAnswered(name: string): boolean {
-    return this.answeredFirst === name || (this.answeredMore !== undefined && this.answeredMore.has(name));
+    if (this.answeredFirst === name) return true;
+    const more = this.rare?.answeredMore;
+    return more?.has(name) === true;
   }
 
   private isTarget(name: string): boolean {
@@ -137,7 +158,7 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
 
   private markAnswered(name: string): void {
     if (this.answeredFirst === undefined) this.answeredFirst = name;
-    else (this.answeredMore ??= new Set()).add(name);
+    else (this.more().answeredMore ??= new Set()).add(name);
     this.answeredCount++;
     this.broker.closedTo(name);
   }
@@ -165,7 +186,7 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
     if (this.outcome !== undefined || this.hasAnswered(name) || !this.isTarget(name)) return;
     this.broker.counters.syncPeerLost++;
     const error = new PeerLostError(name, reason);
-    (this.lost ??= new Map()).set(name, error);
+    (this.more().lost ??= new Map()).set(name, error);
     this.markAnswered(name);
     this.push({ origin: name, ok: false, error: error.message, code: error.code });
     this.wake();
@@ -199,14 +220,14 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
 
   private wake(): void {
     if (this.firstCb !== undefined || this.firstResolve !== undefined) this.checkFirst();
-    const waiters = this.waiters;
+    const waiters = this.rare?.waiters;
     if (waiters === undefined || waiters.length === 0) return;
-    this.waiters = undefined;
+    (this.rare as Rare<R>).waiters = undefined;
     for (const w of waiters) w();
   }
 
   private wait(waiter: Waiter): void {
-    (this.waiters ??= []).push(waiter);
+    (this.more().waiters ??= []).push(waiter);
   }
 
   private untilSettled(): Promise<void> {
@@ -233,7 +254,7 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
    */
   onFirst(callback: FirstCallback<R>): void {
     if (this.firstCb === undefined) this.firstCb = callback;
-    else (this.firstMore ??= []).push(callback);
+    else (this.more().firstMore ??= []).push(callback);
     this.firstAdded();
   }
 
@@ -272,10 +293,10 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
     let error = this.error;
     if (error === undefined) {
       // A target that was sent the request and failed says more than one it was never sent to.
-      const skipped = this.skipped;
+      const skipped = this.rare?.skipped;
       const failure = this.responses.find((r) => !r.ok && (skipped === undefined || !skipped.has(r.origin)));
       if (failure !== undefined && !failure.ok) {
-        error = this.lost?.get(failure.origin) ?? new SyncFailureError(failure.origin, failure.error);
+        error = this.rare?.lost?.get(failure.origin) ?? new SyncFailureError(failure.origin, failure.error);
       } else error = new SyncTimeoutError(this.topic, this.timeoutMs, this.missing);
     }
     this.callFirst(error, undefined);
@@ -291,9 +312,9 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
       else reject(error);
     }
     const cb = this.firstCb;
-    const more = this.firstMore;
+    const more = this.rare?.firstMore;
     this.firstCb = undefined;
-    this.firstMore = undefined;
+    if (more !== undefined) (this.rare as Rare<R>).firstMore = undefined;
     if (cb !== undefined) this.broker.call(cb as FirstCallback, error, payload);
     if (more !== undefined) for (const m of more) this.broker.call(m as FirstCallback, error, payload);
   }
