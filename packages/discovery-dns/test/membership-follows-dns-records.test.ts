@@ -99,6 +99,27 @@ it('a DNS server that does not answer: degraded, the members stay, recovered whe
   expect(ids(d)).toEqual(['127.0.0.2:7000']);
 }, 30_000);
 
+it('after an outage the differences come before recovered, so the member list is current when recovered is seen', async () => {
+  const server = await dns([], ['127.0.0.2 nodes.systemge.test', '127.0.0.3 nodes.systemge.test']);
+  const d = discovery(
+    dnsDiscovery({ name: 'nodes.systemge.test', port: 7000, servers: [server.server], intervalMs: 100, timeoutMs: 200, tries: 1 }),
+  );
+  await d.start();
+  await server.kill();
+  await until(d, () => d.degraded, 'degraded');
+  const seen: string[] = [];
+  let atRecovered: string[] | undefined;
+  d.subscribe((e) => {
+    seen.push(e.type === 'joined' || e.type === 'left' ? `${e.type} ${e.member.id}` : e.type);
+    if (e.type === 'recovered') atRecovered = ids(d);
+  });
+  await server.setHosts(['127.0.0.3 nodes.systemge.test', '127.0.0.4 nodes.systemge.test']);
+  await server.restart([]);
+  await until(d, () => !d.degraded, 'recovered');
+  expect(seen).toEqual(['left 127.0.0.2:7000', 'joined 127.0.0.4:7000', 'recovered']);
+  expect(atRecovered).toEqual(['127.0.0.3:7000', '127.0.0.4:7000']);
+}, 30_000);
+
 it('refuses options it cannot use, naming the value', () => {
   expect(() => dnsDiscovery({ name: 'x.test' })).toThrow(/give dnsDiscovery a port/);
   expect(() => dnsDiscovery({ name: 'x.test', port: 70000 })).toThrow(/port is 70000/);
