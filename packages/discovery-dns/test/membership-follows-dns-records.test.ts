@@ -62,6 +62,23 @@ it('SRV records: each target address with its port; targets without an address a
   await until(d, () => ids(d).join() === '127.0.0.5:7001,127.0.0.7:7004', 'the new SRV set');
 }, 30_000);
 
+it('two SRV targets at one address and port are one member, joined once', async () => {
+  const server = await dns([
+    'srv-host=_systemge._tcp.svc.test,pod-a.svc.test,7001',
+    'srv-host=_systemge._tcp.svc.test,pod-a-alias.svc.test,7001',
+    'srv-host=_systemge._tcp.svc.test,pod-b.svc.test,7002',
+    'host-record=pod-a.svc.test,127.0.0.5',
+    'host-record=pod-a-alias.svc.test,127.0.0.5',
+    'host-record=pod-b.svc.test,127.0.0.6',
+  ]);
+  const d = discovery(dnsDiscovery({ name: '_systemge._tcp.svc.test', type: 'SRV', servers: [server.server], intervalMs: 100 }));
+  const seen: string[] = [];
+  d.subscribe((e) => seen.push(e.type === 'joined' || e.type === 'left' ? `${e.type} ${e.member.id}` : e.type));
+  await d.start();
+  expect(ids(d)).toEqual(['127.0.0.5:7001', '127.0.0.6:7002']);
+  expect(seen.sort()).toEqual(['joined 127.0.0.5:7001', 'joined 127.0.0.6:7002']);
+}, 30_000);
+
 it('this node is never listed: its own address is left out', async () => {
   const server = await dns([], ['127.0.0.2 nodes.systemge.test', '127.0.0.3 nodes.systemge.test']);
   const d = discovery(dnsDiscovery({ name: 'nodes.systemge.test', port: 7000, servers: [server.server], intervalMs: 100 }));
