@@ -62,6 +62,23 @@ it('SRV records: each target address with its port; targets without an address a
   await until(d, () => ids(d).join() === '127.0.0.5:7001,127.0.0.7:7004', 'the new SRV set');
 }, 30_000);
 
+it('two SRV targets at one address and port are one member, joined once', async () => {
+  const server = await dns([
+    'srv-host=_systemge._tcp.svc.test,pod-a.svc.test,7001',
+    'srv-host=_systemge._tcp.svc.test,pod-a-alias.svc.test,7001',
+    'srv-host=_systemge._tcp.svc.test,pod-b.svc.test,7002',
+    'host-record=pod-a.svc.test,127.0.0.5',
+    'host-record=pod-a-alias.svc.test,127.0.0.5',
+    'host-record=pod-b.svc.test,127.0.0.6',
+  ]);
+  const d = discovery(dnsDiscovery({ name: '_systemge._tcp.svc.test', type: 'SRV', servers: [server.server], intervalMs: 100 }));
+  const seen: string[] = [];
+  d.subscribe((e) => seen.push(e.type === 'joined' || e.type === 'left' ? `${e.type} ${e.member.id}` : e.type));
+  await d.start();
+  expect(ids(d)).toEqual(['127.0.0.5:7001', '127.0.0.6:7002']);
+  expect(seen.sort()).toEqual(['joined 127.0.0.5:7001', 'joined 127.0.0.6:7002']);
+}, 30_000);
+
 it('this node is never listed: its own address is left out', async () => {
   const server = await dns([], ['127.0.0.2 nodes.systemge.test', '127.0.0.3 nodes.systemge.test']);
   const d = discovery(dnsDiscovery({ name: 'nodes.systemge.test', port: 7000, servers: [server.server], intervalMs: 100 }));
@@ -97,6 +114,27 @@ it('a DNS server that does not answer: degraded, the members stay, recovered whe
   await server.restart([]);
   await until(d, () => !d.degraded, 'recovered');
   expect(ids(d)).toEqual(['127.0.0.2:7000']);
+}, 30_000);
+
+it('after an outage the differences come before recovered, so the member list is current when recovered is seen', async () => {
+  const server = await dns([], ['127.0.0.2 nodes.systemge.test', '127.0.0.3 nodes.systemge.test']);
+  const d = discovery(
+    dnsDiscovery({ name: 'nodes.systemge.test', port: 7000, servers: [server.server], intervalMs: 100, timeoutMs: 200, tries: 1 }),
+  );
+  await d.start();
+  await server.kill();
+  await until(d, () => d.degraded, 'degraded');
+  const seen: string[] = [];
+  let atRecovered: string[] | undefined;
+  d.subscribe((e) => {
+    seen.push(e.type === 'joined' || e.type === 'left' ? `${e.type} ${e.member.id}` : e.type);
+    if (e.type === 'recovered') atRecovered = ids(d);
+  });
+  await server.setHosts(['127.0.0.3 nodes.systemge.test', '127.0.0.4 nodes.systemge.test']);
+  await server.restart([]);
+  await until(d, () => !d.degraded, 'recovered');
+  expect(seen).toEqual(['left 127.0.0.2:7000', 'joined 127.0.0.4:7000', 'recovered']);
+  expect(atRecovered).toEqual(['127.0.0.3:7000', '127.0.0.4:7000']);
 }, 30_000);
 
 it('refuses options it cannot use, naming the value', () => {

@@ -40,7 +40,7 @@ export type MembershipEvent =
   | { type: 'left'; member: Member }
   /** The backend cannot be reached; the member list is the last one known. `error.code` is `SYSTEMGE_ERR_DISCOVERY_UNAVAILABLE`. */
   | { type: 'degraded'; error: Error }
-  /** The backend answers again after `degraded`; joined/left events for what changed meanwhile follow. */
+  /** The backend answers again after `degraded`; the joined/changed/left events for what changed meanwhile come just before it. */
   | { type: 'recovered' };
 
 export type MembershipListener = (event: MembershipEvent) => void;

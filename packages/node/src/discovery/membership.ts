@@ -13,6 +13,10 @@ export function checkMemberRecord(self: MemberRecord): void {
   }
 }
 
+/**
+ * Whether a member's record is unchanged: name, instance, host, port, topics (in order) and
+ * metadata (as a set of key/value pairs) all equal. The id is the table key, so it is equal by lookup.
+ */
 function sameMember(a: Member, b: Member): boolean {
   if (a.name !== b.name || a.instance !== b.instance || a.host !== b.host || a.port !== b.port) return false;
   if (a.topics.length !== b.topics.length || a.topics.some((t, i) => t !== b.topics[i])) return false;
@@ -70,6 +74,7 @@ export class MembershipView {
     return this.table.get(id);
   }
 
+  /** One member added or updated (a watch event): `joined` for a new id, `changed` when a field differs, else nothing. */
   upsert(member: Member): void {
     if (this.isSelf(member)) return;
     const previous = this.table.get(member.id);
@@ -78,6 +83,7 @@ export class MembershipView {
     this.emit(previous === undefined ? { type: 'joined', member } : { type: 'changed', member, previous });
   }
 
+  /** One member gone (a watch event): `left` if it was listed, else nothing. */
   remove(id: string): void {
     const member = this.table.get(id);
     if (member === undefined) return;
@@ -85,7 +91,15 @@ export class MembershipView {
     this.emit({ type: 'left', member });
   }
 
-  /** Makes the table equal to `members` (a full snapshot), emitting the differences. */
+  /**
+   * Makes the table equal to `members` (a full snapshot), emitting the differences; every
+   * backend's list goes through here. Members are keyed by `id`: when an id occurs more than
+   * once, its last record is taken, at the place of its first. This node itself is left out.
+   * Events, in this order:
+   * 1. `left` for every listed member whose id the snapshot lacks, in the order they joined;
+   * 2. `joined` (new id) or `changed` (a field differs; see `sameMember`) in snapshot order.
+   * A member whose record is unchanged gives no event.
+   */
   replaceAll(members: Iterable<Member>): void {
     const next = new Map<string, Member>();
     for (const member of members) if (!this.isSelf(member)) next.set(member.id, member);
