@@ -1,4 +1,4 @@
-import { type Discovery, type MemberRecord, MembershipView, memberFromRecord, type SystemgeNode } from '@systemge/node';
+import { manualDiscovery, type SystemgeNode } from '@systemge/node';
 import { tcpTransport } from '@systemge/transport-tcp';
 import { describe, expect, it } from 'vitest';
 import { connectDashboard, DASHBOARD_UPDATE_TOPIC, type NodeDescription } from '../src/index.js';
@@ -16,26 +16,6 @@ async function pushReceiver(): Promise<{ node: SystemgeNode; pushes: NodeDescrip
     },
   );
   return { node, pushes };
-}
-
-/** A discovery whose member table the test drives directly. */
-function drivenDiscovery(): { source: Discovery; view: MembershipView } {
-  const view = new MembershipView('driven');
-  const source: Discovery = {
-    kind: 'driven',
-    get degraded() {
-      return view.degraded;
-    },
-    start: async (self?: MemberRecord) => view.setSelf(self),
-    update: async (self: MemberRecord) => view.setSelf(self),
-    stop: async () => view.clear(),
-    close: async () => view.end(),
-    members: () => view.members(),
-    skipped: () => view.skipped(),
-    subscribe: (listener) => view.subscribe(listener),
-    events: (signal) => view.events(signal),
-  };
-  return { source, view };
 }
 
 describe('a dashboard link pushes the description on changes', () => {
@@ -66,23 +46,23 @@ describe('a dashboard link pushes the description on changes', () => {
 
   it('pushes when the membership or the degraded state of its discovery changes', async () => {
     const { node: dashboard, pushes } = await pushReceiver();
-    const { source, view } = drivenDiscovery();
+    const source = manualDiscovery();
     const worker = await startNode({ name: 'worker' }, {}, { discovery: { source, connectTo: { uses: ['nothing'] } } });
     const link = await connectDashboard(worker, { ...endpointOf(dashboard), transport: tcpTransport(), updateDelayMs: 0 });
     try {
       await link.ready();
       await until(() => dashboard.peers().some((p) => p.name === 'worker'), 5000, 'link peer');
-      view.upsert(memberFromRecord({ name: 'orders', host: '127.0.0.1', port: 1, topics: ['order'] }));
+      source.join({ name: 'orders', host: '127.0.0.1', port: 1, topics: ['order'] });
       await until(() => pushes.at(-1)?.discovery?.memberCount === 1, 10_000, 'a push with the member');
       expect(pushes.at(-1)?.discovery).toMatchObject({
-        kind: 'driven',
+        kind: 'manual',
         members: [{ id: 'orders', name: 'orders', host: '127.0.0.1', port: 1 }],
         degraded: false,
         degradedReason: null,
       });
-      view.markDegraded(new Error('backend unreachable: connection refused'));
+      source.degrade('connection refused');
       await until(() => pushes.at(-1)?.discovery?.degraded === true, 10_000, 'a push with the degraded state');
-      expect(pushes.at(-1)?.discovery?.degradedReason).toBe('backend unreachable: connection refused');
+      expect(pushes.at(-1)?.discovery?.degradedReason).toBe('manual discovery at backend unavailable: connection refused');
     } finally {
       await link.close();
     }

@@ -5,11 +5,10 @@ import {
   DASHBOARD_UPDATE_TOPIC,
   describeNode,
 } from '@systemge/dashboard-link';
-import { memberFromRecord, type NodeOptions, type PeerInfo, type SystemgeNode } from '@systemge/node';
+import { DiscoveryUnavailableError, manualDiscovery, type NodeOptions, type PeerInfo, type SystemgeNode } from '@systemge/node';
 import { tcpTransport } from '@systemge/transport-tcp';
 import { describe, expect, it } from 'vitest';
 import type { Dashboard, DashboardNodeSummary, Topology } from '../src/index.js';
-import { drivenDiscovery } from './discovery-driven.js';
 import { type FeedClient, type FeedMessage, onCleanup, openFeed, startDashboard, startNode, until } from './helpers.js';
 
 /** The metrics interval (the describe refresh) is far longer than any wait below: only a push can pass these tests. */
@@ -104,20 +103,20 @@ describe('the topology follows peers and membership as they change, not at the n
 
   it('members known through discovery without a connection, and the degraded state, show at once for remote and local nodes', async () => {
     const { dashboard, feed } = await dashboardWithFeed();
-    const remote = drivenDiscovery();
-    const local = drivenDiscovery();
+    const remote = manualDiscovery();
+    const local = manualDiscovery();
     // `uses` a topic nobody serves: the members are known, never dialed.
-    await linkedNode(dashboard, 'alpha', { discovery: { source: remote.source, connectTo: { uses: ['nothing'] } } });
+    await linkedNode(dashboard, 'alpha', { discovery: { source: remote, connectTo: { uses: ['nothing'] } } });
     const gamma = await startNode(
       { name: 'gamma', listen: { host: '127.0.0.1', port: 0 } },
       {},
-      { discovery: { source: local.source, connectTo: { uses: ['nothing'] } } },
+      { discovery: { source: local, connectTo: { uses: ['nothing'] } } },
     );
     dashboard.addNode(gamma);
 
     const since = feed.messages.length;
-    remote.view.upsert(memberFromRecord({ name: 'orders', host: '127.0.0.1', port: 1, topics: ['order'] }));
-    local.view.upsert(memberFromRecord({ name: 'alpha', host: '127.0.0.1', port: 2, topics: [] }));
+    remote.join({ name: 'orders', host: '127.0.0.1', port: 1, topics: ['order'] });
+    local.join({ name: 'alpha', host: '127.0.0.1', port: 2, topics: [] });
     await feed.next(
       topologyWith((m) => {
         const discovered = m['discovered'] as { from: string; to: string }[];
@@ -133,15 +132,17 @@ describe('the topology follows peers and membership as they change, not at the n
     ]);
     await until(async () => (await listed(dashboard, 'alpha'))?.discovery?.memberCount === 1, PROMPT_MS, 'alpha discovery in /api/nodes');
     expect((await listed(dashboard, 'alpha'))?.discovery).toMatchObject({
-      kind: 'driven',
+      kind: 'manual',
       members: [{ id: 'orders', name: 'orders', host: '127.0.0.1', port: 1 }],
       degraded: false,
     });
-    expect((await listed(dashboard, 'gamma'))?.discovery).toMatchObject({ kind: 'driven', memberCount: 1, degraded: false });
+    expect((await listed(dashboard, 'gamma'))?.discovery).toMatchObject({ kind: 'manual', memberCount: 1, degraded: false });
 
     const beforeDegraded = feed.messages.length;
-    remote.view.markDegraded(new Error('etcd at http://127.0.0.1:9 unavailable'));
-    local.view.markDegraded(new Error('etcd at http://127.0.0.1:9 unavailable'));
+    // An etcd outage, as etcdDiscovery reports it.
+    const outage = new DiscoveryUnavailableError('etcd', 'http://127.0.0.1:9', 'connection refused');
+    remote.degrade(outage);
+    local.degrade(outage);
     const nodes = await feed.next(
       (m) => m.type === 'nodes' && (m['nodes'] as DashboardNodeSummary[]).filter((n) => n.discovery?.degraded === true).length === 2,
       PROMPT_MS,
@@ -149,16 +150,16 @@ describe('the topology follows peers and membership as they change, not at the n
       beforeDegraded,
     );
     expect((nodes['nodes'] as DashboardNodeSummary[]).find((n) => n.name === 'alpha')?.discovery?.degradedReason).toBe(
-      'etcd at http://127.0.0.1:9 unavailable',
+      'etcd discovery at http://127.0.0.1:9 unavailable: connection refused',
     );
     expect((await listed(dashboard, 'gamma'))?.discovery).toMatchObject({
       degraded: true,
-      degradedReason: 'etcd at http://127.0.0.1:9 unavailable',
+      degradedReason: 'etcd discovery at http://127.0.0.1:9 unavailable: connection refused',
     });
 
     // A member that left disappears from the topology.
     const beforeLeft = feed.messages.length;
-    remote.view.remove('orders');
+    remote.leave('orders');
     await feed.next(
       topologyWith((m) => !(m['discovered'] as { from: string; to: string }[]).some((e) => e.to === 'orders')),
       PROMPT_MS,

@@ -166,6 +166,12 @@ export type {
 } from './discovery/discovery.js';
 export { MembershipView, memberFromRecord, checkMemberRecord, plainMetadata, assertOpen } from './discovery/membership.js';
 export { staticDiscovery, type StaticDiscoveryOptions, type StaticMember } from './discovery/static-discovery.js';
+export {
+  manualDiscovery,
+  type ManualDiscovery,
+  type ManualDiscoveryOptions,
+  type ManualMember,
+} from './discovery/manual-discovery.js';
 export { DiscoveryUnavailableError, DiscoveryStateError } from './discovery/discovery-errors.js';
 export {
   type ConnectTo,

@@ -1,33 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type Discovery,
-  DiscoveryUnavailableError,
-  type DiscoveryState,
-  type MemberRecord,
-  MembershipView,
-  memberFromRecord,
-} from '../src/index.js';
+import { type DiscoveryState, manualDiscovery } from '../src/index.js';
 import { startNode } from './helpers.js';
-
-/** A discovery whose member table the test drives directly. */
-function drivenDiscovery(): { source: Discovery; view: MembershipView } {
-  const view = new MembershipView('driven');
-  const source: Discovery = {
-    kind: 'driven',
-    get degraded() {
-      return view.degraded;
-    },
-    start: async (self?: MemberRecord) => view.setSelf(self),
-    update: async (self: MemberRecord) => view.setSelf(self),
-    stop: async () => view.clear(),
-    close: async () => view.end(),
-    members: () => view.members(),
-    skipped: () => view.skipped(),
-    subscribe: (listener) => view.subscribe(listener),
-    events: (signal) => view.events(signal),
-  };
-  return { source, view };
-}
 
 describe('node.discoveryState()', () => {
   it('is undefined for a node without discovery', async () => {
@@ -36,7 +9,7 @@ describe('node.discoveryState()', () => {
   });
 
   it('reports members, degraded reason and skipped records, and emits discovery:changed on each change', async () => {
-    const { source, view } = drivenDiscovery();
+    const source = manualDiscovery({ target: '127.0.0.1:9' });
     const node = await startNode(
       { name: 'self', listen: { host: '127.0.0.1', port: 0 } },
       {},
@@ -45,16 +18,16 @@ describe('node.discoveryState()', () => {
     const events: DiscoveryState[] = [];
     node.on('discovery:changed', (state) => events.push(state));
     const started = node.discoveryState();
-    expect(started).toMatchObject({ kind: 'driven', members: [], memberCount: 0, degraded: false, degradedReason: null });
+    expect(started).toMatchObject({ kind: 'manual', members: [], memberCount: 0, degraded: false, degradedReason: null });
     expect(started?.changedAt).toEqual(expect.any(Number));
 
-    view.upsert(memberFromRecord({ name: 'b', host: '127.0.0.1', port: 1 }));
-    view.upsert(memberFromRecord({ name: 'a', host: '127.0.0.1', port: 2 }));
-    view.upsert({ id: '127.0.0.1:3', name: undefined, instance: undefined, host: '127.0.0.1', port: 3, topics: [], metadata: {} });
-    view.skip('malformed-json', 'not JSON');
-    view.skip('malformed-json', 'not JSON either');
-    view.skip('foreign-key', 'nested key');
-    view.markDegraded(new DiscoveryUnavailableError('driven', '127.0.0.1:9', 'connection refused'));
+    source.join({ name: 'b', host: '127.0.0.1', port: 1 });
+    source.join({ name: 'a', host: '127.0.0.1', port: 2 });
+    source.join({ host: '127.0.0.1', port: 3 });
+    source.skip('malformed-json', 'not JSON');
+    source.skip('malformed-json', 'not JSON either');
+    source.skip('foreign-key', 'nested key');
+    source.degrade('connection refused');
     const state = node.discoveryState()!;
     expect(state.members).toEqual([
       { id: '127.0.0.1:3', name: null, host: '127.0.0.1', port: 3 },
@@ -63,7 +36,7 @@ describe('node.discoveryState()', () => {
     ]);
     expect(state.memberCount).toBe(3);
     expect(state.degraded).toBe(true);
-    expect(state.degradedReason).toBe('driven discovery at 127.0.0.1:9 unavailable: connection refused');
+    expect(state.degradedReason).toBe('manual discovery at 127.0.0.1:9 unavailable: connection refused');
     expect(state.skipped.total).toBe(3);
     expect({ ...state.skipped.byReason }).toEqual({ 'malformed-json': 2, 'foreign-key': 1 });
     // Lookups on the counts never reach Object.prototype.
@@ -81,8 +54,8 @@ describe('node.discoveryState()', () => {
       [3, true],
     ]);
 
-    view.markRecovered();
-    view.remove('a');
+    source.recover();
+    source.leave('a');
     expect(node.discoveryState()).toMatchObject({ degraded: false, degradedReason: null, memberCount: 2 });
     expect(events.at(-1)?.members.map((m) => m.id)).toEqual(['127.0.0.1:3', 'b']);
     expect(events.at(-1)!.changedAt!).toBeGreaterThanOrEqual(started!.changedAt!);

@@ -47,6 +47,8 @@ export interface EndpointState extends HoldOwner {
   reconnecting: boolean;
   /** Dialed and redialed without an attempt limit until forgotten (a discovered member). */
   untilForgotten: boolean;
+  /** Why `forgetEndpoint` dropped it; a dial completing afterwards closes its connection with this reason. */
+  forgotten: string | undefined;
   /** Held messages for the lost peer (written only by `HoldQueue`). */
   hold: HoldSlot;
 }
@@ -86,6 +88,7 @@ export class Dialer {
       peer: undefined,
       reconnecting: false,
       untilForgotten: false,
+      forgotten: undefined,
       hold: emptyHoldSlot(),
     };
   }
@@ -149,6 +152,7 @@ export class Dialer {
     const state = this.endpoints.get(key);
     if (state === undefined) return undefined;
     state.active = false;
+    state.forgotten = reason;
     state.sleeper.cancel();
     this.endpoints.delete(key);
     this.n.holds.endReconnecting(state, reason);
@@ -256,6 +260,11 @@ export class Dialer {
       this.ctx.emit('connect:attempt', state.endpoint, attempt);
       try {
         const peer = await this.dialOnce(state);
+        if (state.forgotten !== undefined) {
+          // The member left while its handshake completed: the caller found no peer to close.
+          if (!peer.closed) peer.close(state.forgotten, 'normal').catch(() => {});
+          throw new NodeStoppedError(this.ctx.name);
+        }
         state.peer = peer;
         // The dial resolved with a connection the peer had already made (one connection per pair).
         if (this.n.holds.isHolding(state)) this.n.holds.flush(state, peer);
