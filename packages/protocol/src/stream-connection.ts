@@ -316,7 +316,12 @@ class StreamConnection implements Connection {
 
   private afterFlush(accepted: boolean): void {
     if (!accepted) this.sinkBlocked = true;
-    else if (this.wantDrain) process.nextTick(() => this.checkDrain());
+    else if (this.wantDrain) process.nextTick(checkDrainOf, this);
+  }
+
+  /** @internal For `checkDrainOf`. */
+  checkDrainLater(): void {
+    this.checkDrain();
   }
 
   private checkDrain(): void {
@@ -345,4 +350,9 @@ class StreamConnection implements Connection {
     this.handlers?.onClose?.(info);
     for (const resolve of this.closeWaiters.splice(0)) resolve();
   }
+}
+
+/** `connection.checkDrain()` for `process.nextTick` (no closure per flush). */
+function checkDrainOf(connection: StreamConnection): void {
+  connection.checkDrainLater();
 }

@@ -168,6 +168,14 @@ export class Dispatcher<S extends HandlingSource> {
       this.finished();
       return;
     }
+    this.track(source, result);
+  }
+
+  /**
+   * A message whose handler returned a promise: counted against the concurrency until it settles.
+   * (Its own function: a closure over `ran`'s arguments would make every call allocate a context.)
+   */
+  private track(source: S, result: Promise<void>): void {
     source.inflight++;
     if (source.inflight >= this.concurrency && !source.handlingPaused) {
       source.handlingPaused = true;

@@ -128,9 +128,7 @@ export class Inbound<T extends TopicMap> {
       }
       try {
         const result = handler(message, this.n.node);
-        if (isThenable(result)) {
-          return Promise.resolve(result).then(undefined, (error: unknown) => this.onHandlerError(topic, error));
-        }
+        if (isThenable(result)) return this.reportLater(topic, result);
       } catch (error) {
         this.onHandlerError(topic, error);
       }
@@ -152,16 +150,27 @@ export class Inbound<T extends TopicMap> {
       this.sendFailure(peer, topic, token, errorText(error));
       return;
     }
-    if (isThenable(result)) {
-      return Promise.resolve(result).then(
-        (value) => this.sendResponse(peer, topic, token, value),
-        (error: unknown) => {
-          this.onHandlerError(topic, error);
-          this.sendFailure(peer, topic, token, errorText(error));
-        },
-      );
-    }
+    if (isThenable(result)) return this.answerLater(peer, topic, token, result);
     this.sendResponse(peer, topic, token, result);
+  }
+
+  // The closures for a handler's promise live in functions of their own: a closure over handleFields'
+  // locals would make every call allocate a context for them, promise or not.
+
+  /** An async handler's promise: its rejection is reported. */
+  private reportLater(topic: string, result: PromiseLike<unknown>): Promise<void> {
+    return Promise.resolve(result).then(undefined, (error: unknown) => this.onHandlerError(topic, error));
+  }
+
+  /** A sync handler's promise: its value is the response, its rejection a failure. */
+  private answerLater(peer: Peer, topic: string, token: string, result: PromiseLike<unknown>): Promise<void> {
+    return Promise.resolve(result).then(
+      (value) => this.sendResponse(peer, topic, token, value),
+      (error: unknown) => {
+        this.onHandlerError(topic, error);
+        this.sendFailure(peer, topic, token, errorText(error));
+      },
+    );
   }
 
   private onHandlerError(topic: string, error: unknown): void {

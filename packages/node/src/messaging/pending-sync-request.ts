@@ -325,6 +325,14 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
       firstOf = this as unknown as PendingSyncRequest<Payload>;
       return new Promise<R>(captureFirst as (resolve: (payload: R) => void, reject: (error: Error) => void) => void);
     }
+    return this.firstAgain();
+  }
+
+  /**
+   * A second `first()` on the same request: a promise over `onFirst`. (Its own method: closures in
+   * `first()` itself would make every call allocate a context for them.)
+   */
+  private firstAgain(): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.onFirst((error, payload) => (error === undefined ? resolve(payload as R) : reject(error)));
     });
