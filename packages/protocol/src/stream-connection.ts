@@ -175,9 +175,7 @@ class StreamConnection implements Connection {
   }
 
   send(frame: Frame): boolean {
-    if (this.closed || this.localClose !== undefined) {
-      throw new ConnectionClosedError(`cannot send on a closed ${this.transport} connection to ${this.remoteAddress}:${this.remotePort}`);
-    }
+    this.assertOpen();
     try {
       this.writer.write(frame);
     } catch (error) {
@@ -187,15 +185,19 @@ class StreamConnection implements Connection {
   }
 
   sendMessage(kind: MessageKind, topic: string, payload: Payload, syncToken: SyncTokenInput | undefined): boolean {
-    if (this.closed || this.localClose !== undefined) {
-      throw new ConnectionClosedError(`cannot send on a closed ${this.transport} connection to ${this.remoteAddress}:${this.remotePort}`);
-    }
+    this.assertOpen();
     try {
       this.writer.writeMessage(kind, topic, payload, syncToken);
     } catch (error) {
       throw this.namePeerLimit(error);
     }
     return this.afterSend();
+  }
+
+  private assertOpen(): void {
+    if (this.closed || this.localClose !== undefined) {
+      throw new ConnectionClosedError(`cannot send on a closed ${this.transport} connection to ${this.remoteAddress}:${this.remotePort}`);
+    }
   }
 
   private afterSend(): boolean {
