@@ -76,6 +76,9 @@ describe.runIf(haveBrowser)('chat example', () => {
     await two.fill('#text', 'and back from node two');
     await two.press('#text', 'Enter');
     await one.getByText('grace: and back from node two').waitFor({ timeout: 10_000 });
+    // Page two gets its own message from its node's broadcast, page one through the relay: nothing
+    // orders the two deliveries, so wait for both before counting.
+    await two.getByText('grace: and back from node two').waitFor({ timeout: 10_000 });
     expect(await one.locator('#log li').count()).toBe(2);
     expect(await two.locator('#log li').count()).toBe(2);
   }, 60_000);
