@@ -9,11 +9,9 @@ import {
   type Logger,
   type Member,
   type MemberRecord,
-  type MembershipEvent,
-  type MembershipListener,
   MembershipView,
+  ViewDiscovery,
   plainMetadata,
-  type SkippedRecords,
 } from '@systemge/node';
 
 /** Which records list the members. */
@@ -61,9 +59,8 @@ function checkInteger(value: number | undefined, fallback: number, min: number, 
   return v;
 }
 
-class DNSDiscovery implements Discovery {
+class DNSDiscovery extends ViewDiscovery {
   readonly kind = 'dns';
-  private readonly view: MembershipView;
   private readonly resolver: Resolver;
   private readonly type: DNSRecordType;
   private readonly port: number | undefined;
@@ -74,6 +71,7 @@ class DNSDiscovery implements Discovery {
   private pending: Promise<void> | undefined;
 
   constructor(private readonly options: DNSDiscoveryOptions) {
+    super(new MembershipView('dns', options.logger));
     if (typeof options.name !== 'string' || options.name === '') throw new DiscoveryStateError('dnsDiscovery needs a name to resolve');
     this.type = options.type ?? 'A';
     if (!['A', 'AAAA', 'A+AAAA', 'SRV'].includes(this.type))
@@ -94,11 +92,6 @@ class DNSDiscovery implements Discovery {
       }
     }
     this.target = `${this.resolver.getServers().join(',')} (${this.type} ${options.name})`;
-    this.view = new MembershipView('dns', options.logger);
-  }
-
-  get degraded(): boolean {
-    return this.view.degraded;
   }
 
   async start(self?: MemberRecord): Promise<void> {
@@ -194,27 +187,6 @@ class DNSDiscovery implements Discovery {
     this.resolver.cancel();
     await this.pending;
     this.view.clear();
-  }
-
-  async close(): Promise<void> {
-    await this.stop();
-    this.view.end();
-  }
-
-  members(): Member[] {
-    return this.view.members();
-  }
-
-  skipped(): SkippedRecords {
-    return this.view.skipped();
-  }
-
-  subscribe(listener: MembershipListener): () => void {
-    return this.view.subscribe(listener);
-  }
-
-  events(signal?: AbortSignal): AsyncIterableIterator<MembershipEvent> {
-    return this.view.events(signal);
   }
 }
 

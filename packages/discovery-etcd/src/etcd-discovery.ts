@@ -6,10 +6,8 @@ import {
   type Logger,
   type Member,
   type MemberRecord,
-  type MembershipEvent,
-  type MembershipListener,
   MembershipView,
-  type SkippedRecords,
+  ViewDiscovery,
   silentLogger,
 } from '@systemge/node';
 import { EtcdGateway, type EtcdTLSOptions, type GatewayStream } from './etcd-gateway.js';
@@ -78,9 +76,8 @@ function positive(value: number | undefined, fallback: number, min: number, name
   return v;
 }
 
-class EtcdDiscovery implements Discovery {
+class EtcdDiscovery extends ViewDiscovery {
   readonly kind = 'etcd';
-  private readonly view: MembershipView;
   private readonly logger: Logger;
   private readonly gateway: EtcdGateway;
   private readonly membersPrefix: string;
@@ -96,6 +93,7 @@ class EtcdDiscovery implements Discovery {
   private retryTimer: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
 
   constructor(options: EtcdDiscoveryOptions) {
+    super(new MembershipView('etcd', options.logger ?? silentLogger));
     if (!Array.isArray(options.endpoints) || options.endpoints.length === 0)
       throw new DiscoveryStateError('etcdDiscovery needs at least one endpoint');
     for (const endpoint of options.endpoints) {
@@ -118,12 +116,7 @@ class EtcdDiscovery implements Discovery {
     this.maxRetryMs = positive(options.maxRetryDelayMs, 5000, 10, 'maxRetryDelayMs');
     const requestTimeoutMs = positive(options.requestTimeoutMs, 5000, 10, 'requestTimeoutMs');
     this.logger = options.logger ?? silentLogger;
-    this.view = new MembershipView('etcd', this.logger);
     this.gateway = new EtcdGateway({ endpoints: options.endpoints, tls: options.tls, auth: options.auth, requestTimeoutMs });
-  }
-
-  get degraded(): boolean {
-    return this.view.degraded;
   }
 
   /** The key this node's record is stored under. */
@@ -356,27 +349,6 @@ class EtcdDiscovery implements Discovery {
       }
     }
     this.view.clear();
-  }
-
-  async close(): Promise<void> {
-    await this.stop();
-    this.view.end();
-  }
-
-  members(): Member[] {
-    return this.view.members();
-  }
-
-  skipped(): SkippedRecords {
-    return this.view.skipped();
-  }
-
-  subscribe(listener: MembershipListener): () => void {
-    return this.view.subscribe(listener);
-  }
-
-  events(signal?: AbortSignal): AsyncIterableIterator<MembershipEvent> {
-    return this.view.events(signal);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
-import type { Discovery, Member, MemberRecord, MembershipEvent, MembershipListener, SkippedRecords } from './discovery.js';
+import type { Discovery, Member, MemberRecord } from './discovery.js';
 import { DiscoveryStateError, DiscoveryUnavailableError } from './discovery-errors.js';
-import { assertOpen, checkMemberRecord, MembershipView, plainMetadata } from './membership.js';
+import { assertOpen, checkMemberRecord, MembershipView, plainMetadata, ViewDiscovery } from './membership.js';
 
 /** A member as `join()` and `change()` take it: a `Member`, or a `MemberRecord`-like description. */
 export interface ManualMember {
@@ -65,9 +65,8 @@ function isUnavailable(error: Error): boolean {
   return (error as { code?: unknown }).code === UNAVAILABLE;
 }
 
-class ManualDiscoveryImpl implements ManualDiscovery {
+class ManualDiscoveryImpl extends ViewDiscovery implements ManualDiscovery {
   readonly kind = 'manual';
-  private readonly view: MembershipView;
   /** What the backend holds, started or not. */
   private readonly backend = new Map<string, Member>();
   private outage: Error | undefined;
@@ -76,13 +75,9 @@ class ManualDiscoveryImpl implements ManualDiscovery {
   private readonly target: string;
 
   constructor(options: ManualDiscoveryOptions) {
-    this.view = new MembershipView('manual', options.logger);
+    super(new MembershipView('manual', options.logger));
     this.target = options.target ?? 'backend';
     for (const member of options.members ?? []) this.join(member);
-  }
-
-  get degraded(): boolean {
-    return this.view.degraded;
   }
 
   get announced(): MemberRecord | undefined {
@@ -116,11 +111,6 @@ class ManualDiscoveryImpl implements ManualDiscovery {
     this.running = false;
     this.self = undefined;
     this.view.clear();
-  }
-
-  async close(): Promise<void> {
-    await this.stop();
-    this.view.end();
   }
 
   join(input: ManualMember): Member {
@@ -172,22 +162,6 @@ class ManualDiscoveryImpl implements ManualDiscovery {
   skip(reason: string, detail: string): void {
     this.assertDrivable('skip');
     this.view.skip(reason, detail);
-  }
-
-  members(): Member[] {
-    return this.view.members();
-  }
-
-  skipped(): SkippedRecords {
-    return this.view.skipped();
-  }
-
-  subscribe(listener: MembershipListener): () => void {
-    return this.view.subscribe(listener);
-  }
-
-  events(signal?: AbortSignal): AsyncIterableIterator<MembershipEvent> {
-    return this.view.events(signal);
   }
 
   private assertDrivable(method: string): void {

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
-import type { Member, MemberRecord, MembershipEvent, MembershipListener, SkippedRecords } from './discovery.js';
+import type { Discovery, Member, MemberRecord, MembershipEvent, MembershipListener, SkippedRecords } from './discovery.js';
 import { DiscoveryStateError } from './discovery-errors.js';
 
 /** Checks an announcement; throws DiscoveryStateError naming the bad field. */
@@ -231,4 +231,47 @@ export function plainMetadata(metadata: Readonly<Record<string, string>> | undef
 /** Rejects start() on a closed discovery. */
 export function assertOpen(view: MembershipView, kind: string): void {
   if (view.closed) throw new DiscoveryStateError(`${kind} discovery is closed; create a new one`);
+}
+
+/**
+ * What every discovery built on a `MembershipView` answers the same way: `degraded`, `members()`,
+ * `skipped()`, `subscribe()`, `events()`, and `close()` (`stop()`, then the end of every `events()`
+ * iterator). A source extends it with its `kind`, `start`, `update` and `stop`, and feeds `view`.
+ */
+export abstract class ViewDiscovery implements Discovery {
+  abstract readonly kind: string;
+  protected readonly view: MembershipView;
+
+  constructor(view: MembershipView) {
+    this.view = view;
+  }
+
+  abstract start(self?: MemberRecord): Promise<void>;
+  abstract update(self: MemberRecord): Promise<void>;
+  abstract stop(): Promise<void>;
+
+  get degraded(): boolean {
+    return this.view.degraded;
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    this.view.end();
+  }
+
+  members(): Member[] {
+    return this.view.members();
+  }
+
+  skipped(): SkippedRecords {
+    return this.view.skipped();
+  }
+
+  subscribe(listener: MembershipListener): () => void {
+    return this.view.subscribe(listener);
+  }
+
+  events(signal?: AbortSignal): AsyncIterableIterator<MembershipEvent> {
+    return this.view.events(signal);
+  }
 }

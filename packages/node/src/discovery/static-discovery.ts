@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
-import type { Discovery, Member, MemberRecord, MembershipEvent, MembershipListener, SkippedRecords } from './discovery.js';
+import type { Discovery, Member, MemberRecord } from './discovery.js';
 import { DiscoveryStateError } from './discovery-errors.js';
-import { assertOpen, checkMemberRecord, MembershipView, plainMetadata } from './membership.js';
+import { assertOpen, checkMemberRecord, MembershipView, plainMetadata, ViewDiscovery } from './membership.js';
 
 /** A fixed member, as a config's endpoint list gives it. */
 export interface StaticMember {
@@ -32,13 +32,12 @@ function memberOf(entry: StaticMember): Member {
   };
 }
 
-class StaticDiscovery implements Discovery {
+class StaticDiscovery extends ViewDiscovery {
   readonly kind = 'static';
-  private readonly view: MembershipView;
   private readonly entries: Member[] = [];
 
   constructor(options: StaticDiscoveryOptions) {
-    this.view = new MembershipView('static', options.logger);
+    super(new MembershipView('static', options.logger));
     const seen = new Set<string>();
     for (const [index, entry] of options.members.entries()) {
       const where = `members[${index}]`;
@@ -58,10 +57,6 @@ class StaticDiscovery implements Discovery {
     }
   }
 
-  get degraded(): boolean {
-    return false;
-  }
-
   async start(self?: MemberRecord): Promise<void> {
     assertOpen(this.view, this.kind);
     if (self !== undefined) checkMemberRecord(self);
@@ -76,27 +71,6 @@ class StaticDiscovery implements Discovery {
 
   async stop(): Promise<void> {
     this.view.clear();
-  }
-
-  async close(): Promise<void> {
-    await this.stop();
-    this.view.end();
-  }
-
-  members(): Member[] {
-    return this.view.members();
-  }
-
-  skipped(): SkippedRecords {
-    return this.view.skipped();
-  }
-
-  subscribe(listener: MembershipListener): () => void {
-    return this.view.subscribe(listener);
-  }
-
-  events(signal?: AbortSignal): AsyncIterableIterator<MembershipEvent> {
-    return this.view.events(signal);
   }
 }
 
