@@ -66,6 +66,23 @@ describe('sync request tokens', () => {
     }
   });
 
+  it('a request knownToken matched is no shortcut for another token: each delivery reaches the request its token names', () => {
+    const s = setup();
+    const a = s.requests.create('ping', ['a'], 0, 1000);
+    const b = s.requests.create('ping', ['a'], 0, 1000);
+    // Matched from bytes, then never delivered (say the frame was refused after its token was read).
+    expect(s.requests.knownToken(...framed(a.token))).toBe(a.token);
+    expect(s.requests.deliver(b.token, 'a', ok('a'))).toBe(true);
+    expect([a.outcome, b.outcome]).toEqual([undefined, 'complete']);
+    // A token that names no pending request finds none, whatever was matched before.
+    expect(s.requests.knownToken(...framed(a.token))).toBe(a.token);
+    a.cancel();
+    expect(s.requests.deliver(a.token, 'a', ok('a'))).toBe(false);
+    const c = s.requests.create('ping', ['a'], 0, 1000); // takes a's slot
+    expect(s.requests.deliver(a.token, 'a', ok('a'))).toBe(false);
+    expect(c.outcome).toBeUndefined();
+  });
+
   it('knownToken and deliver refuse near misses: another prefix or counter, a leading zero, upper case, an extra digit, another slot, a bare prefix', () => {
     const s = setup();
     // 40 pending requests: slots 0–39, so the last one's slot has two digits.
