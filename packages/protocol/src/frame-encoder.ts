@@ -88,12 +88,9 @@ function strBound(s: string): number {
 /** An upper bound of the encoded size of a message frame, prefix included. */
 export function messageFrameBound(frame: MessageFrame): number {
   const payload = frame.payload;
-  return (
-    MESSAGE_HEADER_BYTES +
-    strBound(frame.topic) +
-    (frame.syncToken === undefined ? 0 : frame.syncToken.length * 3) +
-    (typeof payload === 'string' ? strBound(payload) : payload instanceof Uint8Array ? payload.byteLength : packedPayload(frame).byteLength)
-  );
+  // A structured payload counts as its packed bytes (kept for the encoding that follows).
+  const plain = typeof payload === 'string' || payload instanceof Uint8Array ? payload : packedPayload(frame);
+  return messageFieldsBound(frame.topic, plain, frame.syncToken);
 }
 
 /**
