@@ -164,7 +164,15 @@ export type {
   MembershipListener,
   SkippedRecords,
 } from './discovery/discovery.js';
-export { MembershipView, ViewDiscovery, memberFromRecord, checkMemberRecord, plainMetadata, assertOpen } from './discovery/membership.js';
+export {
+  MembershipView,
+  ViewDiscovery,
+  memberFromRecord,
+  checkMemberRecord,
+  plainMetadata,
+  assertOpen,
+  type MemberDescription,
+} from './discovery/membership.js';
 export { staticDiscovery, type StaticDiscoveryOptions, type StaticMember } from './discovery/static-discovery.js';
 export {
   manualDiscovery,

@@ -1,22 +1,21 @@
 import type { Logger } from '../logger.js';
 import type { Discovery, Member, MemberRecord } from './discovery.js';
 import { DiscoveryStateError, DiscoveryUnavailableError } from './discovery-errors.js';
-import { assertOpen, checkMemberRecord, MembershipView, plainMetadata, ViewDiscovery } from './membership.js';
+import {
+  assertOpen,
+  checkMemberRecord,
+  describedMember,
+  type MemberDescription,
+  MembershipView,
+  plainMetadata,
+  ViewDiscovery,
+} from './membership.js';
 
-/** A member as `join()` and `change()` take it: a `Member`, or a `MemberRecord`-like description. */
-export interface ManualMember {
-  /** Key of the member. Default: `name`, else `host:port` (as a backend that knows only addresses keys it). */
-  id?: string | undefined;
-  /** Node name; leave it out for a member known only by its address (the handshake tells the name). */
-  name?: string | undefined;
-  instance?: string | undefined;
-  host: string;
-  port: number;
-  /** Default: none. */
-  topics?: readonly string[] | undefined;
-  /** Default: none. */
-  metadata?: Readonly<Record<string, string>> | undefined;
-}
+/**
+ * A member as `join()` and `change()` take it: a `Member`, or a description (`id` defaults to `name`,
+ * else `host:port`; leave `name` out for a member known only by its address).
+ */
+export type ManualMember = MemberDescription;
 
 export interface ManualDiscoveryOptions {
   /** Members the backend holds from the outset: listed (as `joined`) by the first `start()`. Default: none. */
@@ -183,15 +182,7 @@ function memberOf(input: ManualMember): Member {
       throw new DiscoveryStateError(`member ${field} ${JSON.stringify(value)} of ${host}:${port} must be a non-empty string`);
     }
   }
-  return {
-    id: input.id ?? input.name ?? `${host}:${port}`,
-    name: input.name,
-    instance: input.instance,
-    host,
-    port,
-    topics: [...(input.topics ?? [])],
-    metadata: plainMetadata(input.metadata),
-  };
+  return describedMember(input);
 }
 
 /** A copy, so what `announced` shows is what was announced then. */

@@ -210,14 +210,34 @@ export class MembershipView {
 
 /** A Member from an announcement, keyed by name. */
 export function memberFromRecord(record: MemberRecord): Member {
+  return describedMember(record);
+}
+
+/** What a member can be described by: an announcement, a static entry, a test's member. */
+export interface MemberDescription {
+  /** Default: `name`, else `host:port` (as a backend that knows only addresses keys a member). */
+  id?: string | undefined;
+  /** Node name; undefined for a member known only by its address (the handshake tells the name). */
+  name?: string | undefined;
+  instance?: string | undefined;
+  host: string;
+  port: number;
+  /** Default: none. */
+  topics?: readonly string[] | undefined;
+  /** Default: none. */
+  metadata?: Readonly<Record<string, string>> | undefined;
+}
+
+/** The `Member` a description gives: its own copies of topics and (null-prototype) metadata. */
+export function describedMember(d: MemberDescription): Member {
   return {
-    id: record.name,
-    name: record.name,
-    instance: record.instance,
-    host: record.host,
-    port: record.port,
-    topics: [...(record.topics ?? [])],
-    metadata: plainMetadata(record.metadata),
+    id: d.id ?? d.name ?? `${d.host}:${d.port}`,
+    name: d.name,
+    instance: d.instance,
+    host: d.host,
+    port: d.port,
+    topics: [...(d.topics ?? [])],
+    metadata: plainMetadata(d.metadata),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { Discovery, Member, MemberRecord } from './discovery.js';
 import { DiscoveryStateError } from './discovery-errors.js';
-import { assertOpen, checkMemberRecord, MembershipView, plainMetadata, ViewDiscovery } from './membership.js';
+import { assertOpen, checkMemberRecord, describedMember, MembershipView, ViewDiscovery } from './membership.js';
 
 /** A fixed member, as a config's endpoint list gives it. */
 export interface StaticMember {
@@ -20,18 +20,6 @@ export interface StaticDiscoveryOptions {
   logger?: Logger;
 }
 
-function memberOf(entry: StaticMember): Member {
-  return {
-    id: entry.name ?? `${entry.host}:${entry.port}`,
-    name: entry.name,
-    instance: undefined,
-    host: entry.host,
-    port: entry.port,
-    topics: [...(entry.topics ?? [])],
-    metadata: plainMetadata(entry.metadata),
-  };
-}
-
 class StaticDiscovery extends ViewDiscovery {
   readonly kind = 'static';
   private readonly entries: Member[] = [];
@@ -46,7 +34,7 @@ class StaticDiscovery extends ViewDiscovery {
       } else if (!Number.isInteger(entry.port) || entry.port < 1 || entry.port > 65535) {
         this.view.skip('invalid-port', `${where}: port ${String(entry.port)} is not an integer from 1 to 65535`);
       } else {
-        const member = memberOf(entry);
+        const member = describedMember(entry);
         if (seen.has(member.id)) {
           this.view.skip('duplicate', `${where}: ${member.id} is listed twice`);
         } else {
