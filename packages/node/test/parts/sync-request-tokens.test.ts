@@ -64,6 +64,12 @@ describe('sync request tokens', () => {
       expect(s.requests.deliver(found as string, 'a', ok('a'))).toBe(true);
       expect(request.outcome).toBe('complete');
     }
+    // From a plain Uint8Array (not a Buffer) too.
+    const request = s.requests.create('ping', ['a'], 0, 1000);
+    const bytes = new Uint8Array(request.tokenByteLength);
+    request.writeToken(bytes, 0);
+    expect(Buffer.isBuffer(bytes)).toBe(false);
+    expect(s.requests.knownToken(bytes, 0, bytes.length)).toBe(request.token);
   });
 
   it('a request knownToken matched is no shortcut for another token: each delivery reaches the request its token names', () => {
