@@ -35,8 +35,11 @@ export type MessageFieldsHandler = (
 ) => void;
 
 /**
- * The string of a response's sync token whose UTF-8 bytes are exactly `buf[start, end)`, when the
- * receiver already holds one (the token of one of its pending requests), else undefined.
+ * Recognises a response's sync token from its UTF-8 bytes `buf[start, end)` before it is decoded:
+ * when they are one of the receiver's own tokens (one of its pending requests), it returns a string
+ * that stands for it, which the frame then carries as its token; else undefined, and the token is
+ * decoded as usual. The string is the token itself or any value the receiver's own delivery
+ * recognises (the node returns a marker no decoded token can equal, and makes no string at all).
  */
 export type KnownTokenLookup = (buf: Uint8Array, start: number, end: number) => string | undefined;
 
@@ -47,9 +50,9 @@ export interface FrameSink {
   /** When present, message frames come here as fields and no frame object is built for them. */
   onMessage?: MessageFieldsHandler | undefined;
   /**
-   * When present, asked for the sync token of each response and failure before it is decoded: a
-   * string returned is used as the token (it must decode from exactly those bytes), so responses to
-   * this side's requests cost no token string.
+   * When present, asked about the sync token of each response and failure before it is decoded: a
+   * string returned is used as the token (see `KnownTokenLookup`), so responses to this side's
+   * requests cost no token string.
    */
   knownToken?: KnownTokenLookup | undefined;
   /** A rejected frame (`error.fatal === false`) or a broken stream (`fatal === true`, nothing more is decoded). */

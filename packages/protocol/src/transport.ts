@@ -44,8 +44,8 @@ export interface ConnectionHandlers {
    */
   onMessage?: MessageFieldsHandler | undefined;
   /**
-   * Optional: the string of a response's sync token from its bytes, when it is one of this side's
-   * (see `FrameSink.knownToken`); such a response costs no token string. A connection may ignore it.
+   * Optional: recognises a response's sync token from its bytes when it is one of this side's (see
+   * `FrameSink.knownToken`); such a response costs no token string. A connection may ignore it.
    */
   knownToken?: KnownTokenLookup | undefined;
   /** A rejected frame (`fatal: false`), or the error that is about to close the connection. */

@@ -1,6 +1,10 @@
 import type { Clock, TimerHandle } from '../context.js';
 
-/** Something with a deadline. `sweepIndex` is the sweep's bookkeeping: -1 while not scheduled. */
+/**
+ * Something with a deadline. `sweepIndex` and `sweepAt` are the sweep's bookkeeping: `sweepIndex` is
+ * -1 while not scheduled; `sweepAt` is the deadline in ms since the sweep was made (a small integer,
+ * which V8 keeps in the field itself, where a clock time of ~1.8e12 would be a boxed double per item).
+ */
 export interface Expiring {
   sweepIndex: number;
   sweepAt: number;
@@ -26,6 +30,8 @@ export class DeadlineSweep {
   private readonly clock: Clock;
   private readonly resolutionMs: number;
   private readonly heap: Expiring[] = [];
+  /** Clock time that `sweepAt` values count from. */
+  private readonly epoch: number;
   private timer: TimerHandle | undefined;
   private armedAt = 0;
   private readonly onTimer = (): void => this.sweep();
@@ -33,6 +39,7 @@ export class DeadlineSweep {
   constructor(clock: Clock, resolutionMs = SWEEP_RESOLUTION_MS) {
     this.clock = clock;
     this.resolutionMs = resolutionMs;
+    this.epoch = clock.now();
   }
 
   /** Items waiting. */
@@ -45,8 +52,9 @@ export class DeadlineSweep {
     return this.timer !== undefined;
   }
 
-  /** Schedules `item` to expire at clock time `at` (epoch ms). The item must not be scheduled already. */
-  add(item: Expiring, at: number): void {
+  /** Schedules `item` to expire at clock time `deadline` (epoch ms). The item must not be scheduled already. */
+  add(item: Expiring, deadline: number): void {
+    const at = smallInteger(deadline - this.epoch);
     item.sweepAt = at;
     item.sweepIndex = this.heap.length;
     this.heap.push(item);
@@ -56,6 +64,11 @@ export class DeadlineSweep {
       this.clock.clearTimeout(this.timer);
       this.arm(at);
     }
+  }
+
+  /** The clock time (epoch ms) `item` is scheduled to expire at. */
+  deadlineOf(item: Expiring): number {
+    return this.epoch + item.sweepAt;
   }
 
   /** Unschedules `item`; nothing happens when it is not scheduled. */
@@ -79,14 +92,15 @@ export class DeadlineSweep {
     this.timer = undefined;
   }
 
+  /** Arms the timer for `at` (ms since the epoch, as `sweepAt`). */
   private arm(at: number): void {
     this.armedAt = at;
-    this.timer = this.clock.setTimeout(this.onTimer, Math.max(0, at - this.clock.now()));
+    this.timer = this.clock.setTimeout(this.onTimer, Math.max(0, at - (this.clock.now() - this.epoch)));
   }
 
   private sweep(): void {
     this.timer = undefined;
-    const now = this.clock.now();
+    const now = this.clock.now() - this.epoch;
     const heap = this.heap;
     while (heap.length > 0 && (heap[0] as Expiring).sweepAt <= now) {
       const item = heap[0] as Expiring;
@@ -132,4 +146,13 @@ export class DeadlineSweep {
     heap[i] = item;
     item.sweepIndex = i;
   }
+}
+
+/**
+ * `n` itself, as a small integer (V8's Smi, stored in a field without a box) when it is an integer
+ * in the int32 range: a difference of two clock times is a boxed double even when it is integral,
+ * and one such value stored makes the field a boxed double for every object of its shape.
+ */
+export function smallInteger(n: number): number {
+  return Number.isInteger(n) && n >= -0x80000000 && n <= 0x7fffffff ? n | 0 : n;
 }

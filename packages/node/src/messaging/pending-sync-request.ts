@@ -1,7 +1,7 @@
 import type { Payload, SyncTokenSource, SystemgeError } from '@systemge/protocol';
 import { PeerLostError, SyncFailureError, SyncTimeoutError } from '../errors.js';
 import type { SyncOutcome, SyncRequest, SyncResponse } from '../node-types.js';
-import type { Expiring } from './deadline-sweep.js';
+import { type Expiring, smallInteger } from './deadline-sweep.js';
 import type { SyncRequests } from './sync-requests.js';
 
 type Waiter = () => void;
@@ -23,6 +23,8 @@ interface Rare<R extends Payload> {
   waiters?: Waiter[] | undefined;
   /** Callers of `first()` (or `onFirst`) after the first. */
   firstMore?: FirstCallback<R>[] | undefined;
+  /** Why the request failed (settled with an error: node stopping, send failure). */
+  error?: Error;
 }
 
 /** The callback form of `first()`: `error` undefined and the first successful payload, or the error. */
@@ -31,7 +33,8 @@ export type FirstCallback<R extends Payload = Payload> = (error: Error | undefin
 /**
  * One request's state; owned by the SyncRequests broker. Kept small, as there is one per request:
  * no timer (the broker's one deadline sweep), no array for a single response, no promise unless
- * the caller asks for one, waiters only when someone waits.
+ * the caller asks for one, waiters only when someone waits, and no number field that would hold a
+ * boxed double (its start time is in the broker's table by slot; its deadline is a small integer).
  */
 export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Expiring, SyncTokenSource {
   readonly topic: string;
@@ -61,8 +64,6 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
   private answeredCount = 0;
   private readonly maxResponses: number;
   private readonly timeoutMs: number;
-  private readonly startedAt = performance.now();
-  private error: Error | undefined;
   /** What most requests never need, in one object made when first needed (see `Rare`). */
   private rare: Rare<R> | undefined;
   /** Callers of `first()` (or `onFirst`): one without an array, more in `rare.firstMore`. */
@@ -86,7 +87,7 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
     this.targets = targets;
     const sent = targets.length - (skipped?.size ?? 0);
     this.maxResponses = (maxResponses > 0 ? Math.min(maxResponses, sent) : sent) + (skipped?.size ?? 0);
-    this.timeoutMs = timeoutMs;
+    this.timeoutMs = smallInteger(timeoutMs);
     if (skipped !== undefined && skipped.size > 0) {
       this.more().skipped = skipped;
       for (const [name, error] of skipped) {
@@ -173,7 +174,7 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
     if (this.outcome !== undefined || this.hasAnswered(origin) || !this.isTarget(origin)) return false;
     this.markAnswered(origin);
     this.push(response);
-    this.broker.counters.observeSyncLatency(performance.now() - this.startedAt);
+    this.broker.counters.observeSyncLatency(performance.now() - this.broker.startedAt(this.slot));
     this.wake();
     if (this.count >= this.maxResponses) {
       this.settle(this.answeredCount === this.targets.length ? 'complete' : 'max-responses');
@@ -198,7 +199,7 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
   settle(outcome: SyncOutcome, error?: Error): void {
     if (this.outcome !== undefined) return;
     this.outcome = outcome;
-    this.error = error;
+    if (error !== undefined) this.more().error = error;
     if (this.answeredCount < this.targets.length) {
       const targets = this.targets;
       for (let i = 0; i < targets.length; i++) {
@@ -243,7 +244,8 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
 
   async all(): Promise<SyncResponse<R>[]> {
     await this.untilSettled();
-    if (this.error !== undefined) throw this.error;
+    const error = this.rare?.error;
+    if (error !== undefined) throw error;
     return this.responses.slice();
   }
 
@@ -290,7 +292,7 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
       }
     }
     if (this.outcome === undefined) return;
-    let error = this.error;
+    let error = this.rare?.error;
     if (error === undefined) {
       // A target that was sent the request and failed says more than one it was never sent to.
       const skipped = this.rare?.skipped;
@@ -351,7 +353,8 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
             return { value: this.at(index++), done: false };
           }
           if (this.outcome !== undefined) {
-            if (this.error !== undefined) throw this.error;
+            const error = this.rare?.error;
+            if (error !== undefined) throw error;
             return { value: undefined, done: true };
           }
           await new Promise<void>((resolve) => this.wait(resolve));

@@ -62,6 +62,11 @@ export class SyncRequests {
    */
   private readonly slots: (PendingSyncRequest<Payload> | undefined)[] = [];
   private readonly free: number[] = [];
+  /**
+   * When each slot's request was made (`performance.now()`), for the latency histogram: kept here
+   * rather than in the request, where a fractional number would be a boxed double per request.
+   */
+  private startTimes = new Float64Array(64);
   /** `.` and the slot in base 36, per slot, as a string and as bytes (made once: slots are reused). */
   private readonly suffixes: string[] = [];
   private readonly suffixBytes: Uint8Array[] = [];
@@ -76,7 +81,7 @@ export class SyncRequests {
   /** The prefix's bytes (base64url, so one byte per character). */
   private readonly prefixBytes = Buffer.from(this.prefix, 'latin1');
   private sequence = 0;
-  /** The request the last knownToken call matched, until the next lookup. */
+  /** The request the last knownToken call matched, until the next lookup or knownToken call. */
   private matched: PendingSyncRequest<Payload> | undefined;
   private readonly reportError: CallbackErrorReporter;
 
@@ -139,8 +144,19 @@ export class SyncRequests {
     request.tokenByteLength = this.prefixBytes.length + base36Length(seq) + this.slotSuffixBytes(slot).length;
     if (slot === this.slots.length) this.slots.push(request as unknown as PendingSyncRequest<Payload>);
     else this.slots[slot] = request as unknown as PendingSyncRequest<Payload>;
+    if (slot >= this.startTimes.length) {
+      const grown = new Float64Array(this.startTimes.length * 2);
+      grown.set(this.startTimes);
+      this.startTimes = grown;
+    }
+    this.startTimes[slot] = performance.now();
     this.pendingCount++;
     return request;
+  }
+
+  /** @internal When the request in `slot` was made (`performance.now()`); valid while it is pending. */
+  startedAt(slot: number): number {
+    return this.startTimes[slot] as number;
   }
 
   /** A request that failed before it was sent. */
@@ -206,8 +222,9 @@ export class SyncRequests {
     const matched = this.matched;
     if (matched !== undefined) {
       this.matched = undefined;
-      if (matched.tokenText === token && this.slots[matched.slot] === matched) return matched;
+      if ((token === MATCHED_TOKEN || matched.tokenText === token) && this.slots[matched.slot] === matched) return matched;
     }
+    if (token === MATCHED_TOKEN) return undefined;
     const dot = token.lastIndexOf('.');
     if (dot <= this.prefix.length || dot === token.length - 1) return undefined;
     let slot = 0;
@@ -223,11 +240,13 @@ export class SyncRequests {
   }
 
   /**
-   * The token string of a pending request whose token's UTF-8 bytes are exactly `buf[start, end)`,
-   * else undefined: a response's token is then matched without decoding it first. Its string is made
-   * here (from those bytes, once they are known to be that token) unless it already exists.
+   * Whether `buf[start, end)` is exactly the token of a pending request: a response's token is then
+   * matched from its bytes, without decoding it. Returns the token's string when the request already
+   * has one, else `MATCHED_TOKEN` (no string is made: the response is delivered to the request matched
+   * here, see `lookup`), or undefined for any other token.
    */
   knownToken(buf: Uint8Array, start: number, end: number): string | undefined {
+    this.matched = undefined;
     const prefix = this.prefixBytes;
     if (end - start <= prefix.length + 2) return undefined;
     // Every prefix byte is compared: how long a wrong token took says nothing about where it differs.
@@ -255,11 +274,8 @@ export class SyncRequests {
       seq = seq * 36 + digit;
     }
     if (seq !== request.seq || (buf[start + prefix.length] === 0x30 && dot - start - prefix.length > 1)) return undefined;
-    if (request.tokenText === undefined) {
-      request.tokenText = Buffer.isBuffer(buf) ? buf.toString('latin1', start, end) : this.tokenString(request);
-    }
     this.matched = request;
-    return request.tokenText;
+    return request.tokenText ?? MATCHED_TOKEN;
   }
 
   peerLost(name: string, reason: string): void {
@@ -291,6 +307,12 @@ export class SyncRequests {
     }
   }
 }
+
+/**
+ * What `knownToken` returns for a request whose token was never made a string: the response is for the
+ * request just matched. No token received can equal it: a lone surrogate is not what any UTF-8 decodes to.
+ */
+export const MATCHED_TOKEN = '\uD800matched';
 
 function rethrowLater(error: unknown): void {
   process.nextTick(() => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeadlineSweep, type Expiring, SWEEP_RESOLUTION_MS } from '../../src/messaging/deadline-sweep.js';
+import { DeadlineSweep, type Expiring, SWEEP_RESOLUTION_MS, smallInteger } from '../../src/messaging/deadline-sweep.js';
 import { FakeClock } from './fakes.js';
 
 interface Item extends Expiring {
@@ -42,6 +42,23 @@ describe('DeadlineSweep (one timer for every deadline, on a fake clock)', () => 
     expect(s.clock.pending).toBe(0);
   });
 
+  it("keeps each deadline as a small integer counted from the sweep's start (no boxed clock time per item)", () => {
+    const s = setup();
+    const a = s.item(1);
+    s.sweep.add(a, s.t0 + 5000);
+    expect(a.sweepAt).toBe(5000);
+    expect(s.sweep.deadlineOf(a)).toBe(s.t0 + 5000);
+  });
+
+  it('smallInteger changes no value: integers in the int32 range come back equal, anything else as it was', () => {
+    for (const n of [0, 1, -1, 5000, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 2 ** 40, -(2 ** 40), 1.5, -0.25, Number.MAX_SAFE_INTEGER]) {
+      expect(smallInteger(n)).toBe(n);
+    }
+    expect(smallInteger(1795818895747 - 1795818890747)).toBe(5000);
+    expect(smallInteger(Number.NaN)).toBeNaN();
+    expect(smallInteger(Number.POSITIVE_INFINITY)).toBe(Number.POSITIVE_INFINITY);
+  });
+
   it('never expires early and at most the resolution late, with one timer however many items', async () => {
     const s = setup();
     const items = Array.from({ length: 500 }, (_, i) => s.item(i));
@@ -51,7 +68,7 @@ describe('DeadlineSweep (one timer for every deadline, on a fake clock)', () => 
     await s.clock.advance(400);
     expect(s.expired).toHaveLength(500);
     for (const it of items) {
-      const late = (it.expiredAt as number) - it.sweepAt;
+      const late = (it.expiredAt as number) - s.sweep.deadlineOf(it);
       expect(late).toBeGreaterThanOrEqual(0);
       expect(late).toBeLessThanOrEqual(SWEEP_RESOLUTION_MS);
     }

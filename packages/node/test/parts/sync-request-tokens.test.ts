@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SyncRequests } from '../../src/messaging/sync-requests.js';
+import { MATCHED_TOKEN, SyncRequests } from '../../src/messaging/sync-requests.js';
 import { testContext } from './fakes.js';
 
 /*
@@ -53,23 +53,57 @@ describe('sync request tokens', () => {
     }
   });
 
-  it('knownToken makes the token string from the bytes when nobody read it yet, and deliver then accepts it', () => {
+  it('knownToken makes no token string when nobody read it yet: it stands for the matched request, and deliver then accepts it', () => {
     const s = setup();
     for (let i = 0; i < 40; i++) {
       const request = s.requests.create('ping', ['a'], 0, 1000);
       const buf = Buffer.alloc(request.tokenByteLength + 6);
       request.writeToken(buf, 3);
       const found = s.requests.knownToken(buf, 3, 3 + request.tokenByteLength);
-      expect(found).toBe(request.token);
+      expect(found).toBe(MATCHED_TOKEN);
+      expect(request.tokenText).toBeUndefined();
       expect(s.requests.deliver(found as string, 'a', ok('a'))).toBe(true);
       expect(request.outcome).toBe('complete');
+      expect(request.responses).toEqual([ok('a')]);
     }
-    // From a plain Uint8Array (not a Buffer) too.
+    // From a plain Uint8Array (not a Buffer) too; once the token was read, its string is returned.
     const request = s.requests.create('ping', ['a'], 0, 1000);
     const bytes = new Uint8Array(request.tokenByteLength);
     request.writeToken(bytes, 0);
     expect(Buffer.isBuffer(bytes)).toBe(false);
-    expect(s.requests.knownToken(bytes, 0, bytes.length)).toBe(request.token);
+    expect(s.requests.knownToken(bytes, 0, bytes.length)).toBe(MATCHED_TOKEN);
+    const token = request.token;
+    expect(s.requests.knownToken(bytes, 0, bytes.length)).toBe(token);
+    expect(s.requests.deliver(token, 'a', ok('a'))).toBe(true);
+  });
+
+  it('the matched-token marker reaches only the request matched just before, and nothing after another token was looked at', () => {
+    const s = setup();
+    const a = s.requests.create('ping', ['a'], 0, 1000);
+    const b = s.requests.create('ping', ['a'], 0, 1000);
+    const bytesOf = (request: typeof a): Buffer => {
+      const buf = Buffer.alloc(request.tokenByteLength);
+      request.writeToken(buf, 0);
+      return buf;
+    };
+    // Nothing matched: the marker, received as a token, names no request.
+    expect(s.requests.deliver(MATCHED_TOKEN, 'a', ok('a'))).toBe(false);
+    // a matched, never delivered (say its frame was refused after its token was read); then a token
+    // that is nobody's: the marker no longer means a.
+    expect(s.requests.knownToken(bytesOf(a), 0, a.tokenByteLength)).toBe(MATCHED_TOKEN);
+    expect(s.requests.knownToken(...framed(`${'x'.repeat(22)}1.0`))).toBeUndefined();
+    expect(s.requests.deliver(MATCHED_TOKEN, 'a', ok('a'))).toBe(false);
+    // b matched: the marker means b once, and a delivery consumes it.
+    expect(s.requests.knownToken(bytesOf(b), 0, b.tokenByteLength)).toBe(MATCHED_TOKEN);
+    expect(s.requests.deliver(MATCHED_TOKEN, 'a', ok('a'))).toBe(true);
+    expect(s.requests.deliver(MATCHED_TOKEN, 'a', ok('a'))).toBe(false);
+    expect([a.outcome, b.outcome]).toEqual([undefined, 'complete']);
+    // a matched, then settled before its response is delivered: the marker finds nothing.
+    expect(s.requests.knownToken(bytesOf(a), 0, a.tokenByteLength)).toBe(MATCHED_TOKEN);
+    a.cancel();
+    expect(s.requests.deliver(MATCHED_TOKEN, 'a', ok('a'))).toBe(false);
+    // The marker cannot arrive as bytes: no UTF-8 decodes to a lone surrogate.
+    expect(Buffer.from(MATCHED_TOKEN, 'utf8').toString('utf8')).not.toBe(MATCHED_TOKEN);
   });
 
   it('a request knownToken matched is no shortcut for another token: each delivery reaches the request its token names', () => {
