@@ -25,6 +25,8 @@ interface Rare<R extends Payload> {
   firstMore?: FirstCallback<R>[] | undefined;
   /** Why the request failed (settled with an error: node stopping, send failure). */
   error?: Error;
+  /** The token as a string, once made (most requests never need it: see `token`). */
+  tokenText?: string;
 }
 
 /** The callback form of `first()`: `error` undefined and the first successful payload, or the error. */
@@ -44,10 +46,6 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
    * written into frames from these parts (`writeToken`) and made a string only when asked (`token`).
    */
   seq = 0;
-  /** @internal The token's length in bytes (ASCII). */
-  tokenByteLength = 0;
-  /** @internal The token as a string, once made. */
-  tokenText: string | undefined;
   outcome: SyncOutcome | undefined;
   /** @internal The broker's deadline sweep bookkeeping. */
   sweepIndex = -1;
@@ -61,7 +59,6 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
   private count = 0;
   /** Who answered: the first name without a Set (most requests have one target), the rest in a Set. */
   private answeredFirst: string | undefined;
-  private answeredCount = 0;
   private readonly maxResponses: number;
   private readonly timeoutMs: number;
   /** What most requests never need, in one object made when first needed (see `Rare`). */
@@ -94,7 +91,6 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
         // Answered without ever being open to it (markAnswered would close what was never opened).
         if (this.answeredFirst === undefined) this.answeredFirst = name;
         else (this.more().answeredMore ??= new Set()).add(name);
-        this.answeredCount++;
         this.push({ origin: name, ok: false, error: error.message, code: error.code });
       }
     }
@@ -108,8 +104,24 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
 
   /** Unguessable correlation token (made a string on first read). */
   get token(): string {
-    if (this.tokenText === undefined) this.tokenText = this.broker.tokenString(this as unknown as PendingSyncRequest<Payload>);
-    return this.tokenText;
+    const rare = this.more();
+    if (rare.tokenText === undefined) rare.tokenText = this.broker.tokenString(this as unknown as PendingSyncRequest<Payload>);
+    return rare.tokenText;
+  }
+
+  /** @internal The token as a string, when it was made. */
+  get tokenText(): string | undefined {
+    return this.rare?.tokenText;
+  }
+
+  /** @internal A request never sent has no token: `token` is ''. */
+  withoutToken(): void {
+    this.more().tokenText = '';
+  }
+
+  /** @internal The token's length in bytes (ASCII). */
+  get tokenByteLength(): number {
+    return this.broker.tokenByteLength(this as unknown as PendingSyncRequest<Payload>);
   }
 
   /** @internal Writes the token's bytes into a frame (no string). */
@@ -160,7 +172,6 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
   private markAnswered(name: string): void {
     if (this.answeredFirst === undefined) this.answeredFirst = name;
     else (this.more().answeredMore ??= new Set()).add(name);
-    this.answeredCount++;
     this.broker.closedTo(name);
   }
 
@@ -177,7 +188,7 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
     this.broker.counters.observeSyncLatency(performance.now() - this.broker.startedAt(this.slot));
     this.wake();
     if (this.count >= this.maxResponses) {
-      this.settle(this.answeredCount === this.targets.length ? 'complete' : 'max-responses');
+      this.settle(this.count === this.targets.length ? 'complete' : 'max-responses');
     }
     return true;
   }
@@ -191,7 +202,7 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
     this.markAnswered(name);
     this.push({ origin: name, ok: false, error: error.message, code: error.code });
     this.wake();
-    if (this.answeredCount === this.targets.length) this.settle('complete');
+    if (this.count === this.targets.length) this.settle('complete');
     else if (this.count >= this.maxResponses) this.settle('max-responses');
   }
 
@@ -200,7 +211,7 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
     if (this.outcome !== undefined) return;
     this.outcome = outcome;
     if (error !== undefined) this.more().error = error;
-    if (this.answeredCount < this.targets.length) {
+    if (this.count < this.targets.length) {
       const targets = this.targets;
       for (let i = 0; i < targets.length; i++) {
         const name = targets[i] as string;
@@ -287,7 +298,7 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
       if (response.ok) {
         this.callFirst(undefined, response.payload);
         // Done collecting: the same outcome as a request that wanted one response.
-        this.settle(this.answeredCount === this.targets.length ? 'complete' : 'max-responses');
+        this.settle(this.count === this.targets.length ? 'complete' : 'max-responses');
         return;
       }
     }

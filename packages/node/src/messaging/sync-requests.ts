@@ -141,7 +141,6 @@ export class SyncRequests {
     const request = new PendingSyncRequest<R>(this, topic, targets, maxResponses, timeoutMs, skipped);
     request.slot = slot;
     request.seq = seq;
-    request.tokenByteLength = this.prefixBytes.length + base36Length(seq) + this.slotSuffixBytes(slot).length;
     if (slot === this.slots.length) this.slots.push(request as unknown as PendingSyncRequest<Payload>);
     else this.slots[slot] = request as unknown as PendingSyncRequest<Payload>;
     if (slot >= this.startTimes.length) {
@@ -162,7 +161,7 @@ export class SyncRequests {
   /** A request that failed before it was sent. */
   failed<R extends Payload>(topic: string, error: SystemgeError): SyncRequest<R> {
     const request = new PendingSyncRequest<R>(this, topic, [], 0, 0);
-    request.tokenText = '';
+    request.withoutToken();
     request.settle('failed', error);
     return request;
   }
@@ -196,6 +195,11 @@ export class SyncRequests {
   /** @internal A request's token as a string. */
   tokenString(request: PendingSyncRequest<Payload>): string {
     return this.prefix + request.seq.toString(36) + this.slotSuffix(request.slot);
+  }
+
+  /** @internal A request's token's length in bytes (ASCII). */
+  tokenByteLength(request: PendingSyncRequest<Payload>): number {
+    return this.prefixBytes.length + base36Length(request.seq) + this.slotSuffixBytes(request.slot).length;
   }
 
   /** @internal Writes a request's token (`tokenByteLength` bytes) at `offset`. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { NoRouteError } from '../../src/errors.js';
 import { MATCHED_TOKEN, SyncRequests } from '../../src/messaging/sync-requests.js';
 import { testContext } from './fakes.js';
 
@@ -157,6 +158,16 @@ describe('sync request tokens', () => {
     for (const r of all) expect(r.responses).toEqual([]);
     expect(s.requests.deliver(token, 'a', ok('a'))).toBe(true);
     expect(request.outcome).toBe('complete');
+  });
+
+  it('a request that failed before it was sent has no token, and takes no slot', () => {
+    const s = setup();
+    const failed = s.requests.failed('ping', new NoRouteError('ping'));
+    expect(failed.outcome).toBe('failed');
+    expect(failed.token).toBe('');
+    expect(s.requests.capacity).toBe(0);
+    const next = s.requests.create('ping', ['a'], 0, 1000);
+    expect(next.token).toMatch(/\.0$/);
   });
 
   it('a token of another broker (another node) is never known here', () => {
