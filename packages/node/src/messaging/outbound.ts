@@ -1,7 +1,7 @@
 import { FrameKind, type MessageFrame, type MessageKind, type Payload, type SystemgeError } from '@systemge/protocol';
 import type { NodeContext } from '../context.js';
 import { BackpressureError, InvalidArgumentError, NodeStatusError, NoRouteError } from '../errors.js';
-import type { AsyncMessageOptions, SyncRequest, SyncRequestOptions, SyncResponse } from '../node-types.js';
+import type { AsyncMessageOptions, SyncRequest, SyncRequestOptions } from '../node-types.js';
 import type { Peer } from '../peers/peer.js';
 import type { PeerTable } from '../peers/peer-table.js';
 import { invalidDuration } from '../timers.js';
@@ -216,10 +216,15 @@ export class Outbound {
     const ok = kind === FrameKind.SyncResponse;
     if (ok) counters.syncResponsesReceived++;
     else counters.syncFailuresReceived++;
-    const response: SyncResponse = ok
-      ? { origin: peer.name, ok: true, payload }
-      : { origin: peer.name, ok: false, error: String(payload), code: 'SYSTEMGE_ERR_SYNC_FAILURE' };
-    if (!this.requests.deliver(syncToken as string, peer.name, response)) {
+    const delivered = ok
+      ? this.requests.deliverPayload(syncToken as string, peer.name, payload)
+      : this.requests.deliver(syncToken as string, peer.name, {
+          origin: peer.name,
+          ok: false,
+          error: String(payload),
+          code: 'SYSTEMGE_ERR_SYNC_FAILURE',
+        });
+    if (!delivered) {
       counters.unknownTokenResponses++;
       this.ctx.logger.debug({ peer: peer.name, topic }, 'response for an unknown or settled sync token ignored');
     }

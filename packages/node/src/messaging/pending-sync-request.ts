@@ -54,8 +54,13 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
   /** @internal The broker's slot its token names (it stays set after the request settled; -1: never pending). */
   slot = -1;
   private readonly broker: SyncRequests;
-  /** The responses: the only one in `one` until a second arrives or `responses` is read, then all in `rare.list`. */
-  private one: SyncResponse<R> | undefined;
+  /**
+   * The responses: the only one in `one` until a second arrives or `responses` is read, then all in
+   * `rare.list`. An ok response delivered by its payload (`deliverPayload`) is kept as the bare
+   * payload (`oneBare`) until someone asks for its response object.
+   */
+  private one: SyncResponse<R> | R | undefined;
+  private oneBare = false;
   private count = 0;
   /** Who answered: the first name without a Set (most requests have one target), the rest in a Set. */
   private answeredFirst: string | undefined;
@@ -137,7 +142,7 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
 
   get responses(): readonly SyncResponse<R>[] {
     const rare = this.more();
-    if (rare.list === undefined) rare.list = this.one === undefined ? [] : [this.one];
+    if (rare.list === undefined) rare.list = this.count === 0 ? [] : [this.at(0)];
     return rare.list;
   }
 
@@ -147,14 +152,23 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
 
   private at(i: number): SyncResponse<R> {
     const list = this.rare?.list;
-    return (list === undefined ? this.one : list[i]) as SyncResponse<R>;
+    if (list !== undefined) return list[i] as SyncResponse<R>;
+    return this.oneBare ? this.oneResponse() : (this.one as SyncResponse<R>);
+  }
+
+  /** The response object of a bare `one`, made now (the same object from then on). */
+  private oneResponse(): SyncResponse<R> {
+    const response = { origin: this.answeredFirst as string, ok: true, payload: this.one as R } as SyncResponse<R>;
+    this.one = response;
+    this.oneBare = false;
+    return response;
   }
 
   private push(response: SyncResponse<R>): void {
     const list = this.rare?.list;
     if (list !== undefined) list.push(response);
     else if (this.count === 0) this.one = response;
-    else this.more().list = [this.one as SyncResponse<R>, response];
+    else this.more().list = [this.at(0), response];
     this.count++;
   }
 
@@ -185,6 +199,27 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
     if (this.outcome !== undefined || this.hasAnswered(origin) || !this.isTarget(origin)) return false;
     this.markAnswered(origin);
     this.push(response);
+    return this.delivered();
+  }
+
+  /**
+   * @internal `deliver` of an ok response by its payload: the first one is kept bare, and its response
+   * object is made only if `responses` or the iterator asks for it (`first()` takes the payload).
+   */
+  deliverPayload(origin: string, payload: R): boolean {
+    if (this.outcome !== undefined || this.hasAnswered(origin) || !this.isTarget(origin)) return false;
+    this.markAnswered(origin);
+    if (this.count === 0 && this.rare?.list === undefined) {
+      // The first answer: `answeredFirst` is its origin (markAnswered just set it).
+      this.one = payload;
+      this.oneBare = true;
+      this.count = 1;
+    } else this.push({ origin, ok: true, payload } as SyncResponse<R>);
+    return this.delivered();
+  }
+
+  /** After a response was added: latency, waiters, and the end once enough responses are in. */
+  private delivered(): boolean {
     this.broker.counters.observeSyncLatency(performance.now() - this.broker.startedAt(this.slot));
     this.wake();
     if (this.count >= this.maxResponses) {
@@ -293,6 +328,13 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
 
   /** @internal */
   checkFirst(): void {
+    if (this.oneBare && this.firstSeen === 0) {
+      // The first response is an ok one kept bare: its payload, without making its response object.
+      this.firstSeen = 1;
+      this.callFirst(undefined, this.one as R);
+      this.settle(this.count === this.targets.length ? 'complete' : 'max-responses');
+      return;
+    }
     for (; this.firstSeen < this.count; this.firstSeen++) {
       const response = this.at(this.firstSeen);
       if (response.ok) {

@@ -173,6 +173,13 @@ export class SyncRequests {
     return request.deliver(origin, response);
   }
 
+  /** `deliver` of an ok response by its payload (no response object unless someone asks for it). */
+  deliverPayload(token: string, origin: string, payload: Payload): boolean {
+    const request = this.lookup(token);
+    if (request === undefined) return false;
+    return request.deliverPayload(origin, payload);
+  }
+
   /** `.` and the slot in base 36, made once per slot (slots are reused, so there are few). */
   private slotSuffix(slot: number): string {
     let suffix = this.suffixes[slot];
