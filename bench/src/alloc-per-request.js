@@ -40,6 +40,15 @@ async function main() {
   const requests = Number(requestsArg);
   const concurrency = Number(concurrencyArg);
   const size = Number(sizeArg);
+  for (const [name, value] of [
+    ['requests', requests],
+    ['concurrency', concurrency],
+    ['payloadBytes', size],
+  ]) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new Error(`${name} must be a positive integer (usage: alloc-per-request.js [requests] [concurrency] [payloadBytes] [form])`);
+    }
+  }
   if (form !== 'first' && form !== 'callback') throw new Error(`form must be first or callback, got ${form}`);
   const text = textPayload(size);
 
