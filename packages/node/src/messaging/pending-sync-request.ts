@@ -330,7 +330,7 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
   checkFirst(): void {
     if (this.oneBare && this.firstSeen === 0) {
       // The first response is an ok one kept bare: its payload, without making its response object.
-      this.firstSeen = 1;
+      // (`firstSeen` stays at it, as in the loop below: a later `first()` gets the same payload.)
       this.callFirst(undefined, this.one as R);
       this.settle(this.count === this.targets.length ? 'complete' : 'max-responses');
       return;

@@ -135,7 +135,8 @@ export class SyncRequests {
   ): PendingSyncRequest<R> {
     // The token is prefix + counter in base 36 + `.` + slot in base 36: short, and the counter never
     // repeats within this broker's life (2^53). It is written into frames from these parts; a string
-    // is made only when someone reads `request.token` or a response names it (knownToken).
+    // is made only when someone reads `request.token` (a response is matched from its bytes, see
+    // knownToken, or against the string when its connection decoded the token itself).
     const slot = this.free.length > 0 ? (this.free.pop() as number) : this.slots.length;
     const seq = ++this.sequence;
     const request = new PendingSyncRequest<R>(this, topic, targets, maxResponses, timeoutMs, skipped);

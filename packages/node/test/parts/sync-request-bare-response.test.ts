@@ -31,6 +31,22 @@ describe('sync request: an ok response kept as its bare payload', () => {
     expect(await request.all()).toEqual([ok('a', 'pong')]);
   });
 
+  it('first() called again after it resolved gets the same payload, kept bare or not', async () => {
+    const { requests } = broker();
+    const bare = requests.create('t', ['a'], 0, 1000);
+    bare.arm();
+    const early = bare.first();
+    expect(requests.deliverPayload(bare.token, 'a', 'x')).toBe(true);
+    await expect(early).resolves.toBe('x');
+    await expect(bare.first()).resolves.toBe('x');
+    await expect(bare.first()).resolves.toBe('x');
+    const made = requests.create('t', ['a'], 0, 1000);
+    made.arm();
+    expect(requests.deliver(made.token, 'a', ok('a', 'y'))).toBe(true);
+    await expect(made.first()).resolves.toBe('y');
+    await expect(made.first()).resolves.toBe('y');
+  });
+
   it('a second response after a bare first keeps arrival order, and first() still takes the first', async () => {
     const { requests } = broker();
     const request = requests.create('t', ['a', 'b', 'c'], 0, 1000);
