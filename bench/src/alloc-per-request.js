@@ -3,8 +3,9 @@
  *
  *   node src/alloc-per-request.js [requests=200000] [concurrency=100] [payloadBytes=100] [form=first]
  *
- * `form` is how the client waits: `first` (`syncRequest(...).first()`, a promise per request) or
- * `callback` (`syncRequest(...).onFirst(callback)`, no promise). Both nodes (requester and responder)
+ * `form` is how the client asks: `first` (`syncRequest(...).first()`, a promise per request),
+ * `callback` (`syncRequest(...).onFirst(callback)`, no promise) or `request` (`request(...)`, the
+ * balanced one-of-N request, here with one responder). Both nodes (requester and responder)
  * run in this process, so the figure is one whole round trip: request sent, handled, answered, settled.
  *
  * Method: V8 cannot count allocated bytes directly, but with no garbage collection in between,
@@ -49,7 +50,9 @@ async function main() {
       throw new Error(`${name} must be a positive integer (usage: alloc-per-request.js [requests] [concurrency] [payloadBytes] [form])`);
     }
   }
-  if (form !== 'first' && form !== 'callback') throw new Error(`form must be first or callback, got ${form}`);
+  if (form !== 'first' && form !== 'callback' && form !== 'request') {
+    throw new Error(`form must be first, callback or request, got ${form}`);
+  }
   const text = textPayload(size);
 
   const server = createNode(
@@ -78,6 +81,8 @@ async function main() {
         started++;
         if (form === 'first') {
           client.syncRequest(TOPIC, text).first().then(onDone, reject);
+        } else if (form === 'request') {
+          client.request(TOPIC, text).then(onDone, reject);
         } else {
           client.syncRequest(TOPIC, text).onFirst(onFirst);
         }

@@ -14,7 +14,8 @@ import type { Peer } from '../peers/peer.js';
 import type { PeerTable } from '../peers/peer-table.js';
 import type { Counters } from '../stats.js';
 import { invalidDuration } from '../timers.js';
-import { BALANCE_STRATEGIES, type BalanceStrategy, Balancer } from './balancer.js';
+import { BALANCE_STRATEGIES, type BalanceStrategy, Balancer, type PickRequest } from './balancer.js';
+import type { FirstCallback } from './pending-sync-request.js';
 import { encodingUnsupported, refusingPeers } from './payload-encodings.js';
 
 /** Retries of `node.request()` on another peer when none is given. */
@@ -56,6 +57,8 @@ export interface BalancedNeighbours {
   outbound: {
     asyncMessage(topic: string, payload: Payload, options?: AsyncMessageOptions): boolean;
     syncRequest(topic: string, payload: Payload, options?: SyncRequestOptions): SyncRequest<Payload>;
+    /** `syncRequest` to one peer picked from the topic's route, for one response. */
+    syncRequestTo(peer: Peer, topic: string, payload: Payload, timeoutMs: number): SyncRequest<Payload>;
     /** The sync requests in flight, whose per-peer counts `least-pending` picks by. */
     requests: { pendingTo(name: string): number };
   };
@@ -125,56 +128,139 @@ export class Balanced {
   }
 
   /** Asks one peer that handles `topic`; see `SystemgeNode.request`. */
-  async request(topic: string, payload: Payload, options?: RequestOptions): Promise<Payload> {
-    const strategy = strategyOf(options?.balance, options?.key);
-    const retries = options?.retries ?? DEFAULT_REQUEST_RETRIES;
-    if (!(Number.isSafeInteger(retries) && retries >= 0 && retries <= MAX_REQUEST_RETRIES)) {
-      throw new InvalidArgumentError('options.retries', `expected an integer from 0 to ${MAX_REQUEST_RETRIES}, got ${String(retries)}`);
+  request(topic: string, payload: Payload, options?: RequestOptions): Promise<Payload> {
+    let call: BalancedCall;
+    try {
+      const strategy = strategyOf(options?.balance, options?.key);
+      const retries = options?.retries ?? DEFAULT_REQUEST_RETRIES;
+      if (!(Number.isSafeInteger(retries) && retries >= 0 && retries <= MAX_REQUEST_RETRIES)) {
+        throw new InvalidArgumentError('options.retries', `expected an integer from 0 to ${MAX_REQUEST_RETRIES}, got ${String(retries)}`);
+      }
+      const timeoutMs = options?.timeoutMs ?? this.ctx.config.sync.timeoutMs;
+      const problem = invalidDuration(timeoutMs, 1);
+      if (problem !== undefined) throw new InvalidArgumentError('options.timeoutMs', problem);
+      this.assertSending();
+      call = new BalancedCall(this.ctx, this.n, this.balancer, topic, payload, strategy, options?.key, retries, timeoutMs);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const timeoutMs = options?.timeoutMs ?? this.ctx.config.sync.timeoutMs;
-    const problem = invalidDuration(timeoutMs, 1);
-    if (problem !== undefined) throw new InvalidArgumentError('options.timeoutMs', problem);
-    this.assertSending();
+    calling = call;
+    const promise = new Promise<Payload>(captureCall);
+    call.attempt();
+    return promise;
+  }
+}
 
-    const clock = this.ctx.clock;
-    const deadline = clock.now() + timeoutMs;
-    const key = options?.key;
-    let tried: Set<string> | undefined;
-    let lastError: unknown;
-    const counters = this.ctx.counters;
-    for (let attempt = 0; ; attempt++) {
-      let routes: Peer[] | undefined;
-      try {
-        routes = eligible(topic, this.n.peers.syncRoutes.get(topic), payload, counters);
-      } catch (error) {
-        counters.balancedRequestsNoPeer++;
-        throw error;
-      }
-      const peer = routes === undefined ? undefined : this.balancer.pick(topic, routes, { strategy, key, exclude: tried });
-      if (peer === undefined) {
-        counters.balancedRequestsNoPeer++;
-        throw lastError ?? new NoRouteError(topic);
-      }
-      const remaining = deadline - clock.now();
-      if (remaining < 1) throw new SyncTimeoutError(topic, timeoutMs, [peer.name]);
-      const name = peer.name;
-      if (attempt > 0) counters.balancedRetries++;
-      // Open to that peer (for least-pending) from here until it answers or the request settles.
-      const sent = this.n.outbound.syncRequest(topic, payload, { to: name, timeoutMs: Math.ceil(remaining), maxResponses: 1 });
-      try {
-        return await sent.first();
-      } catch (error) {
-        if (attempt >= retries || !retryable(error)) {
-          if (error instanceof SystemgeError && error.code === SyncTimeoutError.code) throw new SyncTimeoutError(topic, timeoutMs, [name]);
-          throw error;
-        }
-        lastError = error;
-        (tried ??= new Set()).add(name);
-        this.ctx.logger.debug(
-          { topic, peer: name, attempt: attempt + 1, code: (error as { code?: unknown }).code },
-          'balanced request retried on another peer',
-        );
-      }
+/**
+ * One `node.request()`: picks a peer, asks it (`onFirst`, no promise per attempt), and on a retryable
+ * failure picks another, until an answer, a failure the handler answered, the retries or the deadline
+ * run out. Settles its caller's promise once. It is its own `PickRequest` (strategy, key, the peers
+ * already tried), so a pick allocates nothing.
+ */
+class BalancedCall implements PickRequest {
+  readonly strategy: BalanceStrategy;
+  readonly key: string | undefined;
+  /** Peers already asked (after the first retry). */
+  exclude: Set<string> | undefined;
+  resolve: ((payload: Payload) => void) | undefined;
+  reject: ((error: unknown) => void) | undefined;
+  private readonly ctx: NodeContext;
+  private readonly n: BalancedNeighbours;
+  private readonly balancer: Balancer;
+  private readonly topic: string;
+  private readonly payload: Payload;
+  private readonly retries: number;
+  private readonly timeoutMs: number;
+  private readonly deadline: number;
+  private attempts = 0;
+  private lastError: unknown;
+  /** The peer asked last. */
+  private asked = '';
+  private readonly onAnswer: FirstCallback = (error, payload) => this.answered(error, payload);
+
+  constructor(
+    ctx: NodeContext,
+    n: BalancedNeighbours,
+    balancer: Balancer,
+    topic: string,
+    payload: Payload,
+    strategy: BalanceStrategy,
+    key: string | undefined,
+    retries: number,
+    timeoutMs: number,
+  ) {
+    this.ctx = ctx;
+    this.n = n;
+    this.balancer = balancer;
+    this.topic = topic;
+    this.payload = payload;
+    this.strategy = strategy;
+    this.key = key;
+    this.retries = retries;
+    this.timeoutMs = timeoutMs;
+    this.deadline = ctx.clock.now() + timeoutMs;
+  }
+
+  /** Asks the next peer; what stops it (no peer, the deadline) rejects the call. */
+  attempt(): void {
+    try {
+      this.ask();
+    } catch (error) {
+      (this.reject as (error: unknown) => void)(error);
     }
   }
+
+  private ask(): void {
+    const counters = this.ctx.counters;
+    let routes: Peer[] | undefined;
+    try {
+      routes = eligible(this.topic, this.n.peers.syncRoutes.get(this.topic), this.payload, counters);
+    } catch (error) {
+      counters.balancedRequestsNoPeer++;
+      throw error;
+    }
+    const peer = routes === undefined ? undefined : this.balancer.pick(this.topic, routes, this);
+    if (peer === undefined) {
+      counters.balancedRequestsNoPeer++;
+      throw this.lastError ?? new NoRouteError(this.topic);
+    }
+    const remaining = this.deadline - this.ctx.clock.now();
+    if (remaining < 1) throw new SyncTimeoutError(this.topic, this.timeoutMs, [peer.name]);
+    this.asked = peer.name;
+    if (this.attempts > 0) counters.balancedRetries++;
+    // Open to that peer (for least-pending) from here until it answers or the request settles.
+    this.n.outbound.syncRequestTo(peer, this.topic, this.payload, Math.ceil(remaining)).onFirst(this.onAnswer);
+  }
+
+  private answered(error: Error | undefined, payload: Payload | undefined): void {
+    if (error === undefined) {
+      (this.resolve as (payload: Payload) => void)(payload as Payload);
+      return;
+    }
+    const reject = this.reject as (error: unknown) => void;
+    if (this.attempts >= this.retries || !retryable(error)) {
+      if (error instanceof SystemgeError && error.code === SyncTimeoutError.code)
+        reject(new SyncTimeoutError(this.topic, this.timeoutMs, [this.asked]));
+      else reject(error);
+      return;
+    }
+    this.lastError = error;
+    (this.exclude ??= new Set()).add(this.asked);
+    this.attempts++;
+    this.ctx.logger.debug(
+      { topic: this.topic, peer: this.asked, attempt: this.attempts, code: (error as { code?: unknown }).code },
+      'balanced request retried on another peer',
+    );
+    this.attempt();
+  }
+}
+
+/** The call whose promise is being made (set just before, read once): no executor closure per call. */
+let calling: BalancedCall | undefined;
+
+function captureCall(resolve: (payload: Payload) => void, reject: (error: unknown) => void): void {
+  const call = calling as BalancedCall;
+  calling = undefined;
+  call.resolve = resolve;
+  call.reject = reject;
 }

@@ -14,7 +14,7 @@ import { SyncRequests } from './sync-requests.js';
  * `list` without the peers in `remove`. (A function of its own: a closure over a local of the send
  * path would make every call allocate a context for it, even when no peer is removed.)
  */
-function without(list: Peer[], remove: Peer[]): Peer[] {
+function without(list: readonly Peer[], remove: Peer[]): Peer[] {
   return list.filter((peer) => !remove.includes(peer));
 }
 
@@ -68,9 +68,10 @@ export class Outbound {
     }
   }
 
-  private checkBuffers(targets: Peer[]): void {
+  private checkBuffers(targets: readonly Peer[]): void {
     const limit = this.ctx.config.connection.maxBufferedBytes;
-    for (const peer of targets) {
+    for (let i = 0; i < targets.length; i++) {
+      const peer = targets[i] as Peer;
       const buffered = peer.connection.bufferedBytes;
       if (buffered > limit) {
         this.ctx.counters.backpressureRejections++;
@@ -85,7 +86,7 @@ export class Outbound {
    * `PayloadEncodingUnsupportedError` before anything is written; peers of a topic's route are
    * skipped: counted, and reported once per peer and topic as a `warning`.
    */
-  private skipRefusing(topic: string, targets: Peer[], refusing: Peer[], named: boolean): Peer[] {
+  private skipRefusing(topic: string, targets: readonly Peer[], refusing: Peer[], named: boolean): Peer[] {
     this.ctx.counters.encodingRefusals += refusing.length;
     if (named || refusing.length === targets.length) throw encodingUnsupported(topic, refusing);
     this.reportRefusing(topic, refusing);
@@ -156,18 +157,56 @@ export class Outbound {
 
   syncRequest(topic: string, payload: Payload, options?: SyncRequestOptions): SyncRequest<Payload> {
     let targets: Peer[] | undefined;
-    let refusing: Peer[] | undefined;
-    let sendTo: Peer[] | undefined;
     try {
       checkSyncRequestOptions(options);
       this.assertSending();
       const peers = this.n.peers;
       targets = options?.to === undefined ? peers.syncRoutes.get(topic) : peers.namedTargets(options.to, topic, 'sync');
       if (targets === undefined || targets.length === 0) throw new NoRouteError(topic);
+    } catch (error) {
+      return this.requests.failed(topic, error as SystemgeError);
+    }
+    const sync = this.ctx.config.sync;
+    return this.sendRequest(
+      topic,
+      payload,
+      targets,
+      options?.to !== undefined,
+      options?.maxResponses ?? sync.maxResponses,
+      options?.timeoutMs ?? sync.timeoutMs,
+    );
+  }
+
+  /**
+   * A sync request to `peer` alone, for one response: `syncRequest` with `to: peer.name` and
+   * `maxResponses: 1`, without the options to check and the name to look up. `peer` must be a ready
+   * peer that handles `topic` (the caller picked it from the topic's route in this same call).
+   */
+  syncRequestTo(peer: Peer, topic: string, payload: Payload, timeoutMs: number): SyncRequest<Payload> {
+    try {
+      this.assertSending();
+    } catch (error) {
+      return this.requests.failed(topic, error as SystemgeError);
+    }
+    return this.sendRequest(topic, payload, peer.alone, true, 1, timeoutMs);
+  }
+
+  /** Sends a sync request to `targets` (`named`: the caller named them, so a refusing one fails it). */
+  private sendRequest(
+    topic: string,
+    payload: Payload,
+    targets: readonly Peer[],
+    named: boolean,
+    maxResponses: number,
+    timeoutMs: number,
+  ): SyncRequest<Payload> {
+    let refusing: Peer[] | undefined;
+    let sendTo: Peer[] | undefined;
+    try {
       refusing = refusingPeers(targets, payload);
       if (refusing !== undefined) {
         // A scatter to a topic's route skips them (each gets a failed response below); named peers fail it.
-        this.skipRefusing(topic, targets, refusing, options?.to !== undefined);
+        this.skipRefusing(topic, targets, refusing, named);
         sendTo = without(targets, refusing);
       }
       this.checkBuffers(sendTo ?? targets);
@@ -180,13 +219,7 @@ export class Outbound {
       skipped = new Map();
       for (const peer of refusing) skipped.set(peer.name, encodingUnsupported(topic, [peer]));
     }
-    const request = this.requests.create<Payload>(
-      topic,
-      names,
-      options?.maxResponses ?? this.ctx.config.sync.maxResponses,
-      options?.timeoutMs ?? this.ctx.config.sync.timeoutMs,
-      skipped,
-    );
+    const request = this.requests.create<Payload>(topic, names, maxResponses, timeoutMs, skipped);
     const send = sendTo ?? targets;
     try {
       if (isPlain(payload)) {

@@ -57,6 +57,7 @@ export class Peer implements HandlingSource {
   }
 
   private names_: readonly string[] | undefined;
+  private alone_: readonly Peer[] | undefined;
 
   get state(): PeerState {
     return this.state_;
@@ -71,6 +72,12 @@ export class Peer implements HandlingSource {
   get names(): readonly string[] {
     if (this.names_ === undefined || this.names_[0] !== this.name_) this.names_ = Object.freeze([this.name_]);
     return this.names_;
+  }
+
+  /** `[this]`, made once: the targets of a sync request to this peer alone, with no array per request. */
+  get alone(): readonly Peer[] {
+    if (this.alone_ === undefined) this.alone_ = Object.freeze([this]);
+    return this.alone_;
   }
 
   get info(): Record<string, string> | undefined {
