@@ -9,7 +9,7 @@ import {
   PeerNotConnectedError,
   SyncTimeoutError,
 } from '../errors.js';
-import type { AsyncMessageOptions, RequestOptions, SyncRequest, SyncRequestOptions } from '../node-types.js';
+import type { AsyncMessageOptions, RequestOptions, SyncRequest } from '../node-types.js';
 import type { Peer } from '../peers/peer.js';
 import type { PeerTable } from '../peers/peer-table.js';
 import type { Counters } from '../stats.js';
@@ -53,11 +53,10 @@ function strategyOf(balance: BalanceStrategy | undefined, key: string | undefine
 /** What balanced sends need from their neighbours. */
 export interface BalancedNeighbours {
   peers: PeerTable;
-  /** The plain send paths (`Outbound`): a balanced call picks one peer, then sends to it by name. */
+  /** The plain send paths (`Outbound`): a balanced call picks one peer, then sends to it. */
   outbound: {
     asyncMessage(topic: string, payload: Payload, options?: AsyncMessageOptions): boolean;
-    syncRequest(topic: string, payload: Payload, options?: SyncRequestOptions): SyncRequest<Payload>;
-    /** `syncRequest` to one peer picked from the topic's route, for one response. */
+    /** A sync request to one peer picked from the topic's route, for one response. */
     syncRequestTo(peer: Peer, topic: string, payload: Payload, timeoutMs: number): SyncRequest<Payload>;
     /** The sync requests in flight, whose per-peer counts `least-pending` picks by. */
     requests: { pendingTo(name: string): number };

@@ -206,8 +206,7 @@ export class Outbound {
       refusing = refusingPeers(targets, payload);
       if (refusing !== undefined) {
         // A scatter to a topic's route skips them (each gets a failed response below); named peers fail it.
-        this.skipRefusing(topic, targets, refusing, named);
-        sendTo = without(targets, refusing);
+        sendTo = this.skipRefusing(topic, targets, refusing, named);
       }
       this.checkBuffers(sendTo ?? targets);
     } catch (error) {

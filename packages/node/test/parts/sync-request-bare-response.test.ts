@@ -12,16 +12,22 @@ import { FakeClock } from './fakes.js';
 
 function broker() {
   const clock = new FakeClock();
-  return { clock, requests: new SyncRequests(new Counters(), clock) };
+  const requests = new SyncRequests(new Counters(), clock);
+  /** A request to `targets`, sent (armed). */
+  const sent = (targets: string[]) => {
+    const request = requests.create('t', targets, 0, 1000);
+    request.arm();
+    return request;
+  };
+  return { clock, requests, sent };
 }
 
 const ok = (origin: string, payload: string): SyncResponse => ({ origin, ok: true, payload });
 
 describe('sync request: an ok response kept as its bare payload', () => {
   it('first() gets the payload; responses made later show the same response, the same object on every read', async () => {
-    const { requests } = broker();
-    const request = requests.create('t', ['a'], 0, 1000);
-    request.arm();
+    const { requests, sent } = broker();
+    const request = sent(['a']);
     const first = request.first();
     expect(requests.deliverPayload(request.token, 'a', 'pong')).toBe(true);
     await expect(first).resolves.toBe('pong');
@@ -32,25 +38,22 @@ describe('sync request: an ok response kept as its bare payload', () => {
   });
 
   it('first() called again after it resolved gets the same payload, kept bare or not', async () => {
-    const { requests } = broker();
-    const bare = requests.create('t', ['a'], 0, 1000);
-    bare.arm();
+    const { requests, sent } = broker();
+    const bare = sent(['a']);
     const early = bare.first();
     expect(requests.deliverPayload(bare.token, 'a', 'x')).toBe(true);
     await expect(early).resolves.toBe('x');
     await expect(bare.first()).resolves.toBe('x');
     await expect(bare.first()).resolves.toBe('x');
-    const made = requests.create('t', ['a'], 0, 1000);
-    made.arm();
+    const made = sent(['a']);
     expect(requests.deliver(made.token, 'a', ok('a', 'y'))).toBe(true);
     await expect(made.first()).resolves.toBe('y');
     await expect(made.first()).resolves.toBe('y');
   });
 
   it('a second response after a bare first keeps arrival order, and first() still takes the first', async () => {
-    const { requests } = broker();
-    const request = requests.create('t', ['a', 'b', 'c'], 0, 1000);
-    request.arm();
+    const { requests, sent } = broker();
+    const request = sent(['a', 'b', 'c']);
     expect(requests.deliverPayload(request.token, 'b', 'from b')).toBe(true);
     expect(requests.deliver(request.token, 'c', { origin: 'c', ok: false, error: 'no', code: 'SYSTEMGE_ERR_SYNC_FAILURE' })).toBe(true);
     expect(requests.deliverPayload(request.token, 'a', 'from a')).toBe(true);
@@ -64,9 +67,8 @@ describe('sync request: an ok response kept as its bare payload', () => {
   });
 
   it('responses read before anything arrived, then payloads: each becomes a response in the list', () => {
-    const { requests } = broker();
-    const request = requests.create('t', ['a', 'b'], 0, 1000);
-    request.arm();
+    const { requests, sent } = broker();
+    const request = sent(['a', 'b']);
     const seen = request.responses;
     expect(seen).toEqual([]);
     expect(requests.deliverPayload(request.token, 'a', 'x')).toBe(true);
@@ -76,9 +78,8 @@ describe('sync request: an ok response kept as its bare payload', () => {
   });
 
   it('the iterator yields the bare first response as its response object', async () => {
-    const { requests } = broker();
-    const request = requests.create('t', ['a', 'b'], 0, 1000);
-    request.arm();
+    const { requests, sent } = broker();
+    const request = sent(['a', 'b']);
     const got: SyncResponse[] = [];
     const reading = (async () => {
       for await (const response of request) got.push(response);
@@ -94,9 +95,8 @@ describe('sync request: an ok response kept as its bare payload', () => {
   });
 
   it('refuses a payload from a non-target, a second one from the same target, and one after the request settled', async () => {
-    const { requests } = broker();
-    const request = requests.create('t', ['a', 'b'], 0, 1000);
-    request.arm();
+    const { requests, sent } = broker();
+    const request = sent(['a', 'b']);
     expect(requests.deliverPayload(request.token, 'z', 'stranger')).toBe(false);
     expect(requests.deliverPayload(request.token, 'a', 'x')).toBe(true);
     expect(requests.deliverPayload(request.token, 'a', 'again')).toBe(false);
@@ -107,9 +107,8 @@ describe('sync request: an ok response kept as its bare payload', () => {
   });
 
   it('a structured payload that looks like a response is still just the payload', async () => {
-    const { requests } = broker();
-    const request = requests.create('t', ['a'], 0, 1000);
-    request.arm();
+    const { requests, sent } = broker();
+    const request = sent(['a']);
     const lookalike = { origin: 'mallory', ok: false, error: 'fake', code: 'X' };
     const first = request.first();
     expect(requests.deliverPayload(request.token, 'a', lookalike)).toBe(true);

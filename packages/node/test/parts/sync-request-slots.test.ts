@@ -25,6 +25,23 @@ describe('SyncRequests: pending requests in reused slots, matched on the whole t
     expect(requests.capacity).toBe(2);
   });
 
+  it('times every request for the latency histogram, however many are pending at once (the start-time table grows)', () => {
+    const clock = new FakeClock();
+    const counters = new Counters();
+    const requests = new SyncRequests(counters, clock);
+    const before = performance.now();
+    const pending = Array.from({ length: 300 }, () => requests.create('t', ['p'], 1, 1000));
+    for (const request of pending) request.arm();
+    expect(requests.capacity).toBe(300);
+    for (const request of pending) expect(requests.deliver(request.token, 'p', ok('p'))).toBe(true);
+    const elapsed = performance.now() - before;
+    expect(counters.syncLatencyCount).toBe(300);
+    // Each latency is from its own request's start: none negative, none longer than the whole test.
+    expect(counters.syncLatencySumMs).toBeGreaterThanOrEqual(0);
+    expect(counters.syncLatencySumMs).toBeLessThanOrEqual(300 * elapsed);
+    expect(counters.syncLatencyBuckets.reduce((a, b) => a + b, 0)).toBe(300);
+  });
+
   it('refuses a late answer whose slot now holds a newer request', () => {
     const { requests } = broker();
     const old = requests.create('t', ['p'], 1, 1000);
