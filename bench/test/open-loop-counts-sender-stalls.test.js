@@ -60,3 +60,23 @@ test('requests never answered are recorded with the time they waited, including 
   assert.ok(result.ns.min >= 95 * MS, `min ${result.ns.min / MS} ms`);
   assert.ok(result.ns.max >= 290 * MS, `max ${result.ns.max / MS} ms`);
 });
+
+test('check sees the value of every answered request before it is recorded', async () => {
+  let sent = 0;
+  const seen = [];
+  const result = await openLoop({
+    request: () => {
+      const n = sent++;
+      return new Promise((resolve) => setImmediate(resolve, `answer ${n}`));
+    },
+    check: (response) => seen.push(response),
+    rate: 500,
+    warmupSeconds: 0,
+    seconds: 0.1,
+    drainSeconds: 1,
+    maxInFlight: 100,
+  });
+  assert.equal(result.completed, 50);
+  assert.equal(seen.length, 50);
+  assert.deepEqual(new Set(seen), new Set(Array.from({ length: 50 }, (_, i) => `answer ${i}`)));
+});

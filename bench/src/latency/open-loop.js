@@ -15,6 +15,7 @@ const now = () => Number(process.hrtime.bigint());
  * Runs one schedule and resolves with the measured window's latencies.
  *
  * - `request()`: sends one request, returns a promise settled by its response.
+ * - `check(response)` (optional): called with each response's value before it is recorded.
  * - `rate`: requests per second offered.
  * - `warmupSeconds`: the schedule runs this long before the window; those requests are not recorded.
  * - `seconds`: the window. Requests due in it are the measured ones.
@@ -24,7 +25,7 @@ const now = () => Number(process.hrtime.bigint());
  * - `maxInFlight`: at most this many requests outstanding; more are sent as responses free slots,
  *   late, and their lateness counts. Bounds memory when a system cannot keep up.
  */
-export function openLoop({ request, rate, warmupSeconds, seconds, drainSeconds, maxInFlight }) {
+export function openLoop({ request, check, rate, warmupSeconds, seconds, drainSeconds, maxInFlight }) {
   return new Promise((resolve, reject) => {
     const interval = 1e9 / rate;
     const start = now();
@@ -103,7 +104,15 @@ export function openLoop({ request, rate, warmupSeconds, seconds, drainSeconds, 
     };
     const send = (i) => {
       inFlight++;
-      request().then(() => onResponse(i), onError);
+      request().then(
+        check === undefined
+          ? () => onResponse(i)
+          : (response) => {
+              check(response);
+              onResponse(i);
+            },
+        onError,
+      );
     };
 
     const tick = () => {

@@ -5,6 +5,10 @@
  *
  * system: `raw`, `systemge`, `moleculer`, `nats` or `ws` (modules in ./systems/). Roles:
  *
+ * A client's `request()` and `balanced()` return the system's own promise of a response, as an
+ * application would await it (no wrapper function of ours per request); a system whose parser does
+ * not check each response's size gives a `check(response)` that the loop calls after the await.
+ *
  * - `server`: starts `config.count` servers (responders) of the system, reports
  *   `{ type: 'ready', ports }`, counts async messages (checking each one's size) and answers
  *   `count` with `{ messages, ns, cpuMicros }`.
@@ -91,10 +95,13 @@ if (role === 'server') {
     prepared = true;
     running = true;
     const op = balanced ? () => client.balanced() : scatter > 0 ? () => client.scatter(scatter) : () => client.request();
+    // A system that checks its responses outside its parser checks them here (scatter checks its own).
+    const check = scatter > 0 ? undefined : client.check;
     const loop = async () => {
       while (running) {
         const t0 = performance.now();
-        await op();
+        const response = await op();
+        if (check !== undefined) check(response);
         recorder.add(performance.now() - t0);
         completed++;
       }
@@ -107,7 +114,7 @@ if (role === 'server') {
     if (!prepared) await client.prepareSync();
     prepared = true;
     const request = () => client.request();
-    return openLoop({ ...schedule, request });
+    return openLoop({ ...schedule, request, check: client.check });
   });
   // Ends the request loops: each finishes the request it is waiting for.
   handlers.set('halt', async () => {

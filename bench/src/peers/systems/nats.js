@@ -63,15 +63,11 @@ export async function client({ size, natsUrl, fail }) {
       loop().catch((err) => fail(`nats publisher: ${err.message}`));
     },
     async prepareSync() {},
-    async request() {
-      const msg = await nc.request(SYNC_SUBJECT, data, { timeout: 10_000 });
+    request: () => nc.request(SYNC_SUBJECT, data, { timeout: 10_000 }),
+    balanced: () => nc.request(BALANCED_SUBJECT, data, { timeout: 10_000 }),
+    check(msg) {
       const text = msg.string();
       if (text.length !== size) fail(`nats: response of ${text.length} chars, expected ${size}`);
-    },
-    async balanced() {
-      const msg = await nc.request(BALANCED_SUBJECT, data, { timeout: 10_000 });
-      const text = msg.string();
-      if (text.length !== size) fail(`nats balanced: response of ${text.length} chars, expected ${size}`);
     },
     async scatter(expected) {
       const replies = await nc.requestMany(SYNC_SUBJECT, data, {

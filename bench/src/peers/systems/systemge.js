@@ -67,13 +67,10 @@ export async function client({ ports, size, tls, fail, name = 'client' }) {
       loop().catch((err) => fail(`systemge sender: ${err.code ?? ''} ${err.message}`));
     },
     async prepareSync() {},
-    async request() {
-      const response = await node.syncRequest(SYNC_TOPIC, text).first();
+    request: () => node.syncRequest(SYNC_TOPIC, text).first(),
+    balanced: () => node.request(SYNC_TOPIC, text),
+    check(response) {
       if (response.length !== size) fail(`systemge: response of ${response.length} chars, expected ${size}`);
-    },
-    async balanced() {
-      const response = await node.request(SYNC_TOPIC, text);
-      if (response.length !== size) fail(`systemge balanced: response of ${response.length} chars, expected ${size}`);
     },
     async scatter(expected) {
       const responses = await node.syncRequest(SYNC_TOPIC, text).all();
