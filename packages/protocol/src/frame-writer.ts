@@ -1,5 +1,5 @@
 import { encodeFrame, encodeMessageFieldsInto, encodeMessageInto, messageFieldsBound, messageFrameBound } from './frame-encoder.js';
-import { type Frame, type MessageFrame, type MessageKind, type Payload, type SyncTokenInput, syncTokenText } from './frames.js';
+import { type Frame, FrameKind, type MessageFrame, type MessageKind, type Payload, type SyncTokenInput, syncTokenText } from './frames.js';
 import type { ProtocolLimits } from './limits.js';
 
 /**
@@ -23,17 +23,20 @@ export interface FrameWriterOptions {
 
 const CHUNK_BYTES = 64 * 1024;
 /**
- * Once per tick, the first this-many bytes are handed over as soon as they are written instead of at
- * the end of the tick: the peer starts on them while this side is still encoding the rest of a burst
- * (a batch of requests made in one tick is answered sooner), at the price of one more write per tick.
+ * Once per tick that answers requests, the first this-many bytes are handed over as soon as they are
+ * written instead of at the end of the tick: the requester starts on the first answers of a burst
+ * while this side is still handling the rest, at the price of one more write per tick. A tick that
+ * only sends requests or async messages is written once, at its end: the requester is the side that
+ * spends most per round trip (matching the answer, resolving the caller, the caller's next request),
+ * so it gains nothing from splitting its burst and pays the extra write.
  */
 export const EARLY_FLUSH_BYTES = 4 * 1024;
 
 /**
  * Encodes frames straight into a shared output buffer and hands what is written in one tick to the
- * sink in as few chunks as possible (one syscall for many small frames): the first
- * `EARLY_FLUSH_BYTES` of a tick at once, everything after that at the end of the tick. A full buffer
- * is handed over at once, so long synchronous bursts still stream.
+ * sink in as few chunks as possible (one syscall for many small frames): everything at the end of the
+ * tick, except in a tick that answers requests, whose first `EARLY_FLUSH_BYTES` go at once. A full
+ * buffer is handed over at once, so long synchronous bursts still stream.
  */
 export class FrameWriter {
   private readonly sink: ByteSink;
@@ -45,6 +48,8 @@ export class FrameWriter {
   private scheduled = false;
   /** This tick's early hand-over is done (see EARLY_FLUSH_BYTES). */
   private earlyDone = false;
+  /** This tick wrote an answer to a request (a sync response or failure): it may hand over early. */
+  private answering = false;
   private readonly recycle: boolean;
   /** Chunks handed from `buf` not yet reported done. */
   private inFlight = 0;
@@ -101,6 +106,7 @@ export class FrameWriter {
       const bound = messageFrameBound(frame as MessageFrame);
       this.ensure(bound);
       end = encodeMessageInto(frame as MessageFrame, this.buf, this.pos, this.limits);
+      if (frame.kind >= FrameKind.SyncResponse) this.answering = true;
     } else {
       const bytes = encodeFrame(frame, this.limits);
       this.ensure(bytes.length);
@@ -120,6 +126,7 @@ export class FrameWriter {
       return;
     }
     this.ensure(messageFieldsBound(topic, payload, syncToken));
+    if (kind >= FrameKind.SyncResponse) this.answering = true;
     this.wrote(encodeMessageFieldsInto(kind, topic, payload, syncToken, undefined, this.buf, this.pos, this.limits));
   }
 
@@ -128,7 +135,7 @@ export class FrameWriter {
     this.bytesWritten += end - this.pos;
     this.framesWritten++;
     this.pos = end;
-    if (!this.earlyDone && end - this.start >= EARLY_FLUSH_BYTES) {
+    if (this.answering && !this.earlyDone && end - this.start >= EARLY_FLUSH_BYTES) {
       this.earlyDone = true;
       const chunk = this.buf.subarray(this.start, end);
       this.start = end;
@@ -144,6 +151,7 @@ export class FrameWriter {
   flush(): void {
     this.scheduled = false;
     this.earlyDone = false;
+    this.answering = false;
     if (this.pos === this.start) return;
     const chunk = this.buf.subarray(this.start, this.pos);
     this.start = this.pos;

@@ -60,10 +60,10 @@ describe('FrameWriter', () => {
     expect(writer.bytesWritten).toBe((chunks[0] as Buffer).length);
   });
 
-  it('hands the first EARLY_FLUSH_BYTES of a tick over at once and the rest at the end of the tick', async () => {
+  it('hands the first EARLY_FLUSH_BYTES of a tick that answers requests over at once and the rest at the end of the tick', async () => {
     const { writer, chunks } = writerWithSink();
     const frame = (i: number): Frame => ({
-      kind: FrameKind.SyncRequest,
+      kind: i % 2 === 0 ? FrameKind.SyncResponse : FrameKind.SyncFailure,
       topic: 'q',
       payload: 'x'.repeat(100),
       syncToken: `t${String(i).padStart(3, '0')}`,
@@ -87,6 +87,40 @@ describe('FrameWriter', () => {
       for (const chunk of chunks) c.decoder.push(chunk);
       expect(c.frames).toEqual(frames);
     }
+  });
+
+  it('writes a tick of requests and async messages once, at its end, however large; an answer in a tick lets it go early', async () => {
+    const { writer, chunks } = writerWithSink();
+    const payload = 'x'.repeat(100);
+    const perTick = Math.ceil((3 * EARLY_FLUSH_BYTES) / 120);
+    for (let i = 0; i < perTick; i++) {
+      writer.writeMessage(FrameKind.SyncRequest, 'q', payload, `t${i}`);
+      writer.write({ kind: FrameKind.AsyncMessage, topic: 'a', payload, syncToken: undefined });
+    }
+    expect(writer.pendingBytes).toBeGreaterThan(3 * EARLY_FLUSH_BYTES);
+    expect(chunks).toHaveLength(0);
+    await nextTick();
+    expect(chunks).toHaveLength(1);
+    expect(writer.pendingBytes).toBe(0);
+
+    // Requests past the threshold, then one answer: the answer's tick hands everything so far over at once.
+    for (let i = 0; i < perTick; i++) writer.writeMessage(FrameKind.SyncRequest, 'q', payload, `u${i}`);
+    expect(chunks).toHaveLength(1);
+    writer.writeMessage(FrameKind.SyncResponse, 'q', payload, 'r1');
+    expect(chunks).toHaveLength(2);
+    writer.writeMessage(FrameKind.SyncRequest, 'q', payload, 'after');
+    expect(chunks).toHaveLength(2);
+    await nextTick();
+    expect(chunks).toHaveLength(3);
+
+    // The next tick starts without the answer: requests alone wait for its end again.
+    for (let i = 0; i < perTick; i++) writer.writeMessage(FrameKind.SyncRequest, 'q', payload, `v${i}`);
+    expect(chunks).toHaveLength(3);
+    await nextTick();
+    expect(chunks).toHaveLength(4);
+    const c = collectFrames(limits);
+    for (const chunk of chunks) c.decoder.push(chunk);
+    expect(c.frames).toHaveLength(2 * perTick + perTick + 2 + perTick);
   });
 
   it('writeMessage (fields, no frame object) writes the bytes write(frame) writes, for every payload kind', async () => {
