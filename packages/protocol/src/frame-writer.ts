@@ -28,9 +28,11 @@ const CHUNK_BYTES = 64 * 1024;
  * while this side is still handling the rest, at the price of one more write per tick. A tick that
  * only sends requests or async messages is written once, at its end: the requester is the side that
  * spends most per round trip (matching the answer, resolving the caller, the caller's next request),
- * so it gains nothing from splitting its burst and pays the extra write.
+ * so it gains nothing from splitting its burst and pays the extra write. (8 KiB: about two thirds of
+ * the answers to 100 requests of 100 B. A closed loop at c=100 had more throughput and a lower p99
+ * with it than with 4 KiB, at 100 B and at 1 KiB, and collapsed without an early hand-over.)
  */
-export const EARLY_FLUSH_BYTES = 4 * 1024;
+export const EARLY_FLUSH_BYTES = 8 * 1024;
 
 /**
  * Encodes frames straight into a shared output buffer and hands what is written in one tick to the
