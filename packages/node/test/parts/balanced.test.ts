@@ -112,6 +112,20 @@ describe('Balanced', () => {
     expect(await request).toMatchObject({ code: 'SYSTEMGE_ERR_PEER_LOST' });
   });
 
+  it('does not retry on another peer once the node is stopping: the lost request rejects with NODE_STATUS', async () => {
+    const s = setup();
+    for (const n of ['a', 'b']) s.add(n, [], ['work']);
+    const request = s.balanced.request('work', 'x', { retries: 3 }).catch((e: unknown) => e);
+    expect(s.newlyAsked()).toEqual(['a']);
+    s.setStatus('stopping');
+    s.lose('a');
+    await flush();
+    expect(await request).toMatchObject({ code: 'SYSTEMGE_ERR_NODE_STATUS' });
+    expect(s.newlyAsked()).toEqual([]);
+    expect(s.balanced.balancer.pending('a') + s.balanced.balancer.pending('b')).toBe(0);
+    expect(s.outbound.requests.size).toBe(0);
+  });
+
   it('never retries a failure the handler answered', async () => {
     const s = setup();
     for (const n of ['a', 'b']) s.add(n, [], ['work']);
