@@ -29,8 +29,8 @@ const CHUNK_BYTES = 64 * 1024;
  * only sends requests or async messages is written once, at its end: the requester is the side that
  * spends most per round trip (matching the answer, resolving the caller, the caller's next request),
  * so it gains nothing from splitting its burst and pays the extra write. (8 KiB: about two thirds of
- * the answers to 100 requests of 100 B. A closed loop at c=100 had more throughput and a lower p99
- * with it than with 4 KiB, at 100 B and at 1 KiB, and collapsed without an early hand-over.)
+ * the answers to 100 requests of 100 B. A closed loop at c=100 had more throughput with it than with
+ * 4 KiB, at 100 B and at 1 KiB, and a lower p99 at 100 B; without an early hand-over it collapsed.)
  */
 export const EARLY_FLUSH_BYTES = 8 * 1024;
 
