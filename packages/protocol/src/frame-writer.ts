@@ -128,8 +128,9 @@ export class FrameWriter {
       return;
     }
     this.ensure(messageFieldsBound(topic, payload, syncToken));
+    const end = encodeMessageFieldsInto(kind, topic, payload, syncToken, undefined, this.buf, this.pos, this.limits);
     if (kind >= FrameKind.SyncResponse) this.answering = true;
-    this.wrote(encodeMessageFieldsInto(kind, topic, payload, syncToken, undefined, this.buf, this.pos, this.limits));
+    this.wrote(end);
   }
 
   /** Counts a frame encoded up to `end` and hands it over or schedules the tick's flush. */

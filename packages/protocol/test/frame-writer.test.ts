@@ -124,6 +124,19 @@ describe('FrameWriter', () => {
     expect(c.frames).toHaveLength(2 * perTick + perTick + 2 + perTick);
   });
 
+  it('an answer refused by a limit does not make its tick go early', async () => {
+    const { writer, chunks } = writerWithSink();
+    const payload = 'x'.repeat(100);
+    for (let i = 0; i < Math.ceil((1.5 * EARLY_FLUSH_BYTES) / 100); i++) writer.writeMessage(FrameKind.SyncRequest, 'q', payload, `t${i}`);
+    // A topic past maxTopicBytes (16): refused, nothing written.
+    expect(() => writer.writeMessage(FrameKind.SyncResponse, 'a-topic-far-too-long', payload, 'r1')).toThrow();
+    expect(() => writer.write({ kind: FrameKind.SyncFailure, topic: 'a-topic-far-too-long', payload, syncToken: 'r2' })).toThrow();
+    writer.writeMessage(FrameKind.SyncRequest, 'q', payload, 'after');
+    expect(chunks).toHaveLength(0);
+    await nextTick();
+    expect(chunks).toHaveLength(1);
+  });
+
   it('writeMessage (fields, no frame object) writes the bytes write(frame) writes, for every payload kind', async () => {
     const messages: Frame[] = [
       { kind: FrameKind.AsyncMessage, topic: 'a', payload: 'hello', syncToken: undefined },
