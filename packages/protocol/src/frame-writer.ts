@@ -108,14 +108,13 @@ export class FrameWriter {
       const bound = messageFrameBound(frame as MessageFrame);
       this.ensure(bound);
       end = encodeMessageInto(frame as MessageFrame, this.buf, this.pos, this.limits);
-      if (frame.kind >= FrameKind.SyncResponse) this.answering = true;
     } else {
       const bytes = encodeFrame(frame, this.limits);
       this.ensure(bytes.length);
       bytes.copy(this.buf, this.pos);
       end = this.pos + bytes.length;
     }
-    this.wrote(end);
+    this.wrote(end, frame.kind);
   }
 
   /**
@@ -128,13 +127,15 @@ export class FrameWriter {
       return;
     }
     this.ensure(messageFieldsBound(topic, payload, syncToken));
-    const end = encodeMessageFieldsInto(kind, topic, payload, syncToken, undefined, this.buf, this.pos, this.limits);
-    if (kind >= FrameKind.SyncResponse) this.answering = true;
-    this.wrote(end);
+    this.wrote(encodeMessageFieldsInto(kind, topic, payload, syncToken, undefined, this.buf, this.pos, this.limits), kind);
   }
 
-  /** Counts a frame encoded up to `end` and hands it over or schedules the tick's flush. */
-  private wrote(end: number): void {
+  /**
+   * Counts a frame of `kind` encoded up to `end` (a refused frame never gets here) and hands it over
+   * or schedules the tick's flush.
+   */
+  private wrote(end: number, kind: number): void {
+    if (kind === FrameKind.SyncResponse || kind === FrameKind.SyncFailure) this.answering = true;
     this.bytesWritten += end - this.pos;
     this.framesWritten++;
     this.pos = end;

@@ -218,12 +218,17 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
     return this.delivered();
   }
 
+  /** How a request that has collected what it wanted settles: every target answered, or enough did. */
+  private collected(): SyncOutcome {
+    return this.count === this.targets.length ? 'complete' : 'max-responses';
+  }
+
   /** After a response was added: latency, waiters, and the end once enough responses are in. */
   private delivered(): boolean {
     this.broker.counters.observeSyncLatency(performance.now() - this.broker.startedAt(this.slot));
     this.wake();
     if (this.count >= this.maxResponses) {
-      this.settle(this.count === this.targets.length ? 'complete' : 'max-responses');
+      this.settle(this.collected());
     }
     return true;
   }
@@ -332,7 +337,7 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
       // The first response is an ok one kept bare: its payload, without making its response object.
       // (`firstSeen` stays at it, as in the loop below: a later `first()` gets the same payload.)
       this.callFirst(undefined, this.one as R);
-      this.settle(this.count === this.targets.length ? 'complete' : 'max-responses');
+      this.settle(this.collected());
       return;
     }
     for (; this.firstSeen < this.count; this.firstSeen++) {
@@ -340,7 +345,7 @@ export class PendingSyncRequest<R extends Payload> implements SyncRequest<R>, Ex
       if (response.ok) {
         this.callFirst(undefined, response.payload);
         // Done collecting: the same outcome as a request that wanted one response.
-        this.settle(this.count === this.targets.length ? 'complete' : 'max-responses');
+        this.settle(this.collected());
         return;
       }
     }
